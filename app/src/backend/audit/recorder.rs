@@ -1,0 +1,179 @@
+//! The recorder: the only way an audit event is written.
+//!
+//! Recording never fails or slows the action it records: [`Recorder::record`] redacts, stamps
+//! and enqueues (bounded), and a background writer batches inserts, one transaction per batch.
+//! When the database refuses a batch the writer keeps it and retries with backoff: nothing is
+//! silently dropped. When the queue is full the action still succeeds and the event goes to
+//! the log in full (redacted) and to the `audit_events_overflowed` counter.
+//! [`Recorder::record_now`] is the awaited variant for events that must be durable before the
+//! action continues. [`Recorder::shutdown`] drains the queue.
+
+use super::redact::{is_sensitive, redact, REDACTED};
+use super::store;
+use crate::backend::db::{new_id, now, Db};
+use crate::backend::sessions::ClientInfo;
+use crate::error::ApiResult;
+use crate::model::{Actor, AuditChange, AuditEvent, AuditResource};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, Notify};
+use tokio::task::JoinHandle;
+
+pub const QUEUE_CAPACITY: usize = 10_000;
+const MAX_BATCH: usize = 1_000;
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Called once per event that did not fit in the queue (the server counts them in /metrics).
+pub type OverflowHook = Arc<dyn Fn() + Send + Sync>;
+
+#[derive(Clone)]
+pub struct Recorder {
+    queue: mpsc::Sender<AuditEvent>,
+    db: Db,
+    on_overflow: OverflowHook,
+    stop: Arc<Notify>,
+    writer: Arc<tokio::sync::Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl Recorder {
+    /// Starts the background writer.
+    pub fn start(db: Db, on_overflow: OverflowHook) -> Recorder {
+        let (queue, rx) = mpsc::channel(QUEUE_CAPACITY);
+        let stop = Arc::new(Notify::new());
+        let writer = tokio::spawn(write_loop(db.clone(), rx, stop.clone()));
+        Recorder { queue, db, on_overflow, stop, writer: Arc::new(tokio::sync::Mutex::new(Some(writer))) }
+    }
+
+    /// Records `event` without waiting for the database.
+    pub fn record(&self, event: NewEvent) {
+        let event = event.finish();
+        if let Err(mpsc::error::TrySendError::Full(event) | mpsc::error::TrySendError::Closed(event)) = self.queue.try_send(event) {
+            (self.on_overflow)();
+            let line = serde_json::to_string(&event).unwrap_or_default();
+            tracing::warn!(event = %line, "audit queue full: event kept in this log line instead");
+        }
+    }
+
+    /// Records `event` and returns once it is stored.
+    pub async fn record_now(&self, event: NewEvent) -> ApiResult<()> {
+        store::insert_batch(&self.db, &[event.finish()]).await.map_err(Into::into)
+    }
+
+    /// Stops taking events and writes out everything queued.
+    pub async fn shutdown(&self) {
+        self.stop.notify_one();
+        if let Some(writer) = self.writer.lock().await.take() {
+            let _ = writer.await;
+        }
+    }
+}
+
+async fn write_loop(db: Db, mut rx: mpsc::Receiver<AuditEvent>, stop: Arc<Notify>) {
+    let mut stopping = false;
+    loop {
+        let first = if stopping {
+            rx.recv().await
+        } else {
+            tokio::select! {
+                event = rx.recv() => event,
+                _ = stop.notified() => {
+                    // No new events from here on; what is queued is still written.
+                    rx.close();
+                    stopping = true;
+                    continue;
+                }
+            }
+        };
+        let Some(first) = first else { return };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(event) => batch.push(event),
+                Err(_) => break,
+            }
+        }
+        write_with_retry(&db, &batch).await;
+    }
+}
+
+/// Writes the batch, retrying with exponential backoff until the database takes it.
+async fn write_with_retry(db: &Db, batch: &[AuditEvent]) {
+    let mut backoff = Duration::from_millis(50);
+    let mut attempt = 1;
+    while let Err(err) = store::insert_batch(db, batch).await {
+        tracing::error!(error = %err, events = batch.len(), attempt, "audit write failed; retrying");
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+        attempt += 1;
+    }
+}
+
+/// An event as a feature describes it; the recorder adds id and time and applies redaction.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    org_id: Option<String>,
+    action: &'static str,
+    actor: Actor,
+    resource: AuditResource,
+    changes: Vec<AuditChange>,
+    metadata: Value,
+    client: ClientInfo,
+}
+
+impl NewEvent {
+    pub fn new(org_id: Option<&str>, action: &'static str, actor: Actor, resource_type: &str, resource_id: Option<&str>) -> NewEvent {
+        NewEvent {
+            org_id: org_id.map(str::to_owned),
+            action,
+            actor,
+            resource: AuditResource { kind: resource_type.to_owned(), id: resource_id.map(str::to_owned) },
+            changes: Vec::new(),
+            metadata: Value::Object(Default::default()),
+            client: ClientInfo::default(),
+        }
+    }
+
+    /// The changes between two states of the resource.
+    pub fn changes(mut self, before: &Value, after: &Value) -> NewEvent {
+        self.changes = super::changes::compute(before, after);
+        self
+    }
+
+    pub fn metadata(mut self, metadata: Value) -> NewEvent {
+        self.metadata = metadata;
+        self
+    }
+
+    pub fn client(mut self, client: &ClientInfo) -> NewEvent {
+        self.client = client.clone();
+        self
+    }
+
+    fn finish(self) -> AuditEvent {
+        let mut changes = self.changes;
+        for c in &mut changes {
+            if is_sensitive(c.path.rsplit('.').next().unwrap_or("")) {
+                c.before = Value::String(REDACTED.into());
+                c.after = Value::String(REDACTED.into());
+            } else {
+                redact(&mut c.before);
+                redact(&mut c.after);
+            }
+        }
+        let mut metadata = self.metadata;
+        redact(&mut metadata);
+        AuditEvent {
+            id: new_id(),
+            org_id: self.org_id,
+            action: self.action.to_owned(),
+            actor: self.actor,
+            resource: self.resource,
+            changes,
+            metadata,
+            ip: self.client.ip,
+            user_agent: self.client.user_agent,
+            created_at: now(),
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! Password hashing with argon2id, always off the async runtime: a hash takes tens of
+//! milliseconds of pure CPU and would otherwise stall every request on that worker.
+
+use crate::error::ApiError;
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use std::sync::OnceLock;
+
+pub const MIN_PASSWORD_LEN: usize = 10;
+
+pub fn validate_password(password: &str) -> Result<(), ApiError> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(ApiError::invalid("password", format!("must be at least {MIN_PASSWORD_LEN} characters")));
+    }
+    if password.len() > 1024 {
+        return Err(ApiError::invalid("password", "must be at most 1024 bytes"));
+    }
+    Ok(())
+}
+
+pub async fn hash_password(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || hash_now(&password)).await.map_err(|_| ApiError::internal())
+}
+
+fn hash_now(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 accepts any password with default parameters")
+        .to_string()
+}
+
+/// Verifies `password` against `hash`, or against a throw-away hash when there is no user,
+/// so an unknown email costs the same time as a wrong password.
+pub async fn verify_password(password: String, hash: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        static DUMMY: OnceLock<String> = OnceLock::new();
+        let known = hash.is_some();
+        let hash = hash.unwrap_or_else(|| DUMMY.get_or_init(|| hash_now("no such user")).clone());
+        let matches = PasswordHash::new(&hash)
+            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .unwrap_or(false);
+        known && matches
+    })
+    .await
+    .unwrap_or(false)
+}

@@ -1,0 +1,35 @@
+//! Test support: the databases every store and API test runs on.
+//!
+//! SQLite always (a fresh file per call). PostgreSQL when `CHRONICLE_TEST_POSTGRES_URL`
+//! names a server: a fresh database is created on it per call. The test command starts a
+//! throwaway cluster and sets the variable; without it these tests say loudly they skipped it.
+
+use super::db::{new_id, Db};
+use sqlx::{Connection, Executor};
+
+pub const POSTGRES_URL_VAR: &str = "CHRONICLE_TEST_POSTGRES_URL";
+
+pub async fn test_databases() -> Vec<(&'static str, Db)> {
+    let mut dbs = vec![("sqlite", sqlite().await)];
+    match std::env::var(POSTGRES_URL_VAR) {
+        Ok(url) if !url.is_empty() => dbs.push(("postgres", postgres(&url).await)),
+        _ => eprintln!("\n*** SKIPPED PostgreSQL: {POSTGRES_URL_VAR} is not set; this test ran on SQLite only ***\n"),
+    }
+    dbs
+}
+
+pub async fn sqlite() -> Db {
+    let dir = std::env::temp_dir().join(format!("chronicle-test-{}", new_id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    Db::connect(&format!("sqlite://{}?mode=rwc", dir.join("test.db").display())).await.expect("sqlite test database")
+}
+
+pub async fn postgres(admin_url: &str) -> Db {
+    sqlx::any::install_default_drivers();
+    let name = format!("chronicle_test_{}", new_id().replace('-', ""));
+    let mut admin = sqlx::AnyConnection::connect(admin_url).await.expect("connect to the test PostgreSQL server");
+    admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create test database");
+    admin.close().await.ok();
+    let (base, _) = admin_url.rsplit_once('/').expect("postgres URL with a database name");
+    Db::connect(&format!("{base}/{name}")).await.expect("postgres test database")
+}

@@ -1,0 +1,92 @@
+//! The users table.
+
+use super::db::{is_unique_violation, new_id, now, Db};
+use super::passwords;
+use crate::error::{ApiError, ApiResult};
+use crate::model::UserInfo;
+
+/// Email as typed, trimmed; and its lower-cased key, which is what must be unique.
+fn normalise_email(email: &str) -> ApiResult<(String, String)> {
+    let email = email.trim();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.'))
+        && !email.chars().any(char::is_whitespace);
+    if !valid {
+        return Err(ApiError::invalid("email", "must be an email address like ada@example.com"));
+    }
+    Ok((email.to_owned(), email.to_lowercase()))
+}
+
+pub fn validate_name(field: &str, name: &str) -> ApiResult<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(ApiError::invalid(field, "must not be empty"));
+    }
+    if name.chars().count() > 100 {
+        return Err(ApiError::invalid(field, "must be at most 100 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+pub async fn create_user(db: &Db, email: &str, name: &str, password: &str) -> ApiResult<UserInfo> {
+    let (email, email_key) = normalise_email(email)?;
+    let name = validate_name("name", name)?;
+    passwords::validate_password(password)?;
+    let hash = passwords::hash_password(password.to_owned()).await?;
+    let id = new_id();
+    sqlx::query("INSERT INTO users (id, email, email_key, name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(&id)
+        .bind(&email)
+        .bind(&email_key)
+        .bind(&name)
+        .bind(&hash)
+        .bind(now())
+        .execute(db.pool())
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                ApiError::invalid("email", "is already registered")
+            } else {
+                e.into()
+            }
+        })?;
+    Ok(UserInfo { id, email, name })
+}
+
+/// The user with this email (any case) and their password hash.
+pub async fn find_by_email(db: &Db, email: &str) -> ApiResult<Option<(UserInfo, String)>> {
+    let row: Option<(String, String, String, String)> =
+        sqlx::query_as("SELECT id, email, name, password_hash FROM users WHERE email_key = $1")
+            .bind(email.trim().to_lowercase())
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(row.map(|(id, email, name, hash)| (UserInfo { id, email, name }, hash)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_checked_and_keyed_case_insensitively() {
+        assert_eq!(normalise_email("  Ada@Acme.Test ").unwrap(), ("Ada@Acme.Test".into(), "ada@acme.test".into()));
+        for bad in ["", "ada", "@acme.test", "ada@", "ada@acme", "ada@.test", "a da@acme.test"] {
+            let err = normalise_email(bad).unwrap_err();
+            assert_eq!(err.field.as_deref(), Some("email"), "{bad:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn duplicate_email_in_any_case_is_refused_on_both_databases() {
+        for (backend, db) in crate::backend::testing::test_databases().await {
+            create_user(&db, "ada@acme.test", "Ada", "long-enough-password").await.unwrap();
+            let err = create_user(&db, "ADA@acme.test", "Ada 2", "long-enough-password").await.unwrap_err();
+            assert_eq!((err.status(), err.field.as_deref()), (422, Some("email")), "[{backend}]");
+            let err = create_user(&db, "bob@acme.test", "Bob", "short").await.unwrap_err();
+            assert_eq!(err.field.as_deref(), Some("password"));
+            let (user, hash) = find_by_email(&db, "Ada@Acme.test").await.unwrap().unwrap();
+            assert_eq!(user.name, "Ada");
+            assert!(hash.starts_with("$argon2id$"), "argon2id, not {hash}");
+        }
+    }
+}

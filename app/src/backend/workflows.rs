@@ -1,0 +1,600 @@
+//! Workflows and their versions. [`save`] is the one save path: create, update, autosave,
+//! API and restore all go through it, so normalisation, hashing and versioning happen in
+//! exactly one place.
+
+use super::audit::NewEvent;
+use super::db::{new_id, now, Db};
+use super::Acting;
+use super::users::validate_name;
+use crate::error::{ApiError, ApiResult};
+use crate::model::{Actor, HistoryPage, VersionDiff, VersionInfo, VersionSource, Workflow, WorkflowSummary};
+use crate::workflow::catalog::validate_strict;
+use crate::workflow::definition::normalise;
+use crate::workflow::{content_hash, diff, Definition, DiffSummary, WorkflowDiff};
+use serde_json::{json, Value};
+use sqlx::{Any, Transaction};
+
+pub const HISTORY_DEFAULT_LIMIT: i64 = 50;
+pub const HISTORY_MAX_LIMIT: i64 = 200;
+
+/// What a save asks for.
+#[derive(Debug, Clone)]
+pub struct SaveInput {
+    /// Required on create; on update `None` keeps the name.
+    pub name: Option<String>,
+    pub definition: Definition,
+    /// `Some(true)` enables the workflow, which requires a strictly valid definition.
+    pub enabled: Option<bool>,
+    /// An optional label for the version this save creates.
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Saved {
+    pub workflow: Workflow,
+    /// Whether the save created a version (false: same content, cosmetic state only).
+    pub versioned: bool,
+}
+
+/// Creates (`id: None`) or updates a workflow, creating a version when — and only when —
+/// the content hash changes. Concurrent saves of one workflow run one after another: the
+/// update holds the workflow row's write lock from its first statement, and the unique
+/// (workflow, version) constraint backs that up.
+pub async fn save(db: &Db, org_id: &str, id: Option<&str>, input: SaveInput, by: &Acting<'_>, source: VersionSource) -> ApiResult<Saved> {
+    let actor = &by.actor;
+    let definition = normalise(input.definition)?;
+    let hash = content_hash(&definition);
+    let label = input.label.map(|l| validate_name("label", &l)).transpose()?;
+    let at = now();
+    let mut tx = db.pool().begin().await?;
+
+    // The audited state before the save (None: a new workflow).
+    let mut before: Option<Value> = None;
+    let (id, name, enabled, version, change) = match id {
+        None => {
+            let name = validate_name("name", input.name.as_deref().unwrap_or(""))?;
+            let enabled = input.enabled.unwrap_or(false);
+            if enabled {
+                validate_strict(&definition.nodes)?;
+            }
+            let id = new_id();
+            sqlx::query(
+                "INSERT INTO workflows (id, org_id, name, definition, version, content_hash, enabled, created_at, updated_at, updated_by_name) \
+                 VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $7, $8)",
+            )
+            .bind(&id)
+            .bind(org_id)
+            .bind(&name)
+            .bind(to_json(&definition))
+            .bind(&hash)
+            .bind(enabled as i64)
+            .bind(&at)
+            .bind(&actor.label)
+            .execute(&mut *tx)
+            .await?;
+            (id, name, enabled, 1, Some(diff(&Definition::default(), &definition)))
+        }
+        Some(id) => {
+            let current = lock_current(&mut tx, org_id, id).await?;
+            before = Some(audited_state(&current.name, &current.content_hash, current.enabled));
+            let name = match input.name {
+                Some(n) => validate_name("name", &n)?,
+                None => current.name.clone(),
+            };
+            let enabled = input.enabled.unwrap_or(current.enabled);
+            if enabled && !current.enabled {
+                validate_strict(&definition.nodes)?;
+            }
+            let (version, change) = if hash == current.content_hash {
+                (current.version, None)
+            } else {
+                (current.version + 1, Some(diff(&current.definition, &definition)))
+            };
+            sqlx::query(
+                "UPDATE workflows SET name = $1, definition = $2, version = $3, content_hash = $4, enabled = $5, \
+                 updated_at = $6, updated_by_name = $7 WHERE id = $8",
+            )
+            .bind(&name)
+            .bind(to_json(&definition))
+            .bind(version)
+            .bind(&hash)
+            .bind(enabled as i64)
+            .bind(&at)
+            .bind(&actor.label)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            (id.to_owned(), name, enabled, version, change)
+        }
+    };
+
+    if let Some(change) = &change {
+        insert_version(&mut tx, &id, version, &name, &definition, &hash, change, actor, source, label.as_deref(), &at).await?;
+    }
+    tx.commit().await?;
+    let after = audited_state(&name, &hash, enabled);
+    let event = |action| {
+        NewEvent::new(Some(org_id), action, actor.clone(), "workflow", Some(&id))
+            .changes(before.as_ref().unwrap_or(&json!({})), &after)
+            .metadata(json!({ "version": version, "versioned": change.is_some(), "source": source.as_str() }))
+            .client(by.client)
+    };
+    match &before {
+        None => by.audit.record(event("workflow.created")),
+        // A restore is recorded as such by `restore`; a cosmetic save changes nothing audited.
+        Some(b) if source != VersionSource::Restore && *b != after => by.audit.record(event("workflow.updated")),
+        _ => {}
+    }
+    Ok(Saved {
+        workflow: Workflow {
+            id,
+            org_id: org_id.to_owned(),
+            name,
+            nodes: definition.nodes,
+            edges: definition.edges,
+            version,
+            content_hash: hash,
+            enabled,
+            updated_at: at,
+        },
+        versioned: change.is_some(),
+    })
+}
+
+/// Writes version `n`'s snapshot back through [`save`]: a new version with source
+/// `restore`. History is never rewritten.
+pub async fn restore(db: &Db, org_id: &str, id: &str, n: i64, by: &Acting<'_>) -> ApiResult<Saved> {
+    let old = get_version(db, org_id, id, n).await?;
+    let hash_before = live_hash(db, org_id, id).await?;
+    if old.content_hash == hash_before {
+        return Err(ApiError::conflict(format!("Version {n} has the same content as the current version: nothing to restore.")));
+    }
+    let input = SaveInput {
+        name: Some(old.name),
+        definition: Definition { nodes: old.nodes, edges: old.edges },
+        enabled: None,
+        label: Some(format!("Restored from version {n}")),
+    };
+    let saved = save(db, org_id, Some(id), input, by, VersionSource::Restore).await?;
+    by.audit.record(
+        NewEvent::new(Some(org_id), "workflow.restored", by.actor.clone(), "workflow", Some(id))
+            .changes(&json!({ "content_hash": hash_before }), &json!({ "content_hash": saved.workflow.content_hash }))
+            .metadata(json!({ "from_version": n, "to_version": saved.workflow.version }))
+            .client(by.client),
+    );
+    Ok(saved)
+}
+
+/// What the trail records of a workflow: never the whole definition.
+fn audited_state(name: &str, content_hash: &str, enabled: bool) -> Value {
+    json!({ "name": name, "content_hash": content_hash, "enabled": enabled })
+}
+
+struct Current {
+    name: String,
+    definition: Definition,
+    version: i64,
+    content_hash: String,
+    enabled: bool,
+}
+
+/// Reads the live row inside `tx`, having first taken its write lock (an UPDATE that changes
+/// nothing): on PostgreSQL a row lock, on SQLite the database write lock.
+async fn lock_current(tx: &mut Transaction<'_, Any>, org_id: &str, id: &str) -> ApiResult<Current> {
+    let locked = sqlx::query("UPDATE workflows SET version = version WHERE id = $1 AND org_id = $2")
+        .bind(id)
+        .bind(org_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    if locked == 0 {
+        return Err(ApiError::not_found("Workflow"));
+    }
+    let (name, definition, version, content_hash, enabled): (String, String, i64, String, i64) =
+        sqlx::query_as("SELECT name, definition, version, content_hash, enabled FROM workflows WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok(Current { name, definition: from_json(&definition)?, version, content_hash, enabled: enabled != 0 })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_version(
+    tx: &mut Transaction<'_, Any>,
+    workflow_id: &str,
+    version: i64,
+    name: &str,
+    definition: &Definition,
+    hash: &str,
+    change: &WorkflowDiff,
+    actor: &Actor,
+    source: VersionSource,
+    label: Option<&str>,
+    at: &str,
+) -> ApiResult<()> {
+    let s = change.summary();
+    sqlx::query(
+        "INSERT INTO workflow_versions (id, workflow_id, version, name, snapshot, content_hash, change, \
+         nodes_added, nodes_removed, nodes_changed, edges_added, edges_removed, \
+         actor_type, actor_id, actor_label, actor_name, actor_email, source, label, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+    )
+    .bind(new_id())
+    .bind(workflow_id)
+    .bind(version)
+    .bind(name)
+    .bind(to_json(definition))
+    .bind(hash)
+    .bind(serde_json::to_string(change).map_err(|_| ApiError::internal())?)
+    .bind(s.nodes_added)
+    .bind(s.nodes_removed)
+    .bind(s.nodes_changed)
+    .bind(s.edges_added)
+    .bind(s.edges_removed)
+    .bind(&actor.kind)
+    .bind(actor.id.as_deref())
+    .bind(&actor.label)
+    .bind(actor.name.as_deref())
+    .bind(actor.email.as_deref())
+    .bind(source.as_str())
+    .bind(label)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn list(db: &Db, org_id: &str) -> ApiResult<Vec<WorkflowSummary>> {
+    let rows: Vec<(String, String, i64, String, i64, String, String)> = sqlx::query_as(
+        "SELECT id, name, version, content_hash, enabled, updated_at, updated_by_name FROM workflows \
+         WHERE org_id = $1 ORDER BY updated_at DESC, id DESC",
+    )
+    .bind(org_id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, version, content_hash, enabled, updated_at, updated_by)| WorkflowSummary {
+            id,
+            org_id: org_id.to_owned(),
+            name,
+            version,
+            content_hash,
+            enabled: enabled != 0,
+            updated_at,
+            updated_by,
+        })
+        .collect())
+}
+
+/// The live workflow; 404 when absent or in another org.
+pub async fn get(db: &Db, org_id: &str, id: &str) -> ApiResult<Workflow> {
+    let row: Option<(String, String, i64, String, i64, String)> = sqlx::query_as(
+        "SELECT name, definition, version, content_hash, enabled, updated_at FROM workflows WHERE id = $1 AND org_id = $2",
+    )
+    .bind(id)
+    .bind(org_id)
+    .fetch_optional(db.pool())
+    .await?;
+    let (name, definition, version, content_hash, enabled, updated_at) = row.ok_or_else(|| ApiError::not_found("Workflow"))?;
+    let d = from_json(&definition)?;
+    Ok(Workflow { id: id.into(), org_id: org_id.into(), name, nodes: d.nodes, edges: d.edges, version, content_hash, enabled: enabled != 0, updated_at })
+}
+
+/// Version `n`'s snapshot in the shape of a live workflow.
+pub async fn get_version(db: &Db, org_id: &str, id: &str, n: i64) -> ApiResult<Workflow> {
+    let row: Option<(String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT v.name, v.snapshot, v.content_hash, v.created_at, w.enabled FROM workflow_versions v \
+         JOIN workflows w ON w.id = v.workflow_id WHERE w.id = $1 AND w.org_id = $2 AND v.version = $3",
+    )
+    .bind(id)
+    .bind(org_id)
+    .bind(n)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some((name, snapshot, content_hash, created_at, enabled)) = row else {
+        live_hash(db, org_id, id).await?;
+        return Err(ApiError::not_found(&format!("Version {n}")));
+    };
+    let d = from_json(&snapshot)?;
+    Ok(Workflow {
+        id: id.into(),
+        org_id: org_id.into(),
+        name,
+        nodes: d.nodes,
+        edges: d.edges,
+        version: n,
+        content_hash,
+        enabled: enabled != 0,
+        updated_at: created_at,
+    })
+}
+
+/// The live content hash; 404 unless the workflow exists in this org. Reads no definition.
+async fn live_hash(db: &Db, org_id: &str, id: &str) -> ApiResult<String> {
+    let found: Option<(String,)> = sqlx::query_as("SELECT content_hash FROM workflows WHERE id = $1 AND org_id = $2")
+        .bind(id)
+        .bind(org_id)
+        .fetch_optional(db.pool())
+        .await?;
+    found.map(|(hash,)| hash).ok_or_else(|| ApiError::not_found("Workflow"))
+}
+
+/// Deletes a workflow and its versions. The audit event is stored before the delete runs: if
+/// the trail cannot take it, nothing is deleted.
+pub async fn delete(db: &Db, org_id: &str, id: &str, by: &Acting<'_>) -> ApiResult<()> {
+    let hash = live_hash(db, org_id, id).await?;
+    by.audit
+        .record_now(
+            NewEvent::new(Some(org_id), "workflow.deleted", by.actor.clone(), "workflow", Some(id))
+                .metadata(json!({ "content_hash": hash }))
+                .client(by.client),
+        )
+        .await?;
+    let deleted = sqlx::query("DELETE FROM workflows WHERE id = $1 AND org_id = $2")
+        .bind(id)
+        .bind(org_id)
+        .execute(db.pool())
+        .await?
+        .rows_affected();
+    if deleted == 0 {
+        return Err(ApiError::not_found("Workflow"));
+    }
+    Ok(())
+}
+
+/// Versions newest first. The cursor is opaque to clients: the last version number seen.
+pub async fn history(db: &Db, org_id: &str, id: &str, limit: Option<i64>, cursor: Option<&str>) -> ApiResult<HistoryPage> {
+    live_hash(db, org_id, id).await?;
+    let limit = limit.unwrap_or(HISTORY_DEFAULT_LIMIT);
+    if !(1..=HISTORY_MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::invalid("limit", format!("must be between 1 and {HISTORY_MAX_LIMIT}")));
+    }
+    let before = match cursor {
+        Some(c) => decode_cursor(c)?,
+        None => i64::MAX,
+    };
+    type Row = (i64, String, String, String, Option<String>, String, String, Option<String>, String, Option<String>, Option<String>, i64, i64, i64, i64, i64);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT version, name, content_hash, source, label, created_at, actor_type, actor_id, actor_label, actor_name, actor_email, \
+         nodes_added, nodes_removed, nodes_changed, edges_added, edges_removed \
+         FROM workflow_versions WHERE workflow_id = $1 AND version < $2 ORDER BY version DESC LIMIT $3",
+    )
+    .bind(id)
+    .bind(before)
+    .bind(limit + 1)
+    .fetch_all(db.pool())
+    .await?;
+    let more = rows.len() as i64 > limit;
+    let versions: Vec<VersionInfo> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(|r| {
+            Ok(VersionInfo {
+                version: r.0,
+                name: r.1,
+                content_hash: r.2,
+                source: r.3.parse().map_err(|_| ApiError::internal())?,
+                label: r.4,
+                created_at: r.5,
+                actor: Actor { kind: r.6, id: r.7, label: r.8, name: r.9, email: r.10 },
+                summary: DiffSummary { nodes_added: r.11, nodes_removed: r.12, nodes_changed: r.13, edges_added: r.14, edges_removed: r.15 },
+            })
+        })
+        .collect::<ApiResult<_>>()?;
+    let next_cursor = if more { versions.last().map(|v| encode_cursor(v.version)) } else { None };
+    Ok(HistoryPage { versions, next_cursor })
+}
+
+/// The semantic diff between any two versions.
+pub async fn diff_versions(db: &Db, org_id: &str, id: &str, from: i64, to: i64) -> ApiResult<VersionDiff> {
+    let a = get_version(db, org_id, id, from).await?;
+    let b = get_version(db, org_id, id, to).await?;
+    let d = diff(&Definition { nodes: a.nodes, edges: a.edges }, &Definition { nodes: b.nodes, edges: b.edges });
+    Ok(VersionDiff { from, to, diff: d })
+}
+
+/// The change version `n` made against its predecessor, as stored when it was saved.
+pub async fn version_change(db: &Db, org_id: &str, id: &str, n: i64) -> ApiResult<WorkflowDiff> {
+    live_hash(db, org_id, id).await?;
+    let row: Option<(String,)> = sqlx::query_as("SELECT change FROM workflow_versions WHERE workflow_id = $1 AND version = $2")
+        .bind(id)
+        .bind(n)
+        .fetch_optional(db.pool())
+        .await?;
+    let (change,) = row.ok_or_else(|| ApiError::not_found(&format!("Version {n}")))?;
+    serde_json::from_str(&change).map_err(|_| ApiError::internal())
+}
+
+fn encode_cursor(version: i64) -> String {
+    hex::encode(format!("v:{version}"))
+}
+
+fn decode_cursor(cursor: &str) -> ApiResult<i64> {
+    hex::decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.strip_prefix("v:").and_then(|n| n.parse().ok()))
+        .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this endpoint gave out"))
+}
+
+fn to_json(d: &Definition) -> String {
+    serde_json::to_string(d).expect("a definition always serialises")
+}
+
+fn from_json(s: &str) -> ApiResult<Definition> {
+    serde_json::from_str(s).map_err(|e| {
+        tracing::error!(error = %e, "stored workflow definition does not parse");
+        ApiError::internal()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::testing::test_databases;
+    use crate::backend::audit::Recorder;
+    use crate::backend::sessions::ClientInfo;
+    use crate::backend::{orgs, users};
+    use serde_json::json;
+
+    async fn setup(db: &Db) -> (String, Actor) {
+        let user = users::create_user(db, &format!("{}@t.test", new_id()), "Ada Admin", "long-enough-password").await.unwrap();
+        let org = orgs::create_org(db, "Acme", &user.id).await.unwrap();
+        (org.id, Actor::user(&user))
+    }
+
+    fn recorder(db: &Db) -> Recorder {
+        Recorder::start(db.clone(), std::sync::Arc::new(|| {}))
+    }
+
+    fn definition(label: &str, x: f64) -> Definition {
+        serde_json::from_value(json!({
+            "nodes": [
+                {"id": "t", "type": "manual_trigger", "position": {"x": x, "y": 0}, "data": {"label": "Start"}},
+                {"id": "h", "type": "http_request", "position": {"x": 200, "y": 0}, "data": {"label": label, "config": {"url": "https://a.test", "method": "GET"}}}
+            ],
+            "edges": [{"id": "e1", "source": "t", "target": "h"}]
+        }))
+        .unwrap()
+    }
+
+    fn input(def: Definition) -> SaveInput {
+        SaveInput { name: Some("Onboarding".into()), definition: def, enabled: None, label: None }
+    }
+
+    #[tokio::test]
+    async fn versions_follow_semantic_changes_only() {
+        for (backend, db) in test_databases().await {
+            let (org, actor) = setup(&db).await;
+            let (audit, client) = (recorder(&db), ClientInfo::default());
+            let by = Acting { actor: actor.clone(), client: &client, audit: &audit };
+            let created = save(&db, &org, None, input(definition("Fetch", 0.0)), &by, VersionSource::Create).await.unwrap();
+            let w = created.workflow;
+            assert!(created.versioned && w.version == 1, "[{backend}]");
+
+            // Dragging a node: live row moves, no version.
+            let dragged = save(&db, &org, Some(&w.id), input(definition("Fetch", 500.0)), &by, VersionSource::Update).await.unwrap();
+            assert!(!dragged.versioned);
+            assert_eq!(dragged.workflow.version, 1);
+            let live = get(&db, &org, &w.id).await.unwrap();
+            assert_eq!(live.nodes.iter().find(|n| n.id == "t").unwrap().position.x, 500.0, "[{backend}] live row keeps the drag");
+
+            let renamed = save(&db, &org, Some(&w.id), input(definition("Fetch user", 500.0)), &by, VersionSource::Update).await.unwrap();
+            assert!(renamed.versioned && renamed.workflow.version == 2);
+
+            let page = history(&db, &org, &w.id, None, None).await.unwrap();
+            assert_eq!(page.versions.iter().map(|v| v.version).collect::<Vec<_>>(), [2, 1]);
+            assert_eq!(page.versions[0].summary, DiffSummary { nodes_changed: 1, ..Default::default() });
+            assert_eq!(page.versions[0].actor.name.as_deref(), Some("Ada Admin"));
+            assert_eq!(page.versions[1].source, VersionSource::Create);
+            assert_eq!(page.versions[1].summary.nodes_added, 2);
+            assert!(page.next_cursor.is_none());
+
+            let d = diff_versions(&db, &org, &w.id, 1, 2).await.unwrap();
+            let f = &d.diff.nodes_changed[0].fields[0];
+            assert_eq!((f.path.as_str(), &f.before, &f.after), ("label", &json!("Fetch"), &json!("Fetch user")));
+
+            // Version 1's snapshot is kept exactly, cosmetic state included.
+            let v1 = get_version(&db, &org, &w.id, 1).await.unwrap();
+            let node = |id: &str| v1.nodes.iter().find(|n| n.id == id).unwrap().clone();
+            assert_eq!((v1.version, node("h").data.label, node("t").position.x), (1, "Fetch".to_owned(), 0.0));
+
+            let restored = restore(&db, &org, &w.id, 1, &by).await.unwrap();
+            assert!(restored.versioned && restored.workflow.version == 3);
+            assert_eq!(restored.workflow.content_hash, v1.content_hash);
+            let top = &history(&db, &org, &w.id, Some(1), None).await.unwrap().versions[0];
+            assert_eq!((top.version, top.source, top.label.as_deref()), (3, VersionSource::Restore, Some("Restored from version 1")));
+            assert_eq!(restore(&db, &org, &w.id, 1, &by).await.unwrap_err().status(), 409, "nothing to restore");
+            assert_eq!(restore(&db, &org, &w.id, 99, &by).await.unwrap_err().status(), 404);
+
+            // Another org sees nothing.
+            let (other_org, _) = setup(&db).await;
+            assert_eq!(get(&db, &other_org, &w.id).await.unwrap_err().status(), 404);
+            assert_eq!(history(&db, &other_org, &w.id, None, None).await.unwrap_err().status(), 404);
+
+            delete(&db, &org, &w.id, &by).await.unwrap();
+            assert_eq!(get(&db, &org, &w.id).await.unwrap_err().status(), 404);
+            let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM workflow_versions WHERE workflow_id = $1").bind(&w.id).fetch_one(db.pool()).await.unwrap();
+            assert_eq!(left, 0);
+        }
+    }
+
+    #[tokio::test]
+    async fn history_pages_with_an_opaque_cursor() {
+        for (backend, db) in test_databases().await {
+            let (org, actor) = setup(&db).await;
+            let (audit, client) = (recorder(&db), ClientInfo::default());
+            let by = Acting { actor: actor.clone(), client: &client, audit: &audit };
+            let w = save(&db, &org, None, input(definition("v1", 0.0)), &by, VersionSource::Create).await.unwrap().workflow;
+            for n in 2..=7 {
+                save(&db, &org, Some(&w.id), input(definition(&format!("v{n}"), 0.0)), &by, VersionSource::Api).await.unwrap();
+            }
+            let mut seen = Vec::new();
+            let mut cursor = None;
+            loop {
+                let page = history(&db, &org, &w.id, Some(3), cursor.as_deref()).await.unwrap();
+                seen.extend(page.versions.iter().map(|v| v.version));
+                match page.next_cursor {
+                    Some(c) => cursor = Some(c),
+                    None => break,
+                }
+            }
+            assert_eq!(seen, [7, 6, 5, 4, 3, 2, 1], "[{backend}]");
+            assert_eq!(history(&db, &org, &w.id, Some(0), None).await.unwrap_err().field.as_deref(), Some("limit"));
+            assert_eq!(history(&db, &org, &w.id, None, Some("garbage")).await.unwrap_err().field.as_deref(), Some("cursor"));
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn parallel_saves_get_distinct_consecutive_versions() {
+        for (backend, db) in test_databases().await {
+            let (org, actor) = setup(&db).await;
+            let (audit, client) = (recorder(&db), ClientInfo::default());
+            let by = Acting { actor: actor.clone(), client: &client, audit: &audit };
+            let w = save(&db, &org, None, input(definition("start", 0.0)), &by, VersionSource::Create).await.unwrap().workflow;
+            let tasks: Vec<_> = (0..12)
+                .map(|i| {
+                    let (db, org, id, actor, audit) = (db.clone(), org.clone(), w.id.clone(), actor.clone(), audit.clone());
+                    tokio::spawn(async move {
+                        let client = ClientInfo::default();
+                        let by = Acting { actor, client: &client, audit: &audit };
+                        save(&db, &org, Some(&id), input(definition(&format!("edit {i}"), 0.0)), &by, VersionSource::Update).await
+                    })
+                })
+                .collect();
+            for t in tasks {
+                assert!(t.await.unwrap().unwrap().versioned, "[{backend}]");
+            }
+            let page = history(&db, &org, &w.id, Some(200), None).await.unwrap();
+            assert_eq!(page.versions.iter().map(|v| v.version).collect::<Vec<_>>(), (1..=13).rev().collect::<Vec<_>>(), "[{backend}]");
+            let live = get(&db, &org, &w.id).await.unwrap();
+            assert_eq!(live.version, 13);
+            assert_eq!(live.content_hash, page.versions[0].content_hash, "[{backend}] live row is the newest version");
+            // Every version's change was computed against its real predecessor.
+            for v in &page.versions[..12] {
+                assert_eq!(v.summary, DiffSummary { nodes_changed: 1, ..Default::default() }, "[{backend}] v{}", v.version);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn enabling_needs_a_strictly_valid_definition() {
+        for (backend, db) in test_databases().await {
+            let (org, actor) = setup(&db).await;
+            let (audit, client) = (recorder(&db), ClientInfo::default());
+            let by = Acting { actor: actor.clone(), client: &client, audit: &audit };
+            let mut incomplete = definition("Fetch", 0.0);
+            incomplete.nodes[1].data.config.remove("url");
+            let w = save(&db, &org, None, input(incomplete.clone()), &by, VersionSource::Create).await.unwrap().workflow;
+            let mut enable = input(incomplete);
+            enable.enabled = Some(true);
+            let err = save(&db, &org, Some(&w.id), enable, &by, VersionSource::Update).await.unwrap_err();
+            assert_eq!(err.field.as_deref(), Some("nodes[h].config.url"), "[{backend}]");
+            assert!(!get(&db, &org, &w.id).await.unwrap().enabled, "nothing half-written");
+            let mut enable = input(definition("Fetch", 0.0));
+            enable.enabled = Some(true);
+            assert!(save(&db, &org, Some(&w.id), enable, &by, VersionSource::Update).await.unwrap().workflow.enabled);
+        }
+    }
+}

@@ -1,0 +1,20 @@
+use crate::error::{ApiError, ErrorKind};
+use leptos::prelude::*;
+
+/// An error as a person should read it: what happened and what they can do.
+#[component]
+pub fn ErrorPanel(error: ApiError) -> impl IntoView {
+    let title = match error.code {
+        ErrorKind::Forbidden => "You don't have access to this page",
+        ErrorKind::NotFound => "Not found",
+        ErrorKind::Unauthorized => "Signed out",
+        _ => "Something went wrong",
+    };
+    view! {
+        <section class="panel error-panel" role="alert">
+            <h2>{title}</h2>
+            <p>{error.message}</p>
+            <a href="/">"Back to the start page"</a>
+        </section>
+    }
+}

@@ -1,0 +1,199 @@
+//! The Version history overlay: a timeline of versions newest first (infinite scroll), the
+//! selected version's change list, a compare picker, and "View on canvas".
+
+use super::diff_view::DiffView;
+use super::time::RelativeTime;
+use crate::error::ApiError;
+use crate::model::{VersionInfo, VersionSource};
+use crate::server_fns::workflows::{compare_versions, workflow_history, workflow_version_change};
+use crate::workflow::WorkflowDiff;
+use leptos::html;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Detail {
+    Version(i64),
+    Compare(i64, i64),
+}
+
+#[component]
+pub fn HistoryPanel(
+    org: String,
+    id: String,
+    #[prop(into)] current_version: Signal<i64>,
+    on_preview: Callback<VersionInfo>,
+    on_close: Callback<()>,
+) -> AnyView {
+    let versions = RwSignal::new(Vec::<VersionInfo>::new());
+    let next_cursor = RwSignal::new(None::<String>);
+    let loading = RwSignal::new(false);
+    let done = RwSignal::new(false);
+    let error = RwSignal::new(None::<ApiError>);
+    let detail = RwSignal::new(None::<Detail>);
+    let compare_from = RwSignal::new(None::<i64>);
+    let compare_to = RwSignal::new(None::<i64>);
+    let dialog = NodeRef::<html::Div>::new();
+
+    let load_more = {
+        let (org, id) = (org.clone(), id.clone());
+        move || {
+            if loading.get_untracked() || done.get_untracked() {
+                return;
+            }
+            loading.set(true);
+            let (org, id, cursor) = (org.clone(), id.clone(), next_cursor.get_untracked());
+            spawn_local(async move {
+                match workflow_history(org, id, cursor).await {
+                    Ok(page) => {
+                        let first = versions.with_untracked(Vec::is_empty);
+                        versions.update(|v| v.extend(page.versions));
+                        done.set(page.next_cursor.is_none());
+                        next_cursor.set(page.next_cursor);
+                        if first {
+                            if let Some(top) = versions.with_untracked(|v| v.first().map(|v| v.version)) {
+                                detail.set(Some(Detail::Version(top)));
+                            }
+                        }
+                    }
+                    Err(e) => error.set(Some(e)),
+                }
+                loading.set(false);
+            });
+        }
+    };
+    let load_first = load_more.clone();
+    // Load the first page once; focus the dialog once it is in the page.
+    Effect::new(move |first_run: Option<()>| {
+        if first_run.is_none() {
+            load_first();
+        }
+        if let Some(el) = dialog.get() {
+            let _ = el.focus();
+        }
+    });
+
+    let (org_d, id_d) = (org.clone(), id.clone());
+    let change = LocalResource::new(move || {
+        let (org, id, d) = (org_d.clone(), id_d.clone(), detail.get());
+        async move {
+            match d {
+                None => Ok::<Option<WorkflowDiff>, ApiError>(None),
+                Some(Detail::Version(n)) => workflow_version_change(org, id, n).await.map(Some),
+                Some(Detail::Compare(a, b)) => compare_versions(org, id, a, b).await.map(|d| Some(d.diff)),
+            }
+        }
+    });
+
+    let selected_info = move || match detail.get() {
+        Some(Detail::Version(n)) => versions.with(|v| v.iter().find(|x| x.version == n).cloned()),
+        _ => None,
+    };
+    let load_on_scroll = load_more.clone();
+    let on_scroll = move |ev: leptos::ev::Event| {
+        let el: web_sys::HtmlElement = event_target(&ev);
+        if el.scroll_top() + el.client_height() >= el.scroll_height() - 60 {
+            load_on_scroll();
+        }
+    };
+    let version_options = move || versions.get().into_iter().map(|v| view! { <option value=v.version>{format!("v{}", v.version)}</option> }).collect_view();
+
+    view! {
+        <div class="overlay-backdrop" on:click=move |_| on_close.run(())></div>
+        <div
+            class="overlay history"
+            role="dialog"
+            aria-modal="true"
+            aria-label="Version history"
+            tabindex="-1"
+            node_ref=dialog
+            on:keydown=move |ev: web_sys::KeyboardEvent| if ev.key() == "Escape" { on_close.run(()) }
+        >
+            <header class="overlay-head">
+                <h2>"Version history"</h2>
+                <div class="compare">
+                    <label>"From " <select aria-label="Compare from" on:change=move |ev| compare_from.set(event_target_value(&ev).parse().ok())>
+                        <option value="">"—"</option>{version_options}</select></label>
+                    <label>" to " <select aria-label="Compare to" on:change=move |ev| compare_to.set(event_target_value(&ev).parse().ok())>
+                        <option value="">"—"</option>{version_options}</select></label>
+                    <button type="button" disabled=move || compare_from.get().is_none() || compare_to.get().is_none()
+                        on:click=move |_| if let (Some(a), Some(b)) = (compare_from.get(), compare_to.get()) { detail.set(Some(Detail::Compare(a, b))) }>
+                        "Compare"
+                    </button>
+                </div>
+                <button type="button" class="close" on:click=move |_| on_close.run(())>"Close"</button>
+            </header>
+            <div class="overlay-body">
+                <ol class="timeline" aria-label="Versions" on:scroll=on_scroll>
+                    <For each=move || versions.get() key=|v| v.version let:v>
+                        {
+                            let n = v.version;
+                            let is_current = move || current_version.get() == n;
+                            view! {
+                                <li>
+                                    <button
+                                        type="button"
+                                        class="version-item"
+                                        class:active=move || detail.get() == Some(Detail::Version(n))
+                                        aria-label=format!("Version {n}")
+                                        on:click=move |_| detail.set(Some(Detail::Version(n)))
+                                    >
+                                        <span class="version-no">{format!("v{n}")}</span>
+                                        <Show when=is_current><span class="badge current">"Current"</span></Show>
+                                        <span class=format!("badge source-{}", v.source.as_str())>{source_title(v.source)}</span>
+                                        <span class="version-author">{v.actor.name.clone().unwrap_or(v.actor.label.clone())}</span>
+                                        <RelativeTime at=v.created_at.clone()/>
+                                        {v.label.clone().map(|l| view! { <span class="version-label">{l}</span> })}
+                                    </button>
+                                </li>
+                            }
+                        }
+                    </For>
+                    <li class="timeline-foot">
+                        {move || if loading.get() {
+                            view! { <span class="muted">"Loading…"</span> }.into_any()
+                        } else if done.get() {
+                            view! { <span class="muted">"That's the first version."</span> }.into_any()
+                        } else {
+                            let more = load_more.clone();
+                            view! { <button type="button" on:click=move |_| more()>"Load more"</button> }.into_any()
+                        }}
+                    </li>
+                </ol>
+                <section class="version-detail" aria-live="polite">
+                    {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+                    {move || match detail.get() {
+                        Some(Detail::Compare(a, b)) => view! { <h3>{format!("Changes from v{a} to v{b}")}</h3> }.into_any(),
+                        _ => selected_info().map(|v| {
+                            let info = v.clone();
+                            view! {
+                                <h3>{format!("Version {} · {}", v.version, v.actor.name.clone().unwrap_or(v.actor.label.clone()))}</h3>
+                                <p class="muted">"Changes against the version before it."</p>
+                                <button type="button" class="primary" on:click=move |_| on_preview.run(info.clone())>"View on canvas"</button>
+                            }.into_any()
+                        }).unwrap_or_else(|| ().into_any()),
+                    }}
+                    <Suspense fallback=|| view! { <p class="loading">"Loading changes…"</p> }>
+                        {move || Suspend::new(async move {
+                            match change.await {
+                                Ok(Some(d)) => view! { <DiffView diff=d/> }.into_any(),
+                                Ok(None) => ().into_any(),
+                                Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
+                            }
+                        })}
+                    </Suspense>
+                </section>
+            </div>
+        </div>
+    }
+    .into_any()
+}
+
+pub fn source_title(s: VersionSource) -> &'static str {
+    match s {
+        VersionSource::Create => "created",
+        VersionSource::Update => "edited",
+        VersionSource::Restore => "restored",
+        VersionSource::Api => "API",
+    }
+}

@@ -1,0 +1,100 @@
+//! The side panel: edits the selected node's label and its config fields, per node type.
+
+use super::canvas::EditKind;
+use crate::workflow::catalog::{self, FieldKind, FieldSpec};
+use crate::workflow::Definition;
+use leptos::prelude::*;
+use serde_json::Value;
+
+#[component]
+pub fn NodePanel(id: String, graph: RwSignal<Definition>, on_edit: Callback<EditKind>, on_delete: Callback<()>) -> impl IntoView {
+    let kind = graph.with_untracked(|d| d.node(&id).map(|n| n.kind.clone())).unwrap_or_default();
+    let spec = catalog::spec(&kind);
+    let id_label = id.clone();
+    let label = move || graph.with(|d| d.node(&id_label).map(|n| n.data.label.clone()).unwrap_or_default());
+    let id_set = id.clone();
+    let set_label = move |value: String| {
+        graph.update(|d| {
+            if let Some(n) = d.nodes.iter_mut().find(|n| n.id == id_set) {
+                n.data.label = value;
+            }
+        });
+        on_edit.run(EditKind::Semantic);
+    };
+    view! {
+        <aside class="side-panel" aria-label="Node settings">
+            <h3>{spec.map(|s| s.title).unwrap_or("Node")}</h3>
+            <label class="field">
+                "Label"
+                <input type="text" aria-label="Node label" prop:value=label on:change=move |ev| set_label(event_target_value(&ev))/>
+            </label>
+            {spec.map(|s| s.fields.iter().map(|f| view! { <ConfigField id=id.clone() field=*f graph on_edit/> }).collect_view())}
+            <button type="button" class="danger" on:click=move |_| on_delete.run(())>"Delete node"</button>
+        </aside>
+    }
+}
+
+#[component]
+fn ConfigField(id: String, field: FieldSpec, graph: RwSignal<Definition>, on_edit: Callback<EditKind>) -> impl IntoView {
+    let error = RwSignal::new(None::<String>);
+    let id_read = id.clone();
+    let as_text = Signal::derive(move || {
+        match graph.with(|d| d.node(&id_read).and_then(|n| n.data.config.get(field.key).cloned())) {
+            Some(Value::String(s)) => s,
+            Some(Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        }
+    });
+    let set = Callback::new(move |value: Option<Value>| {
+        graph.update(|d| {
+            if let Some(n) = d.nodes.iter_mut().find(|n| n.id == id) {
+                match value {
+                    Some(v) => n.data.config.insert(field.key.to_owned(), v),
+                    None => n.data.config.remove(field.key),
+                };
+            }
+        });
+        on_edit.run(EditKind::Semantic);
+    });
+    let set_text = move |text: String| set.run((!text.is_empty()).then(|| Value::String(text)));
+    let required = if field.required { " *" } else { "" };
+    let control = match field.kind {
+        FieldKind::LongText => view! {
+            <textarea rows="6" aria-label=field.label prop:value=as_text on:change=move |ev| set_text(event_target_value(&ev))></textarea>
+        }
+        .into_any(),
+        FieldKind::Choice(options) => view! {
+            <select aria-label=field.label on:change=move |ev| set_text(event_target_value(&ev))>
+                <option value="" selected=move || as_text.get().is_empty()>"—"</option>
+                {options.iter().map(|o| view! { <option value=*o selected=move || as_text.get() == *o>{*o}</option> }).collect_view()}
+            </select>
+        }
+        .into_any(),
+        FieldKind::List => view! {
+            <input type="text" aria-label=field.label placeholder="[\"arg\", 1]" prop:value=as_text on:change=move |ev| {
+                let text = event_target_value(&ev);
+                if text.trim().is_empty() {
+                    error.set(None);
+                    set.run(None);
+                    return;
+                }
+                match serde_json::from_str::<Value>(&text) {
+                    Ok(v @ Value::Array(_)) => { error.set(None); set.run(Some(v)); }
+                    _ => error.set(Some("Enter a JSON list, for example [\"0xabc\", 1]".into())),
+                }
+            }/>
+        }
+        .into_any(),
+        FieldKind::Text | FieldKind::Url => view! {
+            <input type="text" aria-label=field.label prop:value=as_text on:change=move |ev| set_text(event_target_value(&ev))/>
+        }
+        .into_any(),
+    };
+    view! {
+        <label class="field">
+            {format!("{}{required}", field.label)}
+            {control}
+            {move || error.get().map(|e| view! { <span class="form-error" role="alert">{e}</span> })}
+        </label>
+    }
+}

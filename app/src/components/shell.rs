@@ -1,0 +1,101 @@
+//! The signed-in frame: header with org switcher and account menu around every page.
+
+use crate::error::ApiError;
+use crate::model::{OrgMembership, Role, SessionInfo};
+use crate::server_fns::auth::{get_session, Logout};
+use leptos::prelude::*;
+use leptos_router::components::{Outlet, Redirect, A};
+use leptos_router::hooks::{use_location, use_navigate};
+
+pub type SessionResource = Resource<Result<Option<SessionInfo>, ApiError>>;
+
+/// The org id in the current path (`/orgs/{org}/…`), if any.
+pub fn org_in_path(path: &str) -> Option<String> {
+    let rest = path.strip_prefix("/orgs/")?;
+    let id = rest.split('/').next()?;
+    (!id.is_empty()).then(|| id.to_owned())
+}
+
+/// The signed-in user's membership in `org`, if they have one.
+pub fn membership<'a>(info: &'a SessionInfo, org: &str) -> Option<&'a OrgMembership> {
+    info.orgs.iter().find(|o| o.id == org)
+}
+
+#[component]
+pub fn Shell() -> impl IntoView {
+    let session: SessionResource = Resource::new(|| (), |_| get_session());
+    provide_context(session);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match session.await {
+                    Ok(Some(info)) => view! { <Header info/> <main class="page"><Outlet/></main> }.into_any(),
+                    Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
+                    Err(error) => view! { <crate::components::error_panel::ErrorPanel error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Header(info: SessionInfo) -> impl IntoView {
+    let location = use_location();
+    let current_org = Memo::new(move |_| org_in_path(&location.pathname.get()));
+    let logout = ServerAction::<Logout>::new();
+    let orgs = info.orgs.clone();
+    let nav_info = info.clone();
+    let navigate = use_navigate();
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/">"Chronicle"</a>
+            <label class="org-switcher">
+                <span class="visually-hidden">"Organisation"</span>
+                <select
+                    aria-label="Organisation"
+                    on:change=move |ev| navigate(&format!("/orgs/{}", event_target_value(&ev)), Default::default())
+                >
+                    {orgs.into_iter().map(|org| {
+                        let id = org.id.clone();
+                        view! {
+                            <option value=org.id.clone() selected=move || current_org.get().as_deref() == Some(id.as_str())>
+                                {org.name}
+                            </option>
+                        }
+                    }).collect_view()}
+                </select>
+            </label>
+            <nav class="mainnav" aria-label="Main">
+                {move || current_org.get().and_then(|org| {
+                    let role = membership(&nav_info, &org)?.role;
+                    Some(view! {
+                        <A href=format!("/orgs/{org}") exact=true>"Overview"</A>
+                        <A href=format!("/orgs/{org}/workflows")>"Workflows"</A>
+                        <Show when=move || { role >= Role::Admin }>
+                            <A href=format!("/orgs/{org}/members")>"Members"</A>
+                        </Show>
+                    })
+                })}
+            </nav>
+            <div class="account">
+                <span class="who" title=info.user.email.clone()>{info.user.name.clone()}</span>
+                <ActionForm action=logout>
+                    <button type="submit" class="link-button">"Log out"</button>
+                </ActionForm>
+            </div>
+        </header>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::org_in_path;
+
+    #[test]
+    fn reads_the_org_from_the_path() {
+        assert_eq!(org_in_path("/orgs/abc"), Some("abc".into()));
+        assert_eq!(org_in_path("/orgs/abc/members"), Some("abc".into()));
+        assert_eq!(org_in_path("/orgs/"), None);
+        assert_eq!(org_in_path("/login"), None);
+    }
+}

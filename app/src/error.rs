@@ -1,0 +1,160 @@
+//! The one error type every door (server functions, REST) answers with.
+//!
+//! It is shared with the browser so the UI can show the same message and field that an API
+//! client receives. Internal details never travel: the server logs them and sends a generic
+//! message.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// No credentials, or credentials that do not identify anyone.
+    Unauthorized,
+    /// The caller is known but their role in this org is too low.
+    Forbidden,
+    /// Absent, or in an org the caller does not belong to.
+    NotFound,
+    Conflict,
+    /// Well-formed request whose content is invalid; `field` says where.
+    InvalidInput,
+    /// The request itself could not be read (malformed JSON, wrong content type).
+    BadRequest,
+    PayloadTooLarge,
+    Internal,
+}
+
+impl ErrorKind {
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorKind::Unauthorized => 401,
+            ErrorKind::Forbidden => 403,
+            ErrorKind::NotFound => 404,
+            ErrorKind::Conflict => 409,
+            ErrorKind::InvalidInput => 422,
+            ErrorKind::BadRequest => 400,
+            ErrorKind::PayloadTooLarge => 413,
+            ErrorKind::Internal => 500,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct ApiError {
+    pub code: ErrorKind,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(code: ErrorKind, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), field: None }
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(ErrorKind::Unauthorized, "Sign in to continue.")
+    }
+
+    pub fn forbidden(needed: &str) -> Self {
+        Self::new(ErrorKind::Forbidden, format!("This needs the {needed} role in this organisation."))
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorKind::NotFound, format!("{what} not found."))
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Conflict, message)
+    }
+
+    pub fn invalid(field: &str, reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        Self { code: ErrorKind::InvalidInput, message: format!("{field}: {reason}"), field: Some(field.to_owned()) }
+    }
+
+    pub fn internal() -> Self {
+        Self::new(ErrorKind::Internal, "Something went wrong on our side. It has been logged.")
+    }
+
+    pub fn status(&self) -> u16 {
+        self.code.status()
+    }
+}
+
+impl leptos::server_fn::error::FromServerFnError for ApiError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(err: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        use leptos::server_fn::error::ServerFnErrorErr as E;
+        match err {
+            E::Request(_) | E::Response(_) => {
+                Self::new(ErrorKind::Internal, "Could not reach the server. Check your connection and retry.")
+            }
+            E::Args(m) | E::MissingArg(m) | E::Deserialization(m) => Self::new(ErrorKind::BadRequest, m),
+            _ => Self::internal(),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    use super::{ApiError, ErrorKind};
+    use axum::extract::rejection::{JsonRejection, QueryRejection};
+    use axum::http::StatusCode;
+    use axum::response::{IntoResponse, Response};
+
+    impl From<sqlx::Error> for ApiError {
+        fn from(err: sqlx::Error) -> Self {
+            tracing::error!(error = %err, "database error");
+            Self::internal()
+        }
+    }
+
+    /// REST answers: `{"error": {"code", "message", "field"?}}` with the matching status.
+    impl IntoResponse for ApiError {
+        fn into_response(self) -> Response {
+            let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, axum::Json(serde_json::json!({ "error": self }))).into_response()
+        }
+    }
+
+    /// Bad JSON bodies, in the API's words rather than axum's plain text.
+    impl From<JsonRejection> for ApiError {
+        fn from(rejection: JsonRejection) -> Self {
+            match rejection {
+                JsonRejection::JsonDataError(e) => {
+                    // serde names the field and the reason, e.g. "missing field `password`".
+                    let detail = std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_else(|| e.body_text());
+                    ApiError::new(ErrorKind::InvalidInput, format!("Invalid request body: {detail}"))
+                }
+                JsonRejection::JsonSyntaxError(_) => {
+                    ApiError::new(ErrorKind::BadRequest, "The request body is not valid JSON.")
+                }
+                JsonRejection::MissingJsonContentType(_) => {
+                    ApiError::new(ErrorKind::BadRequest, "Send the body as JSON with Content-Type: application/json.")
+                }
+                JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    ApiError::new(ErrorKind::PayloadTooLarge, "The request body is too large.")
+                }
+                other => ApiError::new(ErrorKind::BadRequest, other.body_text()),
+            }
+        }
+    }
+
+    /// Bad query strings: which parameter and why.
+    impl From<QueryRejection> for ApiError {
+        fn from(rejection: QueryRejection) -> Self {
+            let detail = match &rejection {
+                QueryRejection::FailedToDeserializeQueryString(e) => {
+                    std::error::Error::source(e).map(|s| s.to_string()).unwrap_or_else(|| e.body_text())
+                }
+                other => other.body_text(),
+            };
+            ApiError::new(ErrorKind::InvalidInput, format!("Invalid query string: {detail}"))
+        }
+    }
+}

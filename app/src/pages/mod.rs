@@ -1,0 +1,23 @@
+//! One file a page.
+
+pub mod home;
+pub mod login;
+pub mod members;
+pub mod not_found;
+pub mod org_overview;
+pub mod workflow_editor;
+pub mod workflows;
+
+use crate::components::shell::SessionResource;
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+/// The `:org` segment of the current route.
+pub fn org_param() -> Memo<String> {
+    let params = use_params_map();
+    Memo::new(move |_| params.read().get("org").unwrap_or_default())
+}
+
+pub fn session() -> SessionResource {
+    expect_context::<SessionResource>()
+}

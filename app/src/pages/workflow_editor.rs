@@ -1,0 +1,294 @@
+//! The workflow editor: canvas, palette, side panel, autosave, and — for owners and admins —
+//! version history with read-only preview and restore.
+
+use crate::components::canvas::{delete_selection, fit, Canvas, EditKind, Mark, Selection, Viewport, NODE_H, NODE_W};
+use crate::components::error_panel::ErrorPanel;
+use crate::components::history_panel::HistoryPanel;
+use crate::components::node_panel::NodePanel;
+use crate::components::shell::membership;
+use crate::components::time::relative;
+use crate::model::{Role, VersionInfo, Workflow};
+use crate::server_fns::workflows::{get_workflow, restore_workflow, save_workflow, workflow_version};
+use crate::workflow::catalog::CATALOG;
+use crate::workflow::{diff, Definition, Node, NodeData, Position};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use std::collections::HashMap;
+use std::time::Duration;
+
+const AUTOSAVE_PAUSE: Duration = Duration::from_millis(700);
+
+#[component]
+pub fn WorkflowEditorPage() -> impl IntoView {
+    let params = use_params_map();
+    let org = super::org_param();
+    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let session = super::session();
+    let workflow = Resource::new(move || (org.get(), id.get()), |(org, id)| get_workflow(org, id));
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading workflow…"</p> }>
+            {move || Suspend::new(async move {
+                let role = session.await.ok().flatten().and_then(|i| membership(&i, &org.get()).map(|m| m.role)).unwrap_or(Role::Member);
+                match workflow.await {
+                    Ok(w) => view! { <Editor workflow=w role/> }.into_any(),
+                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum SaveState {
+    Saved { version: i64, versioned: bool },
+    Pending,
+    Saving,
+    Failed(String),
+}
+
+/// What is being previewed: the version, its snapshot, and how it differs from now.
+#[derive(Debug, Clone)]
+struct Preview {
+    info: VersionInfo,
+    marks: HashMap<String, Mark>,
+    ghosts: Vec<Node>,
+}
+
+#[component]
+fn Editor(workflow: Workflow, role: Role) -> AnyView {
+    let Workflow { id, org_id: org, name: initial_name, nodes, edges, version: initial_version, .. } = workflow;
+    let graph = RwSignal::new(Definition { nodes, edges });
+    let name = RwSignal::new(initial_name);
+    let version = RwSignal::new(initial_version);
+    let save_state = RwSignal::new(SaveState::Saved { version: initial_version, versioned: true });
+    let selected = RwSignal::new(None::<Selection>);
+    let view_port = RwSignal::new(Viewport::default());
+    let history_open = RwSignal::new(false);
+    let preview = RwSignal::new(None::<Preview>);
+    let preview_graph = RwSignal::new(Definition::default());
+    let notice = RwSignal::new(None::<String>);
+    let edit_seq = StoredValue::new(0u64);
+
+    let do_save = {
+        let (org, id) = (org.clone(), id.clone());
+        move || {
+            // Nothing leaves the browser while an old version is on the canvas.
+            if preview.get_untracked().is_some() {
+                return;
+            }
+            save_state.set(SaveState::Saving);
+            let (org, id, definition, name) = (org.clone(), id.clone(), graph.get_untracked(), name.get_untracked());
+            spawn_local(async move {
+                match save_workflow(org, id, Some(name), definition).await {
+                    Ok(r) => {
+                        version.set(r.version);
+                        save_state.set(SaveState::Saved { version: r.version, versioned: r.versioned });
+                    }
+                    Err(e) => save_state.set(SaveState::Failed(e.message)),
+                }
+            });
+        }
+    };
+    let save_later = do_save.clone();
+    let on_edit = Callback::new(move |_: EditKind| {
+        if preview.get_untracked().is_some() {
+            return;
+        }
+        notice.set(None);
+        save_state.set(SaveState::Pending);
+        edit_seq.update_value(|s| *s += 1);
+        let mine = edit_seq.get_value();
+        let save = save_later.clone();
+        set_timeout(move || if edit_seq.get_value() == mine { save() }, AUTOSAVE_PAUSE);
+    });
+
+    let add_node = move |kind: &'static str, title: &'static str| {
+        let v = view_port.get_untracked();
+        let count = graph.with_untracked(|d| d.nodes.len()) as f64;
+        let id = graph.with_untracked(|d| {
+            (1..).map(|n| format!("{kind}_{n}")).find(|c| d.node(c).is_none()).expect("an unused id")
+        });
+        let node = Node {
+            id: id.clone(),
+            kind: kind.to_owned(),
+            position: Position { x: (240.0 - v.x) / v.zoom + count * 12.0, y: (160.0 - v.y) / v.zoom + count * 12.0 },
+            data: NodeData { label: title.to_owned(), config: Default::default() },
+            selected: false,
+            width: Some(NODE_W),
+            height: Some(NODE_H),
+            dragging: None,
+            extra: Default::default(),
+        };
+        graph.update(|d| d.nodes.push(node));
+        selected.set(Some(Selection::Node(id)));
+        on_edit.run(EditKind::Semantic);
+    };
+
+    let delete_selected = Callback::new(move |_: ()| delete_selection(graph, selected, on_edit));
+
+    let fit_view = move || {
+        let d = if preview.get_untracked().is_some() { preview_graph.get_untracked() } else { graph.get_untracked() };
+        let (w, h) = leptos::prelude::document()
+            .query_selector(".canvas")
+            .ok()
+            .flatten()
+            .map(|el| {
+                let r = el.get_bounding_client_rect();
+                (r.width(), r.height())
+            })
+            .unwrap_or((900.0, 560.0));
+        view_port.set(fit(&d, w, h));
+    };
+
+    // Open with every node in sight.
+    let fit_on_open = fit_view.clone();
+    Effect::new(move |_| fit_on_open());
+
+    let (org_p, id_p) = (org.clone(), id.clone());
+    let on_preview = Callback::new(move |info: VersionInfo| {
+        let (org, id) = (org_p.clone(), id_p.clone());
+        spawn_local(async move {
+            match workflow_version(org, id, info.version).await {
+                Ok(old) => {
+                    let old = Definition { nodes: old.nodes, edges: old.edges };
+                    let now = graph.get_untracked();
+                    let d = diff(&now, &old);
+                    let mut marks = HashMap::new();
+                    marks.extend(d.nodes_added.iter().map(|n| (n.id.clone(), Mark::Added)));
+                    marks.extend(d.nodes_changed.iter().map(|n| (n.id.clone(), Mark::Changed)));
+                    let gone: Vec<&str> = d.nodes_removed.iter().map(|n| n.id.as_str()).collect();
+                    let ghosts = now.nodes.iter().filter(|n| gone.contains(&n.id.as_str())).cloned().collect();
+                    preview_graph.set(old);
+                    selected.set(None);
+                    history_open.set(false);
+                    preview.set(Some(Preview { info, marks, ghosts }));
+                }
+                Err(e) => notice.set(Some(e.message)),
+            }
+        });
+    });
+
+    let (org_r, id_r) = (org.clone(), id.clone());
+    let restore = move || {
+        let Some(p) = preview.get_untracked() else { return };
+        let n = p.info.version;
+        let question = format!("Restore version {n}? It becomes a new current version; nothing in the history is lost.");
+        if !window().confirm_with_message(&question).unwrap_or(false) {
+            return;
+        }
+        let (org, id) = (org_r.clone(), id_r.clone());
+        spawn_local(async move {
+            match restore_workflow(org, id, n).await {
+                Ok(w) => {
+                    graph.set(Definition { nodes: w.nodes, edges: w.edges });
+                    name.set(w.name);
+                    version.set(w.version);
+                    save_state.set(SaveState::Saved { version: w.version, versioned: true });
+                    preview.set(None);
+                    notice.set(Some(format!("Restored version {n} as version {}.", w.version)));
+                }
+                Err(e) => notice.set(Some(e.message)),
+            }
+        });
+    };
+
+    let retry = do_save.clone();
+    let status = move || match save_state.get() {
+        SaveState::Saved { version, versioned: true } => view! { <span class="save-state ok">{format!("Saved · v{version}")}</span> }.into_any(),
+        SaveState::Saved { versioned: false, .. } => view! { <span class="save-state ok">"Saved"</span> }.into_any(),
+        SaveState::Pending => view! { <span class="save-state">"Unsaved changes"</span> }.into_any(),
+        SaveState::Saving => view! { <span class="save-state">"Saving…"</span> }.into_any(),
+        SaveState::Failed(message) => {
+            let retry = retry.clone();
+            view! {
+                <span class="save-state failed" title=message>
+                    <button type="button" class="link-button danger" on:click=move |_| retry()>"Save failed — retry"</button>
+                </span>
+            }
+            .into_any()
+        }
+    };
+    let is_previewing = Signal::derive(move || preview.get().is_some());
+    let fit_click = fit_view.clone();
+    let (org_h, id_h) = (org.clone(), id.clone());
+
+    view! {
+        <Title text=move || format!("{} · Chronicle", name.get())/>
+        <div class="editor">
+            <div class="editor-toolbar">
+                <label class="name-field">
+                    <span class="visually-hidden">"Workflow name"</span>
+                    <input type="text" aria-label="Workflow name" prop:value=move || name.get() disabled=is_previewing
+                        on:change=move |ev| { name.set(event_target_value(&ev)); on_edit.run(EditKind::Semantic); }/>
+                </label>
+                <span role="status" aria-live="polite">{status}</span>
+                <div class="toolbar-actions">
+                    <button type="button" on:click=move |_| view_port.update(|v| v.zoom = (v.zoom * 1.2).min(3.0))>"Zoom in"</button>
+                    <button type="button" on:click=move |_| view_port.update(|v| v.zoom = (v.zoom / 1.2).max(0.2))>"Zoom out"</button>
+                    <button type="button" on:click=move |_| fit_click()>"Fit to view"</button>
+                    <Show when=move || { role >= Role::Admin }>
+                        <button type="button" class="primary" on:click=move |_| history_open.set(true)>"Version history"</button>
+                    </Show>
+                </div>
+            </div>
+            {move || notice.get().map(|n| view! { <p class="notice" role="alert">{n}</p> })}
+            {move || preview.get().map(|p| {
+                let author = p.info.actor.name.clone().unwrap_or(p.info.actor.label.clone());
+                let when = relative(&p.info.created_at, chrono::Utc::now());
+                let restore = restore.clone();
+                view! {
+                    <div class="preview-banner" role="region" aria-label="Preview">
+                        <strong>{format!("Viewing version {} ({author}, {when}) — read-only", p.info.version)}</strong>
+                        <button type="button" class="primary" on:click=move |_| restore()>"Restore this version"</button>
+                        <button type="button" on:click=move |_| { preview.set(None); }>"Exit preview"</button>
+                    </div>
+                }
+            })}
+            <div class="editor-body">
+                <nav class="palette" aria-label="Add a node">
+                    <h3>"Add a node"</h3>
+                    {CATALOG.iter().map(|spec| view! {
+                        <button type="button" disabled=is_previewing aria-label=format!("Add {}", spec.title)
+                            on:click=move |_| add_node(spec.kind, spec.title)>
+                            <span class="palette-icon">{spec.icon}</span>{spec.title}
+                        </button>
+                    }).collect_view()}
+                </nav>
+                {move || if preview.get().is_some() {
+                    let marks = Signal::derive(move || preview.get().map(|p| p.marks).unwrap_or_default());
+                    let ghosts = Signal::derive(move || preview.get().map(|p| p.ghosts).unwrap_or_default());
+                    view! { <Canvas graph=preview_graph read_only=true marks ghosts selected view=view_port on_edit/> }.into_any()
+                } else {
+                    view! { <Canvas graph read_only=false marks=HashMap::new() ghosts=Vec::new() selected view=view_port on_edit/> }.into_any()
+                }}
+                {move || match (selected.get(), preview.get().is_some()) {
+                    (Some(Selection::Node(id)), false) => view! { <NodePanel id graph on_edit on_delete=delete_selected/> }.into_any(),
+                    (Some(Selection::Edge(edge_id)), false) => {
+                        let label = graph.with(|d| d.edges.iter().find(|e| e.id == edge_id).map(|e| {
+                            let l = |id: &str| d.node(id).map(crate::workflow::diff::display_label).unwrap_or_default();
+                            format!("{} → {}", l(&e.source), l(&e.target))
+                        }));
+                        view! {
+                            <aside class="side-panel" aria-label="Connection">
+                                <h3>"Connection"</h3>
+                                <p>{label}</p>
+                                <button type="button" class="danger" on:click=move |_| delete_selected.run(())>"Delete connection"</button>
+                            </aside>
+                        }.into_any()
+                    }
+                    _ => view! {
+                        <aside class="side-panel muted" aria-label="Help">
+                            <p>"Select a node to edit it. Drag from a node's right handle to another node's left handle to connect them. Delete removes the selection; drag the background to pan, scroll to zoom."</p>
+                        </aside>
+                    }.into_any(),
+                }}
+            </div>
+        </div>
+        <Show when=move || history_open.get()>
+            <HistoryPanel org=org_h.clone() id=id_h.clone() current_version=version on_preview on_close=Callback::new(move |_| history_open.set(false))/>
+        </Show>
+    }
+    .into_any()
+}

@@ -1,0 +1,108 @@
+use crate::error::ApiError;
+use crate::model::{HistoryPage, VersionDiff, Workflow, WorkflowSummary};
+use crate::workflow::{Definition, WorkflowDiff};
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+#[cfg(feature = "ssr")]
+use crate::backend::{access::require_role, request, workflows};
+#[cfg(feature = "ssr")]
+use crate::model::{Role, VersionSource};
+
+#[server]
+pub async fn list_workflows(org: String) -> Result<Vec<WorkflowSummary>, ApiError> {
+    let (state, caller) = request::caller().await?;
+    require_role(&state.db, &caller, &org, Role::Member).await?;
+    workflows::list(&state.db, &org).await
+}
+
+/// Creates a workflow with a manual trigger to start from; returns its id.
+#[server]
+pub async fn create_workflow(org: String, name: String) -> Result<String, ApiError> {
+    let (state, caller) = request::caller().await?;
+    require_role(&state.db, &caller, &org, Role::Member).await?;
+    let starter: Definition = serde_json::from_value(serde_json::json!({
+        "nodes": [{"id": "trigger", "type": "manual_trigger", "position": {"x": 80, "y": 120}, "data": {"label": "Start"}}],
+        "edges": []
+    }))
+    .map_err(|_| ApiError::internal())?;
+    let input = workflows::SaveInput { name: Some(name), definition: starter, enabled: None, label: None };
+    let client = request::client().await?;
+    let by = state.acting(&caller, &client);
+    let saved = workflows::save(&state.db, &org, None, input, &by, VersionSource::Create).await?;
+    Ok(saved.workflow.id)
+}
+
+#[server]
+pub async fn get_workflow(org: String, id: String) -> Result<Workflow, ApiError> {
+    let (state, caller) = request::caller().await?;
+    require_role(&state.db, &caller, &org, Role::Member).await?;
+    workflows::get(&state.db, &org, &id).await
+}
+
+/// What an autosave reports back.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SaveResult {
+    pub version: i64,
+    pub versioned: bool,
+    pub content_hash: String,
+}
+
+/// The editor's save (autosave and rename).
+#[server(input = Json)]
+pub async fn save_workflow(org: String, id: String, name: Option<String>, definition: Definition) -> Result<SaveResult, ApiError> {
+    let (state, caller) = request::caller().await?;
+    require_role(&state.db, &caller, &org, Role::Member).await?;
+    let input = workflows::SaveInput { name, definition, enabled: None, label: None };
+    let client = request::client().await?;
+    let by = state.acting(&caller, &client);
+    let saved = workflows::save(&state.db, &org, Some(&id), input, &by, VersionSource::Update).await?;
+    Ok(SaveResult { version: saved.workflow.version, versioned: saved.versioned, content_hash: saved.workflow.content_hash })
+}
+
+#[server]
+pub async fn delete_workflow(org: String, id: String) -> Result<(), ApiError> {
+    let (state, caller) = request::caller().await?;
+    require_role(&state.db, &caller, &org, Role::Admin).await?;
+    let client = request::client().await?;
+    let by = state.acting(&caller, &client);
+    workflows::delete(&state.db, &org, &id, &by).await
+}
+
+#[server]
+pub async fn workflow_history(org: String, id: String, cursor: Option<String>) -> Result<HistoryPage, ApiError> {
+    let (state, caller) = request::caller().await?;
+    require_role(&state.db, &caller, &org, Role::Admin).await?;
+    workflows::history(&state.db, &org, &id, Some(30), cursor.as_deref()).await
+}
+
+#[server]
+pub async fn workflow_version(org: String, id: String, version: i64) -> Result<Workflow, ApiError> {
+    let (state, caller) = request::caller().await?;
+    require_role(&state.db, &caller, &org, Role::Admin).await?;
+    workflows::get_version(&state.db, &org, &id, version).await
+}
+
+/// What version `version` changed against its predecessor.
+#[server]
+pub async fn workflow_version_change(org: String, id: String, version: i64) -> Result<WorkflowDiff, ApiError> {
+    let (state, caller) = request::caller().await?;
+    require_role(&state.db, &caller, &org, Role::Admin).await?;
+    workflows::version_change(&state.db, &org, &id, version).await
+}
+
+#[server]
+pub async fn compare_versions(org: String, id: String, from: i64, to: i64) -> Result<VersionDiff, ApiError> {
+    let (state, caller) = request::caller().await?;
+    require_role(&state.db, &caller, &org, Role::Admin).await?;
+    workflows::diff_versions(&state.db, &org, &id, from, to).await
+}
+
+#[server]
+pub async fn restore_workflow(org: String, id: String, version: i64) -> Result<Workflow, ApiError> {
+    let (state, caller) = request::caller().await?;
+    require_role(&state.db, &caller, &org, Role::Admin).await?;
+    let client = request::client().await?;
+    let by = state.acting(&caller, &client);
+    workflows::restore(&state.db, &org, &id, version, &by).await.map(|s| s.workflow)
+}

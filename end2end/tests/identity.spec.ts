@@ -1,0 +1,69 @@
+import { test, expect } from '@playwright/test';
+import { login, loginToOrg } from './helpers';
+
+test('an owner signs in and sees the shell', async ({ page }) => {
+  const org = await loginToOrg(page, 'owner@acme.test');
+  await expect(page.getByRole('heading', { name: 'Acme' })).toBeVisible();
+  await expect(page.getByText('Olive Owner')).toBeVisible();
+  await expect(page.getByLabel('Organisation')).toHaveValue(org);
+  await expect(page.getByRole('link', { name: 'Members', exact: true })).toBeVisible();
+  await expect(page.getByText('You are owner in this organisation.')).toBeVisible();
+});
+
+test('a wrong password shows the error and keeps the user on the login page', async ({ page }) => {
+  await login(page, 'owner@acme.test', 'not-the-password');
+  await expect(page.getByRole('alert')).toHaveText('Email or password is incorrect.');
+  await expect(page).toHaveURL(/\/login$/);
+  // An unknown email reads exactly the same.
+  await page.getByLabel('Email').fill('nobody@acme.test');
+  await page.getByLabel('Password').fill('chronicle-demo');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('alert')).toHaveText('Email or password is incorrect.');
+});
+
+test('a member cannot reach an admin-only page', async ({ page }) => {
+  const org = await loginToOrg(page, 'member@acme.test');
+  await expect(page.getByText('Max Member')).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Members', exact: true })).toHaveCount(0);
+  await page.goto(`/orgs/${org}/members`);
+  await expect(page.getByRole('heading', { name: "You don't have access to this page" })).toBeVisible();
+  await expect(page.getByText('This needs the admin role in this organisation.')).toBeVisible();
+  const api = await page.request.get(`/api/v1/orgs/${org}/members`);
+  expect(api.status()).toBe(403);
+});
+
+test('another org is not found, not forbidden', async ({ page }) => {
+  const globex = await loginToOrg(page, 'owner@globex.test');
+  await page.context().clearCookies();
+  await loginToOrg(page, 'admin@acme.test');
+  const api = await page.request.get(`/api/v1/orgs/${globex}/members`);
+  expect(api.status()).toBe(404);
+  await page.goto(`/orgs/${globex}/members`);
+  await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible();
+});
+
+test('an owner changes a role on the members page', async ({ page }) => {
+  const org = await loginToOrg(page, 'owner@acme.test');
+  await page.getByRole('link', { name: 'Members', exact: true }).click();
+  await expect(page).toHaveURL(`/orgs/${org}/members`);
+  const role = page.getByLabel('Role of Max Member');
+  await role.selectOption('admin');
+  await page.reload();
+  await expect(page.getByLabel('Role of Max Member')).toHaveValue('admin');
+  await page.getByLabel('Role of Max Member').selectOption('member');
+  await page.reload();
+  await expect(page.getByLabel('Role of Max Member')).toHaveValue('member');
+  // The last owner cannot step down: the server says why.
+  await page.getByLabel('Role of Olive Owner').selectOption('admin');
+  await expect(page.getByRole('alert')).toContainText('The last owner cannot be demoted');
+});
+
+test('logout ends the session', async ({ page }) => {
+  await loginToOrg(page, 'admin@acme.test');
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await page.goto('/');
+  await expect(page).toHaveURL(/\/login$/);
+  const api = await page.request.get('/api/v1/me');
+  expect(api.status()).toBe(401);
+});

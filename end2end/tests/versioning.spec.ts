@@ -1,0 +1,140 @@
+import { test, expect, Page, Request } from '@playwright/test';
+import { loginToOrg } from './helpers';
+
+async function openWorkflow(page: Page, org: string, name: string) {
+  await page.getByRole('link', { name: 'Workflows', exact: true }).click();
+  await expect(page).toHaveURL(`/orgs/${org}/workflows`);
+  await page.getByRole('link', { name }).click();
+  await expect(page.getByLabel('Workflow name')).toHaveValue(name);
+  await page.locator('body[data-hydrated]').waitFor();
+}
+
+async function drag(page: Page, nodeId: string, dx: number, dy: number) {
+  const box = await page.locator(`[data-node-id="${nodeId}"] rect`).first().boundingBox();
+  if (!box) throw new Error(`node ${nodeId} not on the canvas`);
+  const x = box.x + box.width / 2, y = box.y + box.height / 2;
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  await page.mouse.move(x + dx / 2, y + dy / 2, { steps: 5 });
+  await page.mouse.move(x + dx, y + dy, { steps: 5 });
+  await page.mouse.up();
+}
+
+function workflowPath(page: Page, org: string) {
+  const id = new URL(page.url()).pathname.split('/')[4];
+  return `/api/v1/orgs/${org}/workflows/${id}`;
+}
+
+test('an admin edits, reviews history, previews read-only and restores', async ({ page }) => {
+  const org = await loginToOrg(page, 'admin@acme.test');
+  await openWorkflow(page, org, 'Onboarding');
+  const api = workflowPath(page, org);
+  const versionsBefore = (await (await page.request.get(`${api}/history`)).json()).versions.length;
+  expect(versionsBefore).toBe(3);
+  const status = page.getByRole('status');
+  await expect(status).toHaveText('Saved · v3');
+
+  // Dragging a node saves the position but makes no version.
+  await drag(page, 'fetch', 60, 90);
+  await expect(status).toHaveText('Saved');
+  expect((await (await page.request.get(`${api}/history`)).json()).versions.length).toBe(3);
+  const live = await (await page.request.get(api)).json();
+  expect(live.nodes.find((n: any) => n.id === 'fetch').position.y).toBeGreaterThan(150);
+
+  // Renaming a node is a semantic change: a new version.
+  await page.getByRole('button', { name: 'Node Welcome email' }).click();
+  const label = page.getByLabel('Node label');
+  await label.fill('Welcome mail');
+  await label.press('Tab');
+  await expect(status).toHaveText('Saved · v4');
+
+  // History shows the rename as before → after.
+  await page.getByRole('button', { name: 'Version history' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Version history' });
+  await expect(dialog).toBeVisible();
+  const v4 = dialog.getByRole('button', { name: 'Version 4' });
+  await expect(v4).toContainText('Current');
+  await expect(v4).toContainText('Ada Admin');
+  await expect(dialog.getByText('label: "Welcome email" → "Welcome mail"')).toBeVisible();
+
+  // Version 2 → 3 added a condition between fetch and mail.
+  await dialog.getByRole('button', { name: 'Version 3' }).click();
+  await expect(dialog.getByText('Added Has email?')).toBeVisible();
+  await expect(dialog.getByText('Connected Fetch user profile → Has email?')).toBeVisible();
+
+  // Preview version 3 read-only: no save request may leave the browser.
+  const writes: Request[] = [];
+  page.on('request', (r) => { if (r.method() !== 'GET' && /save_workflow|\/api\/v1\//.test(r.url())) writes.push(r); });
+  await dialog.getByRole('button', { name: 'View on canvas' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByText(/^Viewing version 3 \(Ada Admin, .+\) — read-only$/)).toBeVisible();
+  await expect(page.locator('[data-node-id="mail"]')).toHaveClass(/changed/);
+  await drag(page, 'fetch', 80, 40);
+  await page.keyboard.press('Delete');
+  await page.waitForTimeout(1500);
+  expect(writes.map((r) => r.url())).toEqual([]);
+  await expect(page.getByLabel('Workflow name')).toBeDisabled();
+
+  // Exit returns to the live workflow unchanged.
+  await page.getByRole('button', { name: 'Exit preview' }).click();
+  await expect(page.getByRole('button', { name: 'Node Welcome mail' })).toBeVisible();
+  await expect(status).toHaveText('Saved · v4');
+
+  // Preview again and restore, confirming the dialog.
+  await page.getByRole('button', { name: 'Version history' }).click();
+  await dialog.getByRole('button', { name: 'Version 3' }).click();
+  await dialog.getByRole('button', { name: 'View on canvas' }).click();
+  page.once('dialog', (d) => d.accept());
+  await page.getByRole('button', { name: 'Restore this version' }).click();
+  await expect(page.getByText('Restored version 3 as version 5.')).toBeVisible();
+  await expect(status).toHaveText('Saved · v5');
+  await expect(page.getByRole('button', { name: 'Node Welcome email' })).toBeVisible();
+  const top = (await (await page.request.get(`${api}/history?limit=1`)).json()).versions[0];
+  expect([top.version, top.source]).toEqual([5, 'restore']);
+
+  // The overlay closes with Escape and shows the restore as current.
+  await page.getByRole('button', { name: 'Version history' }).click();
+  await expect(dialog.getByRole('button', { name: 'Version 5' })).toContainText('Current');
+  await expect(dialog.getByRole('button', { name: 'Version 5' })).toContainText('restored');
+  await page.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
+});
+
+test('a member edits but sees no version history', async ({ page }) => {
+  const org = await loginToOrg(page, 'member@acme.test');
+  await openWorkflow(page, org, 'Invoice sync');
+  await expect(page.getByRole('button', { name: 'Version history' })).toHaveCount(0);
+  const api = workflowPath(page, org);
+  expect((await page.request.get(`${api}/history`)).status()).toBe(403);
+  expect((await page.request.get(`${api}?version=1`)).status()).toBe(403);
+  expect((await page.request.get(api)).status()).toBe(200);
+});
+
+test('a new workflow is created, built on the canvas and autosaved', async ({ page }) => {
+  const org = await loginToOrg(page, 'owner@acme.test');
+  await page.getByRole('link', { name: 'Workflows', exact: true }).click();
+  await page.locator('body[data-hydrated]').waitFor();
+  await page.getByLabel('New workflow name').fill('Nightly report');
+  await page.getByRole('button', { name: 'Create workflow' }).click();
+  await expect(page.getByLabel('Workflow name')).toHaveValue('Nightly report');
+  await page.locator('body[data-hydrated]').waitFor();
+  await expect(page.getByRole('status')).toHaveText('Saved · v1');
+  await page.getByRole('button', { name: 'Add HTTP request' }).click();
+  await expect(page.getByRole('status')).toHaveText('Saved · v2');
+  await page.getByLabel('URL').fill('https://reports.acme.test/nightly');
+  await page.getByLabel('URL').press('Tab');
+  await expect(page.getByRole('status')).toHaveText('Saved · v3');
+  // Connect Start → HTTP request by dragging from the output handle to the input handle.
+  const out = await page.locator('[data-node-id="trigger"] .handle.out').boundingBox();
+  const inn = await page.locator('[data-node-id="http_request_1"] .handle.in').boundingBox();
+  if (!out || !inn) throw new Error('handles not found');
+  await page.mouse.move(out.x + out.width / 2, out.y + out.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(inn.x + inn.width / 2, inn.y + inn.height / 2, { steps: 8 });
+  await page.mouse.up();
+  await expect(page.getByRole('status')).toHaveText('Saved · v4');
+  const api = workflowPath(page, org);
+  const w = await (await page.request.get(api)).json();
+  expect(w.edges.map((e: any) => `${e.source}->${e.target}`)).toEqual(['trigger->http_request_1']);
+  expect(w.nodes.find((n: any) => n.id === 'http_request_1').data.config.url).toBe('https://reports.acme.test/nightly');
+});

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Passes every test: Rust unit and API tests on SQLite and PostgreSQL, then the Playwright
+# suite in Debian's Chromium against a release build. Installs what is missing first.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+# The name cargo-leptos gives the site bundle; set for plain cargo too so builds agree.
+export LEPTOS_OUTPUT_NAME=chronicle
+
+say()  { printf '\n\033[1;34m[test]\033[0m %s\n' "$*"; }
+loud() { printf '\n\033[1;33m%s\033[0m\n' "################################################################" "# $*" "################################################################"; }
+fail() { printf '\n\033[1;31m[test] FAILED: %s\033[0m\n' "$*"; exit 1; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_install() {
+  [ -n "${APT_UPDATED:-}" ] || { as_root apt-get update -qq; APT_UPDATED=1; }
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+bash scripts/setup.sh || fail "toolchain set-up"
+
+[ -x /usr/bin/chromium ] || { say "installing Debian's Chromium"; apt_install chromium || fail "installing chromium"; }
+if [ ! -d end2end/node_modules/@playwright/test ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
+  say "installing Playwright (no browser download: it drives /usr/bin/chromium)"
+  (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund) || fail "npm ci"
+fi
+
+# PostgreSQL: a throwaway cluster, unless the caller gives one.
+PG_STARTED=""
+if [ -z "${CHRONICLE_TEST_POSTGRES_URL:-}" ]; then
+  if ! scripts/postgres.sh available && [ "${CI:-}" = "true" ]; then
+    say "installing PostgreSQL"; apt_install postgresql || fail "installing postgresql"
+  fi
+  if scripts/postgres.sh available; then
+    eval "$(scripts/postgres.sh start)" || fail "starting PostgreSQL"
+    PG_STARTED="$PG_TEST_DIR"
+    trap 'scripts/postgres.sh stop "$PG_STARTED"' EXIT
+    say "PostgreSQL test cluster at $CHRONICLE_TEST_POSTGRES_URL"
+  else
+    loud "PostgreSQL NOT FOUND: the store and API tests run on SQLite ONLY." \
+         "Install postgresql (or set CHRONICLE_TEST_POSTGRES_URL) to test both."
+  fi
+fi
+
+LOG=$(mktemp)
+say "cargo test (workspace, native)"
+cargo test --workspace --exclude frontend 2>&1 | tee "$LOG"
+rust_status=${PIPESTATUS[0]}
+read -r rust_passed rust_failed < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } } END { print p+0, f+0 }' "$LOG")
+
+say "release build (server + WASM) for the browser tests"
+cargo leptos build --release || fail "cargo leptos build --release"
+wasm=target/site/pkg/chronicle.wasm
+[ -f "$wasm" ] && say "release WASM: $(stat -c %s "$wasm") bytes, $(gzip -9c "$wasm" | wc -c) gzipped"
+
+say "Playwright (Chromium)"
+(cd end2end && npx playwright test --reporter=list,json) >"$LOG.pw" 2>&1
+e2e_status=$?
+sed -n '1,/^{/p' "$LOG.pw" | sed '$d'
+E2E_JSON="$LOG.pw" node -e '
+  const fs = require("fs"); const text = fs.readFileSync(process.env.E2E_JSON, "utf8");
+  const s = JSON.parse(text.slice(text.indexOf("\n{") + 1)).stats;
+  console.log(`${s.expected} ${s.unexpected + s.flaky}`);' >"$LOG.e2e" 2>/dev/null || echo "0 1" >"$LOG.e2e"
+read -r e2e_passed e2e_failed <"$LOG.e2e"
+
+say "summary: Rust ${rust_passed:-0} passed, ${rust_failed:-0} failed; browser ${e2e_passed} passed, ${e2e_failed} failed"
+[ -n "$PG_STARTED" ] || [ -n "${CHRONICLE_TEST_POSTGRES_URL:-}" ] || loud "REMINDER: PostgreSQL tests were SKIPPED."
+echo "total: $(( ${rust_passed:-0} + e2e_passed )) passed, $(( ${rust_failed:-0} + e2e_failed )) failed"
+[ "$rust_status" = 0 ] && [ "$e2e_status" = 0 ] && [ "${e2e_failed}" = 0 ]

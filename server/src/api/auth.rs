@@ -1,0 +1,38 @@
+use super::{ApiJson, Authenticated, Client};
+use app::backend::{auth, sessions, AppState};
+use app::error::ApiResult;
+use app::model::SessionInfo;
+use axum::extract::State;
+use axum::http::{header::SET_COOKIE, HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    email: String,
+    password: String,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Client(client): Client,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> ApiResult<impl IntoResponse> {
+    let (info, token) = auth::login(&state.db, &state.audit, &body.email, &body.password, &client).await?;
+    Ok(([(SET_COOKIE, sessions::set_cookie(&token, &headers))], Json(info)))
+}
+
+/// Ends the session, if there is one; always clears the cookie.
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap, Client(client): Client) -> ApiResult<impl IntoResponse> {
+    if let Some(caller) = auth::authenticate(&state.db, &headers).await? {
+        auth::logout(&state.db, &state.audit, &caller, &client).await?;
+    }
+    Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, sessions::clear_cookie(&headers))]))
+}
+
+pub async fn me(State(state): State<AppState>, Authenticated(caller): Authenticated) -> ApiResult<Json<SessionInfo>> {
+    auth::session_info(&state.db, &caller).await.map(Json)
+}

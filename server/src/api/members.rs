@@ -1,0 +1,55 @@
+use super::{ApiJson, Authenticated, Client};
+use app::backend::access::require_role;
+use app::backend::{orgs, AppState};
+use app::error::{ApiError, ApiResult};
+use app::model::{Member, Role};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize)]
+pub struct MemberList {
+    members: Vec<Member>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(org): Path<String>,
+) -> ApiResult<Json<MemberList>> {
+    require_role(&state.db, &caller, &org, Role::Admin).await?;
+    Ok(Json(MemberList { members: orgs::list_members(&state.db, &org).await? }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleBody {
+    role: Role,
+}
+
+pub async fn change_role(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+    Path((org, user_id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<RoleBody>,
+) -> ApiResult<Json<Member>> {
+    let actor_role = require_role(&state.db, &caller, &org, Role::Admin).await?;
+    let by = state.acting(&caller, &client);
+    orgs::change_role(&state.db, &by, actor_role, &org, &user_id, body.role).await?;
+    let members = orgs::list_members(&state.db, &org).await?;
+    members.into_iter().find(|m| m.user_id == user_id).map(Json).ok_or_else(|| ApiError::not_found("Member"))
+}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+    Path((org, user_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let actor_role = require_role(&state.db, &caller, &org, Role::Admin).await?;
+    let by = state.acting(&caller, &client);
+    orgs::remove_member(&state.db, &by, actor_role, &org, &user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,31 @@
+//! REST API v1: the door for CI jobs, SIEMs and scripts. Handlers are thin — extract, check
+//! the role, call the same backend functions the server functions call.
+
+mod audit;
+mod auth;
+mod extract;
+mod members;
+mod workflows;
+
+pub use extract::{ApiJson, ApiQuery, Authenticated, Client};
+
+use app::backend::AppState;
+use app::error::ApiError;
+use axum::routing::{get, patch, post};
+use axum::Router;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/me", get(auth::me))
+        .route("/orgs/{org}/audit", get(audit::list))
+        .route("/orgs/{org}/members", get(members::list))
+        .route("/orgs/{org}/members/{user_id}", patch(members::change_role).delete(members::remove))
+        .route("/orgs/{org}/workflows", get(workflows::list).post(workflows::create))
+        .route("/orgs/{org}/workflows/{id}", get(workflows::get).put(workflows::update).delete(workflows::delete))
+        .route("/orgs/{org}/workflows/{id}/history", get(workflows::history))
+        .route("/orgs/{org}/workflows/{id}/diff", get(workflows::diff))
+        .route("/orgs/{org}/workflows/{id}/restore", post(workflows::restore))
+        .fallback(|| async { ApiError::not_found("Endpoint") })
+}

@@ -1,0 +1,160 @@
+use super::{ApiJson, ApiQuery, Authenticated, Client};
+use app::backend::access::require_role;
+use app::backend::workflows::{self, SaveInput};
+use app::backend::AppState;
+use app::error::ApiResult;
+use app::model::{HistoryPage, Role, VersionDiff, VersionSource, Workflow, WorkflowSummary};
+use app::workflow::{Definition, Edge, Node};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize)]
+pub struct WorkflowList {
+    workflows: Vec<WorkflowSummary>,
+}
+
+pub async fn list(State(state): State<AppState>, Authenticated(caller): Authenticated, Path(org): Path<String>) -> ApiResult<Json<WorkflowList>> {
+    require_role(&state.db, &caller, &org, Role::Member).await?;
+    Ok(Json(WorkflowList { workflows: workflows::list(&state.db, &org).await? }))
+}
+
+/// Nodes and edges are required: a body without them must not wipe a workflow.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowBody {
+    name: Option<String>,
+    nodes: Vec<Node>,
+    edges: Vec<Edge>,
+    enabled: Option<bool>,
+    label: Option<String>,
+}
+
+impl From<WorkflowBody> for SaveInput {
+    fn from(b: WorkflowBody) -> SaveInput {
+        SaveInput { name: b.name, definition: Definition { nodes: b.nodes, edges: b.edges }, enabled: b.enabled, label: b.label }
+    }
+}
+
+#[derive(Serialize)]
+pub struct SavedBody {
+    #[serde(flatten)]
+    workflow: Workflow,
+    versioned: bool,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+    Path(org): Path<String>,
+    ApiJson(body): ApiJson<WorkflowBody>,
+) -> ApiResult<(StatusCode, Json<Workflow>)> {
+    require_role(&state.db, &caller, &org, Role::Member).await?;
+    let by = state.acting(&caller, &client);
+    let saved = workflows::save(&state.db, &org, None, body.into(), &by, VersionSource::Create).await?;
+    Ok((StatusCode::CREATED, Json(saved.workflow)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VersionQuery {
+    version: Option<i64>,
+}
+
+/// The live workflow, or with `?version=N` that version's snapshot (owner/admin).
+pub async fn get(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path((org, id)): Path<(String, String)>,
+    ApiQuery(q): ApiQuery<VersionQuery>,
+) -> ApiResult<Json<Workflow>> {
+    match q.version {
+        None => {
+            require_role(&state.db, &caller, &org, Role::Member).await?;
+            workflows::get(&state.db, &org, &id).await.map(Json)
+        }
+        Some(n) => {
+            require_role(&state.db, &caller, &org, Role::Admin).await?;
+            workflows::get_version(&state.db, &org, &id, n).await.map(Json)
+        }
+    }
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+    Path((org, id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<WorkflowBody>,
+) -> ApiResult<Json<SavedBody>> {
+    require_role(&state.db, &caller, &org, Role::Member).await?;
+    let by = state.acting(&caller, &client);
+    let saved = workflows::save(&state.db, &org, Some(&id), body.into(), &by, VersionSource::Api).await?;
+    Ok(Json(SavedBody { workflow: saved.workflow, versioned: saved.versioned }))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+    Path((org, id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    require_role(&state.db, &caller, &org, Role::Admin).await?;
+    let by = state.acting(&caller, &client);
+    workflows::delete(&state.db, &org, &id, &by).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+pub async fn history(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path((org, id)): Path<(String, String)>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
+) -> ApiResult<Json<HistoryPage>> {
+    require_role(&state.db, &caller, &org, Role::Admin).await?;
+    workflows::history(&state.db, &org, &id, q.limit, q.cursor.as_deref()).await.map(Json)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiffQuery {
+    from: i64,
+    to: i64,
+}
+
+pub async fn diff(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path((org, id)): Path<(String, String)>,
+    ApiQuery(q): ApiQuery<DiffQuery>,
+) -> ApiResult<Json<VersionDiff>> {
+    require_role(&state.db, &caller, &org, Role::Admin).await?;
+    workflows::diff_versions(&state.db, &org, &id, q.from, q.to).await.map(Json)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreBody {
+    version: i64,
+}
+
+pub async fn restore(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+    Path((org, id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<RestoreBody>,
+) -> ApiResult<Json<Workflow>> {
+    require_role(&state.db, &caller, &org, Role::Admin).await?;
+    let by = state.acting(&caller, &client);
+    workflows::restore(&state.db, &org, &id, body.version, &by).await.map(|s| Json(s.workflow))
+}

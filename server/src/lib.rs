@@ -1,0 +1,57 @@
+//! The Chronicle server: the Leptos app, REST API v1, health and metrics on one Axum router.
+
+#![recursion_limit = "256"]
+
+pub mod api;
+pub mod metrics;
+
+use app::backend::audit::Recorder;
+use app::backend::db::Db;
+use app::backend::{AppState, Config};
+use leptos::config::LeptosOptions;
+use std::sync::Arc;
+use app::error::ApiError;
+use app::{shell, App};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+/// Requests larger than this are refused with 413 before they are read.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// The state every handler shares: the database, the audit recorder (its writer started
+/// here, its overflow counted in `metrics`), settings.
+pub fn app_state(db: Db, leptos_options: LeptosOptions, config: Config, metrics: &metrics::Metrics) -> AppState {
+    let audit = Recorder::start(db.clone(), metrics.audit_overflow_hook());
+    AppState { leptos_options, db, config: Arc::new(config), audit }
+}
+
+pub fn router(state: AppState, metrics: Arc<metrics::Metrics>) -> Router {
+    let routes = generate_route_list(App);
+    let context_state = state.clone();
+    let shell_options = state.leptos_options.clone();
+    let metrics_for_route = metrics.clone();
+    Router::new()
+        .nest("/api/v1", api::router())
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(move || async move { metrics_for_route.render() }))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            move || shell(shell_options.clone()),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    state.db.ping().await.map(|_| "ok").map_err(|e| {
+        tracing::error!(error = %e, "health check: database does not answer");
+        ApiError::new(app::error::ErrorKind::Internal, "The database does not answer.")
+    })
+}

@@ -1,0 +1,117 @@
+//! `server`: runs Chronicle, or with a subcommand, administers it.
+
+use app::backend::{db::Db, demo, orgs, users, Config};
+use clap::{Parser, Subcommand};
+use leptos::config::LeptosOptions;
+use std::net::SocketAddr;
+
+#[derive(Parser)]
+#[command(name = "server", version, about = "Chronicle: version history, audit trail and API keys for workflow automation.")]
+struct Cli {
+    /// Seed the demo orgs and users (never use in production).
+    #[arg(long)]
+    demo: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the first owner of a real deployment: a user and a new organisation they own.
+    /// The password is read from CHRONICLE_OWNER_PASSWORD, or asked for on the terminal.
+    CreateOwner {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Name of the new organisation.
+        #[arg(long)]
+        org: String,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    if let Err(message) = run(cli).await {
+        eprintln!("error: {message}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let config = Config::from_env();
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("cannot create data directory {}: {e}", config.data_dir.display()))?;
+    let db = Db::connect(&config.database_url).await.map_err(|e| format!("cannot open the database: {e}"))?;
+    match cli.command {
+        Some(Command::CreateOwner { email, name, org }) => create_owner(&db, &email, &name, &org).await,
+        None => serve(db, config, cli.demo).await,
+    }
+}
+
+async fn create_owner(db: &Db, email: &str, name: &str, org: &str) -> Result<(), String> {
+    let password = match std::env::var("CHRONICLE_OWNER_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => rpassword::prompt_password("Password for the new owner: ").map_err(|e| e.to_string())?,
+    };
+    let user = users::create_user(db, email, name, &password).await.map_err(|e| e.message)?;
+    let org = orgs::create_org(db, org, &user.id).await.map_err(|e| e.message)?;
+    println!("Created {} <{}>, owner of {} ({}).", user.name, user.email, org.name, org.id);
+    Ok(())
+}
+
+async fn serve(db: Db, config: Config, demo: bool) -> Result<(), String> {
+    let leptos_options = leptos_options()?;
+    let addr = leptos_options.site_addr;
+    let metrics = server::metrics::Metrics::new();
+    let state = server::app_state(db.clone(), leptos_options, config, &metrics);
+    if demo && demo::seed(&db, &state.audit).await.map_err(|e| e.message)? {
+        tracing::info!("seeded the demo data");
+    }
+    let app = server::router(state.clone(), metrics);
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    println!("Chronicle is running at http://{addr}");
+    if demo {
+        println!("Demo logins (password \"{}\"):", demo::DEMO_PASSWORD);
+        for (email, name, what) in demo::DEMO_LOGINS {
+            println!("  {email:<20} {name} ({what})");
+        }
+    }
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    // Every queued audit event is written before the database closes.
+    state.audit.shutdown().await;
+    db.close().await;
+    Ok(())
+}
+
+/// Leptos settings from the environment (`LEPTOS_SITE_ADDR`, `LEPTOS_SITE_ROOT`…), with the
+/// workspace's defaults, so the binary runs the same with or without cargo-leptos.
+fn leptos_options() -> Result<LeptosOptions, String> {
+    let conf = leptos::config::get_configuration(None).map_err(|e| format!("Leptos configuration: {e}"))?;
+    Ok(conf.leptos_options)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down");
+}

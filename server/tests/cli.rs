@@ -1,0 +1,44 @@
+//! The server binary's subcommands, run as an operator would.
+
+use app::backend::db::{new_id, Db};
+use std::process::Command;
+
+fn server() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_server"))
+}
+
+#[test]
+fn help_lists_the_subcommands() {
+    let out = server().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("create-owner") && text.contains("--demo"), "{text}");
+}
+
+#[tokio::test]
+async fn create_owner_makes_a_user_who_owns_a_new_org() {
+    let dir = std::env::temp_dir().join(format!("chronicle-cli-{}", new_id()));
+    let run = |email: &str| {
+        server()
+            .args(["create-owner", "--email", email, "--name", "Rita Root", "--org", "Initech"])
+            .env("CHRONICLE_DATA_DIR", &dir)
+            .env_remove("DATABASE_URL")
+            .env("CHRONICLE_OWNER_PASSWORD", "a-strong-first-password")
+            .output()
+            .unwrap()
+    };
+    let out = run("rita@initech.test");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("owner of Initech"));
+
+    let again = run("RITA@initech.test");
+    assert!(!again.status.success(), "a second user with the same email is refused");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("email: is already registered"));
+
+    let db = Db::connect(&format!("sqlite://{}?mode=rwc", dir.join("chronicle.db").display())).await.unwrap();
+    let (user, _) = app::backend::users::find_by_email(&db, "rita@initech.test").await.unwrap().unwrap();
+    let orgs = app::backend::orgs::orgs_of_user(&db, &user.id).await.unwrap();
+    assert_eq!((orgs.len(), orgs[0].name.as_str(), orgs[0].role), (1, "Initech", app::model::Role::Owner));
+    // Nothing else was seeded: no demo data without --demo.
+    assert!(app::backend::users::find_by_email(&db, "owner@acme.test").await.unwrap().is_none());
+}

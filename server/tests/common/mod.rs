@@ -1,0 +1,173 @@
+//! A real Chronicle server on a loopback port, over a real database, with the demo data.
+
+#![allow(dead_code)] // each test binary uses its own part of this harness
+
+use app::backend::db::Db;
+use app::backend::{demo, Config};
+use leptos::config::LeptosOptions;
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::Value;
+use std::net::SocketAddr;
+
+pub use app::backend::testing::test_databases;
+
+/// Who sends a request in a role-table test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum As {
+    Owner,
+    Admin,
+    Member,
+    /// Owner of another org (Globex), calling into Acme.
+    OtherOrg,
+    Anonymous,
+}
+
+impl As {
+    pub const ALL: [As; 5] = [As::Owner, As::Admin, As::Member, As::OtherOrg, As::Anonymous];
+
+    pub fn email(self) -> Option<&'static str> {
+        match self {
+            As::Owner => Some("owner@acme.test"),
+            As::Admin => Some("admin@acme.test"),
+            As::Member => Some("member@acme.test"),
+            As::OtherOrg => Some("owner@globex.test"),
+            As::Anonymous => None,
+        }
+    }
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub db: Db,
+    pub http: reqwest::Client,
+    pub acme: String,
+    pub globex: String,
+    cookies: Vec<(As, String)>,
+}
+
+impl TestServer {
+    /// Starts a server over `db`, seeds the demo data and signs every demo user in.
+    pub async fn start(db: Db) -> TestServer {
+        let config = Config { data_dir: std::env::temp_dir(), database_url: String::new(), trusted_proxy_header: None };
+        let metrics = server::metrics::Metrics::new();
+        let options = LeptosOptions::builder().output_name("chronicle").build();
+        let state = server::app_state(db.clone(), options, config, &metrics);
+        demo::seed(&db, &state.audit).await.expect("seed demo data");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().unwrap();
+        let app = server::router(state, metrics).into_make_service_with_connect_info::<SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+        let mut server = TestServer {
+            base: format!("http://{addr}"),
+            db,
+            http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            acme: String::new(),
+            globex: String::new(),
+            cookies: Vec::new(),
+        };
+        for who in As::ALL {
+            let Some(email) = who.email() else { continue };
+            let (cookie, body) = server.login(email, demo::DEMO_PASSWORD).await;
+            let org = body["orgs"][0]["id"].as_str().unwrap().to_owned();
+            match who {
+                As::Owner => server.acme = org,
+                As::OtherOrg => server.globex = org,
+                _ => {}
+            }
+            server.cookies.push((who, cookie));
+        }
+        server
+    }
+
+    /// Logs in and returns the `Cookie` header value and the answer's body.
+    pub async fn login(&self, email: &str, password: &str) -> (String, Value) {
+        let res = self
+            .http
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "login of {email}");
+        let set_cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        (cookie, res.json().await.unwrap())
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn cookie(&self, who: As) -> Option<&str> {
+        self.cookies.iter().find(|(w, _)| *w == who).map(|(_, c)| c.as_str())
+    }
+
+    pub fn request(&self, who: As, method: Method, path: &str) -> RequestBuilder {
+        let req = self.http.request(method, self.url(path));
+        match self.cookie(who) {
+            Some(cookie) => req.header("cookie", cookie),
+            None => req,
+        }
+    }
+
+    pub async fn get(&self, who: As, path: &str) -> Response {
+        self.request(who, Method::GET, path).send().await.unwrap()
+    }
+
+    pub async fn user_id(&self, email: &str) -> String {
+        app::backend::users::find_by_email(&self.db, email).await.unwrap().unwrap().0.id
+    }
+}
+
+/// Reads an error answer and checks it has the SPEC's shape.
+pub async fn error_body(res: Response) -> (u16, String, String) {
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.expect("JSON error body");
+    let code = body["error"]["code"].as_str().expect("error.code").to_owned();
+    let message = body["error"]["message"].as_str().expect("error.message").to_owned();
+    (status, code, message)
+}
+
+/// One row of a role table: method, path (with `{acme}` and `{fresh}`), body, and the
+/// status expected for [owner, admin, member, other org, anonymous].
+pub type RoleRow = (reqwest::Method, String, Option<Value>, [u16; 5]);
+
+/// Sends every row as every kind of caller and checks the status (and the JSON error shape).
+/// `fresh` makes the resource `{fresh}` names anew for each call, so destructive calls never
+/// interfere with one another.
+pub async fn assert_role_table<F, Fut>(s: &TestServer, backend: &str, table: &[RoleRow], fresh: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = String>,
+{
+    for (method, template, body, expected) in table {
+        for (who, want) in As::ALL.into_iter().zip(expected) {
+            let path = template.replace("{acme}", &s.acme).replace("{fresh}", &fresh().await);
+            let mut req = s.request(who, method.clone(), &path);
+            if let Some(body) = body {
+                req = req.json(body);
+            }
+            let res = req.send().await.unwrap();
+            let got = res.status().as_u16();
+            assert_eq!(got, *want, "[{backend}] {method} {template} as {who:?}");
+            if got >= 400 {
+                let (_, code, message) = error_body(res).await;
+                assert!(!code.is_empty() && !message.is_empty());
+            }
+        }
+    }
+}
+
+/// Polls the org's trail (the recorder writes in the background) until `want` events match.
+pub async fn audit_events(s: &TestServer, query: &str, want: usize) -> Vec<Value> {
+    for _ in 0..100 {
+        let page: Value = s.get(As::Owner, &format!("/api/v1/orgs/{}/audit?{query}", s.acme)).await.json().await.unwrap();
+        let events = page["events"].as_array().unwrap().clone();
+        if events.len() >= want {
+            return events;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("fewer than {want} audit events for {query}");
+}
+

@@ -1,0 +1,302 @@
+//! REST API tests for identity, sessions, roles and members, each on SQLite and PostgreSQL.
+
+mod common;
+
+use common::{assert_role_table, audit_events, error_body, test_databases, As, RoleRow, TestServer};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// Every endpoint × every kind of caller, as the SPEC's role table says.
+#[tokio::test]
+async fn role_table() {
+    for (backend, db) in test_databases().await {
+        let s = TestServer::start(db).await;
+        let table: Vec<RoleRow> = vec![
+            (Method::GET, "/api/v1/me".into(), None, [200, 200, 200, 200, 401]),
+            (Method::GET, "/api/v1/orgs/{acme}/members".into(), None, [200, 200, 403, 404, 401]),
+            (Method::PATCH, "/api/v1/orgs/{acme}/members/{fresh}".into(), Some(json!({"role": "admin"})), [200, 200, 403, 404, 401]),
+            (Method::DELETE, "/api/v1/orgs/{acme}/members/{fresh}".into(), None, [204, 204, 403, 404, 401]),
+            (Method::GET, "/api/v1/orgs/no-such-org/members".into(), None, [404, 404, 404, 404, 401]),
+            (Method::GET, "/api/v1/orgs/{acme}/audit".into(), None, [200, 200, 403, 404, 401]),
+            (Method::GET, "/healthz".into(), None, [200, 200, 200, 200, 200]),
+            (Method::GET, "/metrics".into(), None, [200, 200, 200, 200, 200]),
+        ];
+        assert_role_table(&s, backend, &table, || fresh_member(&s)).await;
+    }
+}
+
+async fn fresh_member(s: &TestServer) -> String {
+    let n = app::backend::db::new_id();
+    let user = app::backend::users::create_user(&s.db, &format!("{n}@acme.test"), "Temp Member", "temporary-password")
+        .await
+        .unwrap();
+    app::backend::orgs::add_member(&s.db, &s.acme, &user.id, app::model::Role::Member).await.unwrap();
+    user.id
+}
+
+#[tokio::test]
+async fn login_answers_unknown_email_and_wrong_password_alike() {
+    for (backend, db) in test_databases().await {
+        let s = TestServer::start(db).await;
+        let attempt = |email: &'static str, password: &'static str| {
+            s.http.post(s.url("/api/v1/auth/login")).json(&json!({"email": email, "password": password})).send()
+        };
+        let unknown = error_body(attempt("nobody@acme.test", "chronicle-demo").await.unwrap()).await;
+        let wrong = error_body(attempt("owner@acme.test", "not-the-password").await.unwrap()).await;
+        assert_eq!(unknown, wrong, "[{backend}]");
+        assert_eq!(unknown.0, 401);
+        assert_eq!(unknown.2, "Email or password is incorrect.");
+
+        // Email is case-insensitive; the answer carries the user and their orgs.
+        let (_, body) = s.login("Owner@ACME.test", "chronicle-demo").await;
+        assert_eq!(body["user"]["email"], "owner@acme.test");
+        assert_eq!(body["user"]["name"], "Olive Owner");
+        assert_eq!(body["orgs"], json!([{"id": s.acme, "name": "Acme", "role": "owner"}]));
+    }
+}
+
+#[tokio::test]
+async fn session_cookie_is_http_only_and_same_site() {
+    for (_, db) in test_databases().await {
+        let s = TestServer::start(db).await;
+        let login = |proto: &'static str| {
+            s.http
+                .post(s.url("/api/v1/auth/login"))
+                .header("x-forwarded-proto", proto)
+                .json(&json!({"email": "admin@acme.test", "password": "chronicle-demo"}))
+                .send()
+        };
+        let res = login("http").await.unwrap();
+        let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(cookie.starts_with("chronicle_session="), "{cookie}");
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "{cookie}");
+        assert!(!cookie.contains("Secure"), "plain http must not get a Secure cookie: {cookie}");
+        let token = cookie.split(';').next().unwrap().trim_start_matches("chronicle_session=");
+        assert_eq!(token.len(), 64, "256-bit token, hex");
+
+        let res = login("https").await.unwrap();
+        assert!(res.headers()["set-cookie"].to_str().unwrap().contains("; Secure"));
+
+        // Only the token's hash is stored.
+        let stored: Vec<(String,)> = sqlx::query_as("SELECT token_hash FROM sessions").fetch_all(s.db.pool()).await.unwrap();
+        assert!(stored.iter().all(|(h,)| h != token));
+        assert!(stored.iter().any(|(h,)| *h == app::backend::sessions::hash_token(token)));
+    }
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_and_an_expired_session_is_refused() {
+    for (backend, db) in test_databases().await {
+        let s = TestServer::start(db).await;
+        let (cookie, _) = s.login("member@acme.test", "chronicle-demo").await;
+        let me = || s.http.get(s.url("/api/v1/me")).header("cookie", &cookie).send();
+        assert_eq!(me().await.unwrap().status(), 200);
+
+        let res = s.http.post(s.url("/api/v1/auth/logout")).header("cookie", &cookie).send().await.unwrap();
+        assert_eq!(res.status(), 204);
+        assert!(res.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+        assert_eq!(error_body(me().await.unwrap()).await.0, 401, "[{backend}] session must be gone");
+
+        // Logging out without a session is harmless.
+        assert_eq!(s.http.post(s.url("/api/v1/auth/logout")).send().await.unwrap().status(), 204);
+
+        let (cookie, _) = s.login("member@acme.test", "chronicle-demo").await;
+        sqlx::query("UPDATE sessions SET expires_at = '2000-01-01T00:00:00.000000Z'").execute(s.db.pool()).await.unwrap();
+        let res = s.http.get(s.url("/api/v1/me")).header("cookie", &cookie).send().await.unwrap();
+        assert_eq!(error_body(res).await.1, "unauthorized");
+
+        // A made-up token is no session either.
+        let res = s.http.get(s.url("/api/v1/me")).header("cookie", "chronicle_session=forged").send().await.unwrap();
+        assert_eq!(res.status(), 401);
+    }
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_4xx_never_a_500() {
+    for (backend, db) in test_databases().await {
+        let s = TestServer::start(db).await;
+        let login = s.url("/api/v1/auth/login");
+        let raw = |body: String, content_type: &'static str| {
+            s.http.post(&login).header("content-type", content_type).body(body).send()
+        };
+        let (status, code, _) = error_body(raw("{\"email\": ".into(), "application/json").await.unwrap()).await;
+        assert_eq!((status, code.as_str()), (400, "bad_request"), "[{backend}] malformed JSON");
+
+        let (status, code, message) =
+            error_body(raw(json!({"email": "a@b.test"}).to_string(), "application/json").await.unwrap()).await;
+        assert_eq!((status, code.as_str()), (422, "invalid_input"));
+        assert!(message.contains("password"), "names the missing field: {message}");
+
+        let body = json!({"email": "a@b.test", "password": "x", "remember": true}).to_string();
+        let (status, _, message) = error_body(raw(body, "application/json").await.unwrap()).await;
+        assert_eq!(status, 422);
+        assert!(message.contains("remember"), "names the unknown field: {message}");
+
+        let (status, _, _) = error_body(raw("email=a".into(), "text/plain").await.unwrap()).await;
+        assert_eq!(status, 400, "wrong content type");
+
+        let huge = format!("{{\"email\": \"{}\", \"password\": \"x\"}}", "a".repeat(3 * 1024 * 1024));
+        let (status, code, _) = error_body(raw(huge, "application/json").await.unwrap()).await;
+        assert_eq!((status, code.as_str()), (413, "payload_too_large"));
+
+        let res = s
+            .request(As::Owner, Method::PATCH, &format!("/api/v1/orgs/{}/members/{}", s.acme, s.user_id("member@acme.test").await))
+            .json(&json!({"role": "superuser"}))
+            .send()
+            .await
+            .unwrap();
+        let (status, _, message) = error_body(res).await;
+        assert_eq!(status, 422);
+        assert!(message.contains("superuser"), "{message}");
+
+        let (status, code, _) = error_body(s.get(As::Owner, "/api/v1/nothing-here").await).await;
+        assert_eq!((status, code.as_str()), (404, "not_found"));
+    }
+}
+
+#[tokio::test]
+async fn member_rules_protect_owners() {
+    for (backend, db) in test_databases().await {
+        let s = TestServer::start(db).await;
+        let owner_id = s.user_id("owner@acme.test").await;
+        let admin_id = s.user_id("admin@acme.test").await;
+        let member_id = s.user_id("member@acme.test").await;
+        let set_role = |who: As, user: String, role: &'static str| {
+            s.request(who, Method::PATCH, &format!("/api/v1/orgs/{}/members/{user}", s.acme)).json(&json!({"role": role})).send()
+        };
+        let status = |r: reqwest::Response| r.status().as_u16();
+
+        assert_eq!(status(set_role(As::Admin, owner_id.clone(), "member").await.unwrap()), 403, "[{backend}] admin demotes owner");
+        assert_eq!(status(set_role(As::Admin, member_id.clone(), "owner").await.unwrap()), 403, "admin makes an owner");
+        let removal = s.request(As::Admin, Method::DELETE, &format!("/api/v1/orgs/{}/members/{owner_id}", s.acme)).send();
+        assert_eq!(status(removal.await.unwrap()), 403, "admin removes owner");
+
+        let res = set_role(As::Owner, owner_id.clone(), "admin").await.unwrap();
+        let (code, _, message) = error_body(res).await;
+        assert_eq!(code, 409, "the last owner cannot be demoted");
+        assert!(message.contains("last owner"), "{message}");
+
+        let res = set_role(As::Owner, member_id.clone(), "admin").await.unwrap();
+        assert_eq!(res.status(), 200);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!((body["email"].as_str(), body["role"].as_str()), (Some("member@acme.test"), Some("admin")));
+
+        // With a second owner, the first may step down.
+        assert_eq!(status(set_role(As::Owner, admin_id.clone(), "owner").await.unwrap()), 200);
+        assert_eq!(status(set_role(As::Owner, owner_id.clone(), "member").await.unwrap()), 200);
+        assert_eq!(status(s.get(As::Owner, &format!("/api/v1/orgs/{}/members", s.acme)).await), 403);
+
+        // A removed member loses the org entirely: 404, not 403.
+        let removal = s.request(As::Admin, Method::DELETE, &format!("/api/v1/orgs/{}/members/{member_id}", s.acme)).send();
+        assert_eq!(status(removal.await.unwrap()), 204);
+        assert_eq!(status(s.get(As::Member, &format!("/api/v1/orgs/{}/members", s.acme)).await), 404);
+    }
+}
+
+/// Two owners demoting each other at the same moment: one wins, the org keeps an owner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_demotions_never_leave_an_org_without_owner() {
+    for (backend, db) in test_databases().await {
+        let s = TestServer::start(db).await;
+        let olive = s.user_id("owner@acme.test").await;
+        let ada = s.user_id("admin@acme.test").await;
+        for round in 0..5 {
+            for id in [&olive, &ada] {
+                sqlx::query("UPDATE memberships SET role = 'owner' WHERE user_id = $1").bind(id).execute(s.db.pool()).await.unwrap();
+            }
+            let demote = |who: As, user: &str| {
+                s.request(who, Method::PATCH, &format!("/api/v1/orgs/{}/members/{user}", s.acme)).json(&json!({"role": "member"})).send()
+            };
+            let (a, b) = tokio::join!(demote(As::Owner, &ada), demote(As::Admin, &olive));
+            let mut statuses = [a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];
+            statuses.sort();
+            let (owners,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role = 'owner'")
+                .bind(&s.acme)
+                .fetch_one(s.db.pool())
+                .await
+                .unwrap();
+            assert_eq!(owners, 1, "[{backend}] round {round}: {statuses:?}");
+            // The loser was demoted before its own request ran (403) or lost the race (409).
+            assert_eq!(statuses[0], 200, "[{backend}] round {round}");
+            assert!(statuses[1] == 403 || statuses[1] == 409, "[{backend}] round {round}: {statuses:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn health_and_metrics() {
+    for (_, db) in test_databases().await {
+        let s = TestServer::start(db).await;
+        let res = s.get(As::Anonymous, "/healthz").await;
+        assert_eq!((res.status().as_u16(), res.text().await.unwrap()), (200, "ok".to_owned()));
+        s.get(As::Member, &format!("/api/v1/orgs/{}/members", s.acme)).await;
+        let res = s.get(As::Anonymous, "/metrics").await;
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+        let text = res.text().await.unwrap();
+        assert!(
+            text.contains(r#"http_requests_total{method="GET",route="/api/v1/orgs/{org}/members",status="403"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
+        assert!(!text.contains(&s.acme), "ids never become label values");
+    }
+}
+
+/// The pages are server-rendered: the login page works before any script runs.
+#[tokio::test]
+async fn login_page_is_server_rendered() {
+    let (_, db) = test_databases().await.remove(0);
+    let s = TestServer::start(db).await;
+    let res = s.get(As::Anonymous, "/login").await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Sign in") && html.contains("name=\"password\""), "{html}");
+}
+
+#[tokio::test]
+async fn sign_ins_and_role_changes_are_in_the_audit_trail() {
+    for (backend, db) in test_databases().await {
+        let s = TestServer::start(db).await;
+        let attempt = |email: &'static str| {
+            s.http.post(s.url("/api/v1/auth/login")).json(&json!({"email": email, "password": "wrong-password-123"})).send()
+        };
+        attempt("member@acme.test").await.unwrap();
+        attempt("stranger@nowhere.test").await.unwrap();
+        let member_id = s.user_id("member@acme.test").await;
+        let res = s
+            .request(As::Admin, Method::PATCH, &format!("/api/v1/orgs/{}/members/{member_id}", s.acme))
+            .header("user-agent", "audit-test/1")
+            .json(&json!({"role": "admin"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+
+        let changed = audit_events(&s, "action=member.role_changed", 1).await;
+        assert_eq!(changed[0]["actor"]["name"], "Ada Admin", "[{backend}]");
+        assert_eq!(changed[0]["actor"]["email"], "admin@acme.test");
+        assert_eq!(changed[0]["resource"], json!({"type": "member", "id": member_id}));
+        assert_eq!(changed[0]["changes"], json!([{"path": "role", "op": "changed", "before": "member", "after": "admin"}]));
+        assert_eq!(changed[0]["ip"], "127.0.0.1");
+        assert_eq!(changed[0]["user_agent"], "audit-test/1");
+
+        let failed = audit_events(&s, "action=auth.login_failed", 1).await;
+        assert_eq!(failed.len(), 1, "[{backend}] an unknown email is in no org's trail");
+        assert_eq!((failed[0]["actor"]["type"].as_str(), failed[0]["actor"]["id"].as_str()), (Some("anonymous"), None));
+        assert_eq!(failed[0]["metadata"]["email"], "member@acme.test");
+
+        // The demo users signed in when the server started: one auth.login each in Acme.
+        let logins = audit_events(&s, "action=auth.login,auth.logout", 3).await;
+        assert!(logins.iter().all(|e| e["action"] == "auth.login" && e["org_id"] == json!(s.acme)));
+        let everything: Value = s.get(As::Owner, &format!("/api/v1/orgs/{}/audit?limit=200", s.acme)).await.json().await.unwrap();
+        let text = everything.to_string();
+        assert!(!text.contains("wrong-password-123") && !text.contains("chronicle-demo"), "[{backend}] a password leaked: {text}");
+
+        // Globex's owner sees none of it.
+        let globex: Value = s.get(As::OtherOrg, &format!("/api/v1/orgs/{}/audit?action=member.role_changed", s.globex)).await.json().await.unwrap();
+        assert_eq!(globex["events"], json!([]));
+        let (status, _, message) = error_body(s.get(As::Owner, &format!("/api/v1/orgs/{}/audit?since=soon", s.acme)).await).await;
+        assert_eq!(status, 422);
+        assert!(message.starts_with("since"), "{message}");
+    }
+}
