@@ -240,3 +240,86 @@ pub struct AuditPage {
     pub events: Vec<AuditEvent>,
     pub next_cursor: Option<String>,
 }
+
+/// What an API key may do. A key acts with exactly these, never more.
+pub const SCOPES: [&str; 4] = ["workflows:read", "workflows:write", "audit:read", "keys:read"];
+
+/// Who created a key, as they were named then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyCreator {
+    pub id: String,
+    pub name: String,
+}
+
+/// An API key as the UI and API show it: never its secret, only `display` (prefix + last 4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKey {
+    pub id: String,
+    /// `org` or `personal`.
+    pub kind: String,
+    pub name: String,
+    pub display: String,
+    pub scopes: Vec<String>,
+    pub created_by: KeyCreator,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub expires_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+/// A new key and its secret: the only time the secret is ever shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedKey {
+    pub key: ApiKey,
+    pub secret: String,
+}
+
+/// A mail in the outbox: pending until SMTP delivers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxMail {
+    pub id: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    /// `pending` or `sent`.
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+}
+
+/// One of the signed-in user's sessions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRow {
+    pub id: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub current: bool,
+}
+
+/// The audit explorer's filters, as the REST query string and the explorer's URL carry them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Comma-separated list of actions.
+    pub action: Option<String>,
+    pub actor_id: Option<String>,
+    pub resource_type: Option<String>,
+    pub resource_id: Option<String>,
+    /// Inclusive lower bound, RFC 3339.
+    pub since: Option<String>,
+    /// Exclusive upper bound, RFC 3339.
+    pub until: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// Every action the trail records, for the explorer's action filter.
+pub const AUDIT_ACTIONS: [&str; 14] = [
+    "auth.login", "auth.login_failed", "auth.logout", "auth.password_changed", "auth.session_revoked",
+    "member.role_changed", "member.removed", "api_key.created", "api_key.revoked", "workflow.created",
+    "workflow.updated", "workflow.deleted", "workflow.restored", "audit_log.exported",
+];

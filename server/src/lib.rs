@@ -25,6 +25,13 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// here, its overflow counted in `metrics`), settings.
 pub fn app_state(db: Db, leptos_options: LeptosOptions, config: Config, metrics: &metrics::Metrics) -> AppState {
     let audit = Recorder::start(db.clone(), metrics.audit_overflow_hook());
+    match config.smtp_url.as_deref().map(app::backend::outbox::transport) {
+        Some(Ok(smtp)) => {
+            app::backend::outbox::spawn_delivery(db.clone(), smtp, std::time::Duration::from_secs(1));
+        }
+        Some(Err(err)) => tracing::error!("{}: {}; mail stays in the outbox", err.field.as_deref().unwrap_or("SMTP_URL"), err.message),
+        None => tracing::info!("SMTP_URL is not set: mail stays in the outbox (Outbox page)"),
+    }
     AppState { leptos_options, db, config: Arc::new(config), audit }
 }
 

@@ -1,25 +1,82 @@
-//! Where roles are enforced: every server function and REST handler that touches an org
-//! asks [`require_role`] first.
+//! Where roles and scopes are enforced: every server function and REST handler that touches
+//! an org asks [`require`] (or [`require_role`]) first.
 
-use super::auth::Caller;
+use super::auth::{Caller, Credential};
 use super::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::model::Role;
 
-/// The caller's role in `org_id`, if it is at least `min`.
+/// What an operation needs: a minimum role for people, and the scope an API key must carry
+/// (`None`: no key may do it, only a signed-in person).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    pub role: Role,
+    pub scope: Option<&'static str>,
+}
+
+impl Access {
+    pub const READ_WORKFLOWS: Access = Access { role: Role::Member, scope: Some("workflows:read") };
+    pub const EDIT_WORKFLOWS: Access = Access { role: Role::Member, scope: Some("workflows:write") };
+    /// Version history, snapshots, diffs.
+    pub const READ_HISTORY: Access = Access { role: Role::Admin, scope: Some("workflows:read") };
+    /// Restore and delete.
+    pub const MANAGE_WORKFLOWS: Access = Access { role: Role::Admin, scope: Some("workflows:write") };
+    pub const READ_AUDIT: Access = Access { role: Role::Admin, scope: Some("audit:read") };
+    pub const READ_KEYS: Access = Access { role: Role::Admin, scope: Some("keys:read") };
+    /// Creating and revoking org keys: a key never mints or revokes keys.
+    pub const MANAGE_KEYS: Access = Access { role: Role::Admin, scope: None };
+}
+
+/// The caller's role in `org_id` if they may do what `access` needs.
 ///
-/// Not a member (or no such org) answers 404, never 403, so an org's existence does not
-/// leak; a member whose role is too low gets 403.
-pub async fn require_role(db: &Db, caller: &Caller, org_id: &str, min: Role) -> ApiResult<Role> {
+/// Not a member (or no such org, or another org's key) answers 404, never 403, so an org's
+/// existence does not leak; a role too low or a missing scope gets 403. An org key acts with
+/// exactly its scopes inside its org; a personal key with its user's role, limited by its scopes.
+pub async fn require(db: &Db, caller: &Caller, org_id: &str, access: Access) -> ApiResult<Role> {
+    if let Credential::ApiKey(key) = &caller.credential {
+        if let Some(key_org) = &key.org_id {
+            if key_org != org_id {
+                return Err(ApiError::not_found("Organisation"));
+            }
+            check_scope(&key.scopes, access)?;
+            return Ok(access.role);
+        }
+    }
+    let Some(user) = &caller.user else { return Err(ApiError::not_found("Organisation")) };
     let role: Option<(String,)> = sqlx::query_as("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2")
         .bind(org_id)
-        .bind(&caller.user.id)
+        .bind(&user.id)
         .fetch_optional(db.pool())
         .await?;
     let Some((role,)) = role else { return Err(ApiError::not_found("Organisation")) };
     let role: Role = role.parse().map_err(|_| ApiError::internal())?;
-    if role < min {
-        return Err(ApiError::forbidden(min.as_str()));
+    if let Credential::ApiKey(key) = &caller.credential {
+        check_scope(&key.scopes, access)?;
+    }
+    if role < access.role {
+        return Err(ApiError::forbidden(access.role.as_str()));
     }
     Ok(role)
+}
+
+/// For what only a signed-in person may do (member management, the UI's server functions).
+pub async fn require_role(db: &Db, caller: &Caller, org_id: &str, min: Role) -> ApiResult<Role> {
+    require(db, caller, org_id, Access { role: min, scope: None }).await
+}
+
+fn check_scope(scopes: &[String], access: Access) -> ApiResult<()> {
+    match access.scope {
+        Some(needed) if scopes.iter().any(|s| s == needed) => Ok(()),
+        Some(needed) => Err(ApiError::new(crate::error::ErrorKind::Forbidden, format!("This API key lacks the {needed} scope."))),
+        None => Err(ApiError::new(crate::error::ErrorKind::Forbidden, "API keys cannot do this; sign in instead.")),
+    }
+}
+
+/// For the caller's own things (personal keys, sessions), outside any org: the person acting,
+/// if a key they use carries `access.scope`.
+pub fn require_self(caller: &Caller, access: Access) -> ApiResult<&crate::model::UserInfo> {
+    if let Credential::ApiKey(key) = &caller.credential {
+        check_scope(&key.scopes, access)?;
+    }
+    caller.person()
 }

@@ -1,39 +1,72 @@
-//! Who is calling: the one place a request's credentials become a [`Caller`].
+//! Who is calling: the one place a request's credentials become a [`Caller`], and the
+//! account operations that act on credentials (login, logout, password, sessions).
 
+use super::api_keys::{self, KeyIdentity};
 use super::audit::{NewEvent, Recorder};
 use super::db::Db;
 use super::sessions::{self, ClientInfo};
-use super::{orgs, passwords, users};
+use super::{orgs, passwords, users, Acting};
 use crate::error::{ApiError, ApiResult, ErrorKind};
-use crate::model::{Actor, SessionInfo, UserInfo};
+use crate::model::{Actor, SessionInfo, SessionRow, UserInfo};
 use axum::http::HeaderMap;
 
-/// An authenticated caller: always a user for now; API keys join as another credential.
+/// An authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub user: UserInfo,
+    /// The person acting: a session's user or a personal key's user; `None` for an org key.
+    pub user: Option<UserInfo>,
     pub credential: Credential,
-}
-
-impl Caller {
-    /// How the audit trail and version history name this caller.
-    pub fn actor(&self) -> Actor {
-        Actor::user(&self.user)
-    }
 }
 
 #[derive(Debug, Clone)]
 pub enum Credential {
     Session { id: String },
+    ApiKey(KeyIdentity),
 }
 
-/// The caller behind the request's credentials; `None` when it carries none or they are
-/// not valid (expired, logged out).
+impl Caller {
+    /// How the audit trail and version history name this caller: a key by its name and
+    /// display (and its user, for a personal key), so "with which key?" has an answer.
+    pub fn actor(&self) -> Actor {
+        match (&self.credential, &self.user) {
+            (Credential::ApiKey(key), user) => Actor {
+                kind: "api_key".into(),
+                id: Some(key.id.clone()),
+                label: format!("{} ({})", key.name, key.display),
+                name: user.as_ref().map(|u| u.name.clone()),
+                email: user.as_ref().map(|u| u.email.clone()),
+            },
+            (Credential::Session { .. }, Some(user)) => Actor::user(user),
+            (Credential::Session { .. }, None) => Actor { kind: "anonymous".into(), id: None, label: "Anonymous".into(), name: None, email: None },
+        }
+    }
+
+    /// The person behind a personal key or a session; an org key is no one (403).
+    pub fn person(&self) -> ApiResult<&UserInfo> {
+        self.user.as_ref().ok_or_else(|| ApiError::new(ErrorKind::Forbidden, "An org API key acts for its org, not for a person."))
+    }
+
+    /// The signed-in user and their session: account changes need a person at a browser.
+    pub fn session(&self) -> ApiResult<(&UserInfo, &str)> {
+        match (&self.credential, &self.user) {
+            (Credential::Session { id }, Some(user)) => Ok((user, id)),
+            _ => Err(ApiError::new(ErrorKind::Forbidden, "API keys cannot do this; sign in instead.")),
+        }
+    }
+}
+
+/// The caller behind the request's credentials: a bearer API key if the request carries one
+/// (a bad key is a 401 that says why, never a fall-back to the cookie), else the session
+/// cookie. `None` when it carries neither or the session is not valid.
 pub async fn authenticate(db: &Db, headers: &HeaderMap) -> ApiResult<Option<Caller>> {
+    if let Some(secret) = api_keys::bearer(headers) {
+        let key = api_keys::authenticate(db, &secret).await?;
+        return Ok(Some(Caller { user: key.user.clone(), credential: Credential::ApiKey(key) }));
+    }
     let Some(token) = sessions::token_from_headers(headers) else { return Ok(None) };
     Ok(sessions::lookup(db, &token)
         .await?
-        .map(|(id, user)| Caller { user, credential: Credential::Session { id } }))
+        .map(|(id, user)| Caller { user: Some(user), credential: Credential::Session { id } }))
 }
 
 pub async fn require_caller(db: &Db, headers: &HeaderMap) -> ApiResult<Caller> {
@@ -72,14 +105,67 @@ pub async fn login(db: &Db, audit: &Recorder, email: &str, password: &str, clien
     Ok((SessionInfo { user, orgs }, token))
 }
 
+/// Ends the caller's session (a key has none to end).
 pub async fn logout(db: &Db, audit: &Recorder, caller: &Caller, client: &ClientInfo) -> ApiResult<()> {
-    match &caller.credential {
-        Credential::Session { id } => sessions::delete(db, id).await?,
-    }
-    let orgs = orgs::orgs_of_user(db, &caller.user.id).await?;
-    let id = &caller.user.id;
-    record_in_orgs(audit, &orgs, |org| NewEvent::new(org, "auth.logout", caller.actor(), "user", Some(id)).client(client));
+    let Ok((user, session_id)) = caller.session() else { return Ok(()) };
+    sessions::delete(db, session_id).await?;
+    let orgs = orgs::orgs_of_user(db, &user.id).await?;
+    record_in_orgs(audit, &orgs, |org| NewEvent::new(org, "auth.logout", caller.actor(), "user", Some(&user.id)).client(client));
     Ok(())
+}
+
+/// Changes the signed-in user's password after checking the current one, and signs out
+/// their other sessions: whoever knew the old password loses access.
+pub async fn change_password(db: &Db, caller: &Caller, current: &str, new: &str, by: &Acting<'_>) -> ApiResult<()> {
+    let (user, session_id) = caller.session()?;
+    passwords::validate_password(new).map_err(|e| ApiError { field: Some("new_password".into()), ..e })?;
+    let hash = users::find_by_email(db, &user.email).await?.map(|(_, h)| h);
+    if !passwords::verify_password(current.to_owned(), hash).await {
+        return Err(ApiError::invalid("current_password", "is not your current password"));
+    }
+    let new_hash = passwords::hash_password(new.to_owned()).await?;
+    let mut tx = db.pool().begin().await?;
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(&new_hash).bind(&user.id).execute(&mut *tx).await?;
+    let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2").bind(&user.id).bind(session_id).execute(&mut *tx).await?;
+    tx.commit().await?;
+    let orgs = orgs::orgs_of_user(db, &user.id).await?;
+    let meta = serde_json::json!({ "other_sessions_ended": ended.rows_affected() });
+    record_in_orgs(by.audit, &orgs, |org| {
+        NewEvent::new(org, "auth.password_changed", by.actor.clone(), "user", Some(&user.id)).metadata(meta.clone()).client(by.client)
+    });
+    Ok(())
+}
+
+/// The signed-in user's live sessions, newest first, the current one marked.
+pub async fn list_sessions(db: &Db, caller: &Caller) -> ApiResult<Vec<SessionRow>> {
+    let (user, current) = caller.session()?;
+    sessions::list_for_user(db, &user.id, current).await
+}
+
+/// Ends one of the user's own sessions (`Some(id)`; another user's is 404) or all others (`None`).
+/// Returns how many ended.
+pub async fn revoke_sessions(db: &Db, caller: &Caller, which: Option<&str>, by: &Acting<'_>) -> ApiResult<u64> {
+    let (user, current) = caller.session()?;
+    let targets: Vec<SessionRow> = sessions::list_for_user(db, &user.id, current)
+        .await?
+        .into_iter()
+        .filter(|s| match which {
+            Some(id) => s.id == id,
+            None => !s.current,
+        })
+        .collect();
+    if which.is_some() && targets.is_empty() {
+        return Err(ApiError::not_found("Session"));
+    }
+    let orgs = orgs::orgs_of_user(db, &user.id).await?;
+    for s in &targets {
+        sessions::delete(db, &s.id).await?;
+        let meta = serde_json::json!({ "ip": s.ip, "user_agent": s.user_agent, "current": s.current });
+        record_in_orgs(by.audit, &orgs, |org| {
+            NewEvent::new(org, "auth.session_revoked", by.actor.clone(), "session", Some(&s.id)).metadata(meta.clone()).client(by.client)
+        });
+    }
+    Ok(targets.len() as u64)
 }
 
 /// Identity events belong to every org of the user, so each org's owners see them; a user in
@@ -94,5 +180,6 @@ fn record_in_orgs(audit: &Recorder, orgs: &[crate::model::OrgMembership], event:
 }
 
 pub async fn session_info(db: &Db, caller: &Caller) -> ApiResult<SessionInfo> {
-    Ok(SessionInfo { user: caller.user.clone(), orgs: orgs::orgs_of_user(db, &caller.user.id).await? })
+    let user = caller.person()?;
+    Ok(SessionInfo { user: user.clone(), orgs: orgs::orgs_of_user(db, &user.id).await? })
 }

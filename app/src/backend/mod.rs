@@ -2,11 +2,13 @@
 //! Server functions and REST handlers are thin doors onto these modules.
 
 pub mod access;
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod db;
 pub mod demo;
 pub mod orgs;
+pub mod outbox;
 pub mod passwords;
 pub mod request;
 pub mod sessions;
@@ -27,6 +29,8 @@ pub struct Config {
     /// Header holding the client address when behind a proxy we trust (e.g.
     /// `x-forwarded-for`). Unset: the socket peer is the client.
     pub trusted_proxy_header: Option<String>,
+    /// `smtp://host:port` of the relay that delivers the outbox. Unset: mail stays in the outbox.
+    pub smtp_url: Option<String>,
 }
 
 impl Config {
@@ -40,7 +44,8 @@ impl Config {
             .ok()
             .map(|h| h.trim().to_ascii_lowercase())
             .filter(|h| !h.is_empty());
-        Config { data_dir, database_url, trusted_proxy_header }
+        let smtp_url = std::env::var("SMTP_URL").ok().map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
+        Config { data_dir, database_url, trusted_proxy_header, smtp_url }
     }
 }
 

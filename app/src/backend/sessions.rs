@@ -3,7 +3,7 @@
 
 use super::db::{format_time, new_id, now, Db};
 use crate::error::ApiResult;
-use crate::model::UserInfo;
+use crate::model::{SessionRow, UserInfo};
 use axum::http::{header, HeaderMap};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -60,6 +60,22 @@ pub async fn lookup(db: &Db, token: &str) -> ApiResult<Option<(String, UserInfo)
 pub async fn delete(db: &Db, session_id: &str) -> ApiResult<()> {
     sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(db.pool()).await?;
     Ok(())
+}
+
+/// A user's live sessions, newest first; `current` marks the one asking.
+pub async fn list_for_user(db: &Db, user_id: &str, current: &str) -> ApiResult<Vec<SessionRow>> {
+    let rows: Vec<(String, String, String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT id, created_at, expires_at, ip, user_agent FROM sessions WHERE user_id = $1 AND expires_at > $2 \
+         ORDER BY created_at DESC, id DESC",
+    )
+    .bind(user_id)
+    .bind(now())
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, created_at, expires_at, ip, user_agent)| SessionRow { current: id == current, id, created_at, expires_at, ip, user_agent })
+        .collect())
 }
 
 /// The session token from the request's cookies, if any.

@@ -1,42 +1,72 @@
-use super::{ApiQuery, Authenticated};
-use app::backend::access::require_role;
+use super::{ApiQuery, Authenticated, Client};
+use app::backend::access::{require, Access};
+use app::backend::audit::export::{self, Format};
 use app::backend::audit::store::{self, Filter};
 use app::backend::AppState;
-use app::error::ApiResult;
-use app::model::{AuditPage, Role};
+use app::error::{ApiError, ApiResult};
+use app::model::{AuditPage, AuditQuery};
+use axum::body::Body;
 use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuditQuery {
-    /// Comma-separated list of actions.
-    action: Option<String>,
-    actor_id: Option<String>,
-    resource_type: Option<String>,
-    resource_id: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
-    limit: Option<i64>,
-    cursor: Option<String>,
-}
-
-/// The org's audit trail, newest first (owner/admin).
+/// The org's audit trail, newest first (owner/admin, or a key with `audit:read`).
 pub async fn list(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Path(org): Path<String>,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<AuditPage>> {
-    require_role(&state.db, &caller, &org, Role::Admin).await?;
-    let filter = Filter {
-        actions: q.action.iter().flat_map(|a| a.split(',')).map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect(),
-        actor_id: q.actor_id,
-        resource_type: q.resource_type,
-        resource_id: q.resource_id,
-        since: q.since,
-        until: q.until,
+    require(&state.db, &caller, &org, Access::READ_AUDIT).await?;
+    store::list(&state.db, Some(&org), &Filter::from_query(&q), q.limit, q.cursor.as_deref()).await.map(Json)
+}
+
+/// The explorer's filters plus `format`; no paging: an export is the whole filtered trail.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    format: Option<String>,
+    action: Option<String>,
+    actor_id: Option<String>,
+    resource_type: Option<String>,
+    resource_id: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+}
+
+/// The filtered trail as a streamed CSV or JSON Lines file; the export is itself audited.
+pub async fn export(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+    Path(org): Path<String>,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> ApiResult<Response> {
+    require(&state.db, &caller, &org, Access::READ_AUDIT).await?;
+    let format = match q.format.as_deref().unwrap_or("csv") {
+        "csv" => Format::Csv,
+        "jsonl" => Format::Jsonl,
+        other => return Err(ApiError::invalid("format", format!("must be csv or jsonl, not \"{other}\""))),
     };
-    store::list(&state.db, &org, &filter, q.limit, q.cursor.as_deref()).await.map(Json)
+    let query = AuditQuery {
+        action: q.action, actor_id: q.actor_id, resource_type: q.resource_type, resource_id: q.resource_id,
+        since: q.since, until: q.until, limit: None, cursor: None,
+    };
+    let filter = Filter::from_query(&query);
+    // Check the filters before the first byte goes out: a bad one is a 422, not a broken file.
+    store::list(&state.db, Some(&org), &filter, Some(1), None).await?;
+    let by = state.acting(&caller, &client);
+    let stream = export::stream(state.db.clone(), org.clone(), filter, format, by.actor, client, state.audit.clone());
+    let filename = format!("audit-{}.{}", chrono::Utc::now().format("%Y%m%d-%H%M%S"), format.extension());
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.content_type().to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
 }

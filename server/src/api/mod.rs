@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod extract;
+mod keys;
 mod members;
 mod workflows;
 
@@ -11,7 +12,7 @@ pub use extract::{ApiJson, ApiQuery, Authenticated, Client};
 
 use app::backend::AppState;
 use app::error::ApiError;
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post};
 use axum::Router;
 
 pub fn router() -> Router<AppState> {
@@ -19,7 +20,14 @@ pub fn router() -> Router<AppState> {
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
         .route("/me", get(auth::me))
+        .route("/me/api-keys", get(keys::list_mine).post(keys::create_mine))
+        .route("/me/api-keys/activity", get(keys::activity_mine))
+        .route("/me/api-keys/{id}", delete(keys::revoke_mine))
         .route("/orgs/{org}/audit", get(audit::list))
+        .route("/orgs/{org}/audit/export", get(audit::export))
+        .route("/orgs/{org}/api-keys", get(keys::list_org).post(keys::create_org))
+        .route("/orgs/{org}/api-keys/activity", get(keys::activity_org))
+        .route("/orgs/{org}/api-keys/{id}", delete(keys::revoke_org))
         .route("/orgs/{org}/members", get(members::list))
         .route("/orgs/{org}/members/{user_id}", patch(members::change_role).delete(members::remove))
         .route("/orgs/{org}/workflows", get(workflows::list).post(workflows::create))

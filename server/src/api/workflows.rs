@@ -1,9 +1,9 @@
 use super::{ApiJson, ApiQuery, Authenticated, Client};
-use app::backend::access::require_role;
+use app::backend::access::{require, Access};
 use app::backend::workflows::{self, SaveInput};
 use app::backend::AppState;
 use app::error::ApiResult;
-use app::model::{HistoryPage, Role, VersionDiff, VersionSource, Workflow, WorkflowSummary};
+use app::model::{HistoryPage, VersionDiff, VersionSource, Workflow, WorkflowSummary};
 use app::workflow::{Definition, Edge, Node};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -16,7 +16,7 @@ pub struct WorkflowList {
 }
 
 pub async fn list(State(state): State<AppState>, Authenticated(caller): Authenticated, Path(org): Path<String>) -> ApiResult<Json<WorkflowList>> {
-    require_role(&state.db, &caller, &org, Role::Member).await?;
+    require(&state.db, &caller, &org, Access::READ_WORKFLOWS).await?;
     Ok(Json(WorkflowList { workflows: workflows::list(&state.db, &org).await? }))
 }
 
@@ -51,7 +51,7 @@ pub async fn create(
     Path(org): Path<String>,
     ApiJson(body): ApiJson<WorkflowBody>,
 ) -> ApiResult<(StatusCode, Json<Workflow>)> {
-    require_role(&state.db, &caller, &org, Role::Member).await?;
+    require(&state.db, &caller, &org, Access::EDIT_WORKFLOWS).await?;
     let by = state.acting(&caller, &client);
     let saved = workflows::save(&state.db, &org, None, body.into(), &by, VersionSource::Create).await?;
     Ok((StatusCode::CREATED, Json(saved.workflow)))
@@ -72,11 +72,11 @@ pub async fn get(
 ) -> ApiResult<Json<Workflow>> {
     match q.version {
         None => {
-            require_role(&state.db, &caller, &org, Role::Member).await?;
+            require(&state.db, &caller, &org, Access::READ_WORKFLOWS).await?;
             workflows::get(&state.db, &org, &id).await.map(Json)
         }
         Some(n) => {
-            require_role(&state.db, &caller, &org, Role::Admin).await?;
+            require(&state.db, &caller, &org, Access::READ_HISTORY).await?;
             workflows::get_version(&state.db, &org, &id, n).await.map(Json)
         }
     }
@@ -89,7 +89,7 @@ pub async fn update(
     Path((org, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<WorkflowBody>,
 ) -> ApiResult<Json<SavedBody>> {
-    require_role(&state.db, &caller, &org, Role::Member).await?;
+    require(&state.db, &caller, &org, Access::EDIT_WORKFLOWS).await?;
     let by = state.acting(&caller, &client);
     let saved = workflows::save(&state.db, &org, Some(&id), body.into(), &by, VersionSource::Api).await?;
     Ok(Json(SavedBody { workflow: saved.workflow, versioned: saved.versioned }))
@@ -101,7 +101,7 @@ pub async fn delete(
     Client(client): Client,
     Path((org, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    require_role(&state.db, &caller, &org, Role::Admin).await?;
+    require(&state.db, &caller, &org, Access::MANAGE_WORKFLOWS).await?;
     let by = state.acting(&caller, &client);
     workflows::delete(&state.db, &org, &id, &by).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -120,7 +120,7 @@ pub async fn history(
     Path((org, id)): Path<(String, String)>,
     ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> ApiResult<Json<HistoryPage>> {
-    require_role(&state.db, &caller, &org, Role::Admin).await?;
+    require(&state.db, &caller, &org, Access::READ_HISTORY).await?;
     workflows::history(&state.db, &org, &id, q.limit, q.cursor.as_deref()).await.map(Json)
 }
 
@@ -137,7 +137,7 @@ pub async fn diff(
     Path((org, id)): Path<(String, String)>,
     ApiQuery(q): ApiQuery<DiffQuery>,
 ) -> ApiResult<Json<VersionDiff>> {
-    require_role(&state.db, &caller, &org, Role::Admin).await?;
+    require(&state.db, &caller, &org, Access::READ_HISTORY).await?;
     workflows::diff_versions(&state.db, &org, &id, q.from, q.to).await.map(Json)
 }
 
@@ -154,7 +154,7 @@ pub async fn restore(
     Path((org, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<RestoreBody>,
 ) -> ApiResult<Json<Workflow>> {
-    require_role(&state.db, &caller, &org, Role::Admin).await?;
+    require(&state.db, &caller, &org, Access::MANAGE_WORKFLOWS).await?;
     let by = state.acting(&caller, &client);
     workflows::restore(&state.db, &org, &id, body.version, &by).await.map(|s| Json(s.workflow))
 }

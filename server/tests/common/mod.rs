@@ -48,7 +48,12 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server over `db`, seeds the demo data and signs every demo user in.
     pub async fn start(db: Db) -> TestServer {
-        let config = Config { data_dir: std::env::temp_dir(), database_url: String::new(), trusted_proxy_header: None };
+        TestServer::start_with_smtp(db, None).await
+    }
+
+    /// As [`TestServer::start`], delivering the outbox to `smtp_url` when given.
+    pub async fn start_with_smtp(db: Db, smtp_url: Option<String>) -> TestServer {
+        let config = Config { data_dir: std::env::temp_dir(), database_url: String::new(), trusted_proxy_header: None, smtp_url };
         let metrics = server::metrics::Metrics::new();
         let options = LeptosOptions::builder().output_name("chronicle").build();
         let state = server::app_state(db.clone(), options, config, &metrics);

@@ -1,8 +1,9 @@
 //! The security audit trail: where an audit event is written (`recorder`), what never enters
 //! it (`redact`), how changes are described (`changes`) and how it is stored and read
-//! (`store`).
+//! (`store`), and how it leaves for a SIEM (`export`).
 
 pub mod changes;
+pub mod export;
 pub mod recorder;
 pub mod redact;
 pub mod store;

@@ -66,27 +66,64 @@ pub struct Filter {
     pub until: Option<String>,
 }
 
+impl Filter {
+    /// The filters of an explorer URL or API query (`action` is a comma list).
+    pub fn from_query(q: &crate::model::AuditQuery) -> Filter {
+        let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        Filter {
+            actions: q.action.iter().flat_map(|a| a.split(',')).map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect(),
+            actor_id: text(&q.actor_id),
+            resource_type: text(&q.resource_type),
+            resource_id: text(&q.resource_id),
+            since: text(&q.since),
+            until: text(&q.until),
+        }
+    }
+
+    /// The filters as recorded with an export: only those in use.
+    pub fn describe(&self) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        if !self.actions.is_empty() {
+            m.insert("action".into(), self.actions.join(",").into());
+        }
+        for (k, v) in [("actor_id", &self.actor_id), ("resource_type", &self.resource_type), ("resource_id", &self.resource_id), ("since", &self.since), ("until", &self.until)] {
+            if let Some(v) = v {
+                m.insert(k.into(), v.clone().into());
+            }
+        }
+        m.into()
+    }
+}
+
 type Row = (String, Option<String>, String, String, Option<String>, String, Option<String>, Option<String>, String, Option<String>, String, String, Option<String>, Option<String>, String);
 
-/// Events of `org_id` newest first, keyset-paginated on (time, id) — never OFFSET, so a page
-/// deep in the trail costs what the first one does.
-pub async fn list(db: &Db, org_id: &str, filter: &Filter, limit: Option<i64>, cursor: Option<&str>) -> ApiResult<AuditPage> {
+/// Events of `org_id` (`None`: events outside any org) newest first, keyset-paginated on
+/// (time, id) — never OFFSET, so a page deep in the trail costs what the first one does.
+pub async fn list(db: &Db, org_id: Option<&str>, filter: &Filter, limit: Option<i64>, cursor: Option<&str>) -> ApiResult<AuditPage> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::invalid("limit", format!("must be between 1 and {MAX_LIMIT}")));
     }
+    page(db, org_id, filter, limit, cursor).await
+}
+
+/// One page of any size: [`list`] for the API, bigger pages for the export.
+pub(crate) async fn page(db: &Db, org_id: Option<&str>, filter: &Filter, limit: i64, cursor: Option<&str>) -> ApiResult<AuditPage> {
     let mut sql = String::from(
         "SELECT id, org_id, action, actor_type, actor_id, actor_label, actor_name, actor_email, resource_type, resource_id, \
-         changes, metadata, ip, user_agent, created_at FROM audit_events WHERE org_id = $1",
+         changes, metadata, ip, user_agent, created_at FROM audit_events WHERE ",
     );
     let mut args = AnyArguments::default();
-    args.add(org_id.to_owned()).map_err(|_| ApiError::internal())?;
-    let mut n = 1;
+    let mut n = 0;
     let mut bind = |sql: &mut String, clause: &str, value: String| -> ApiResult<()> {
         n += 1;
         sql.push_str(&clause.replace('?', &format!("${n}")));
         args.add(value).map_err(|_| ApiError::internal())
     };
+    match org_id {
+        Some(org) => bind(&mut sql, "org_id = ?", org.to_owned())?,
+        None => sql.push_str("org_id IS NULL"),
+    }
     if !filter.actions.is_empty() {
         sql.push_str(" AND action IN (");
         for (i, action) in filter.actions.iter().enumerate() {

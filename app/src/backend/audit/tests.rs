@@ -38,7 +38,7 @@ async fn events_are_redacted_stamped_and_listed_newest_first() {
         audit.record(NewEvent::new(Some("org-2"), "workflow.updated", ada(), "workflow", Some("other")));
         audit.shutdown().await;
 
-        let page = store::list(&db, "org-1", &Filter::default(), None, None).await.unwrap();
+        let page = store::list(&db, Some("org-1"), &Filter::default(), None, None).await.unwrap();
         assert_eq!(page.events.len(), 6, "[{backend}] other orgs' events are not listed");
         assert_eq!(page.events[0].resource.id.as_deref(), Some("w4"), "newest first");
         let created = page.events.iter().find(|e| e.action == "api_key.created").unwrap();
@@ -52,18 +52,18 @@ async fn events_are_redacted_stamped_and_listed_newest_first() {
         assert_eq!((&name.before, &name.after), (&json!("ci"), &json!("ci-prod")));
 
         let filter = Filter { actions: vec!["api_key.created".into(), "nothing.else".into()], ..Filter::default() };
-        assert_eq!(store::list(&db, "org-1", &filter, None, None).await.unwrap().events.len(), 1);
+        assert_eq!(store::list(&db, Some("org-1"), &filter, None, None).await.unwrap().events.len(), 1);
         let filter = Filter { resource_type: Some("workflow".into()), resource_id: Some("w2".into()), ..Filter::default() };
-        assert_eq!(store::list(&db, "org-1", &filter, None, None).await.unwrap().events.len(), 1);
+        assert_eq!(store::list(&db, Some("org-1"), &filter, None, None).await.unwrap().events.len(), 1);
         let filter = Filter { since: Some("2000-01-01T00:00:00Z".into()), until: Some("2001-01-01T00:00:00Z".into()), ..Filter::default() };
-        assert!(store::list(&db, "org-1", &filter, None, None).await.unwrap().events.is_empty());
+        assert!(store::list(&db, Some("org-1"), &filter, None, None).await.unwrap().events.is_empty());
         let bad = Filter { since: Some("yesterday".into()), ..Filter::default() };
-        assert_eq!(store::list(&db, "org-1", &bad, None, None).await.unwrap_err().field.as_deref(), Some("since"));
+        assert_eq!(store::list(&db, Some("org-1"), &bad, None, None).await.unwrap_err().field.as_deref(), Some("since"));
 
         // Keyset pages cover everything once, in order.
         let (mut seen, mut cursor) = (Vec::new(), None);
         loop {
-            let page = store::list(&db, "org-1", &Filter::default(), Some(4), cursor.as_deref()).await.unwrap();
+            let page = store::list(&db, Some("org-1"), &Filter::default(), Some(4), cursor.as_deref()).await.unwrap();
             seen.extend(page.events.into_iter().map(|e| e.id));
             match page.next_cursor {
                 Some(c) => cursor = Some(c),

@@ -1,0 +1,172 @@
+//! Mail goes through the outbox table: queued with the action, delivered by SMTP (lettre)
+//! when `SMTP_URL` is set, retried with backoff; without SMTP it stays for the Outbox page.
+//! A mail failure never fails the action that queued it.
+
+use super::api_keys::Owner;
+use super::db::{format_time, new_id, now, Db};
+use super::Acting;
+use crate::error::{ApiError, ApiResult};
+use crate::model::{ApiKey, OutboxMail};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::time::Duration;
+
+const FROM: &str = "Chronicle <chronicle@localhost>";
+const MAX_BACKOFF_SECS: i64 = 3600;
+
+pub async fn enqueue(db: &Db, org_id: Option<&str>, recipient: &str, subject: &str, body: &str) -> ApiResult<()> {
+    let at = now();
+    sqlx::query(
+        "INSERT INTO outbox (id, org_id, recipient, subject, body, status, attempts, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
+    )
+    .bind(new_id())
+    .bind(org_id)
+    .bind(recipient)
+    .bind(subject)
+    .bind(body)
+    .bind(&at)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// The out-of-band alert for a key created or revoked: to the org's owners (a personal key:
+/// its user), saying who, which key, when and from where.
+pub async fn key_alert(db: &Db, owner: &Owner, key: &ApiKey, action: &str, by: &Acting<'_>) -> ApiResult<()> {
+    let (org_id, recipients): (Option<&str>, Vec<String>) = match owner {
+        Owner::Org(org) => {
+            let rows: Vec<(String,)> = sqlx::query_as(
+                "SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 AND m.role = 'owner' ORDER BY u.email",
+            )
+            .bind(org)
+            .fetch_all(db.pool())
+            .await?;
+            (Some(org.as_str()), rows.into_iter().map(|r| r.0).collect())
+        }
+        Owner::User(user) => (None, vec![user.email.clone()]),
+    };
+    let verb = if action == "api_key.revoked" { "revoked" } else { "created" };
+    let kind = if key.kind == "org" { "org" } else { "personal" };
+    let who = match &by.actor.email {
+        Some(email) => format!("{} <{email}>", by.actor.label),
+        None => by.actor.label.clone(),
+    };
+    let subject = format!("Chronicle: {kind} API key \"{}\" {verb}", key.name);
+    let body = format!(
+        "An API key was {verb}.\n\nKey:   {} ({})\nScopes: {}\nBy:    {who}\nWhen:  {}\nFrom:  {}\n\nIf this was not expected, revoke the key and review the audit trail.\n",
+        key.name,
+        key.display,
+        key.scopes.join(", "),
+        if verb == "revoked" { key.revoked_at.as_deref().unwrap_or_default() } else { key.created_at.as_str() },
+        by.client.ip.as_deref().unwrap_or("unknown address"),
+    );
+    for to in recipients {
+        enqueue(db, org_id, &to, &subject, &body).await?;
+    }
+    Ok(())
+}
+
+/// Mail an owner may read: the org's mail, newest first.
+pub async fn list_for_org(db: &Db, org_id: &str) -> ApiResult<Vec<OutboxMail>> {
+    let rows: Vec<MailRow> = sqlx::query_as(
+        "SELECT id, recipient, subject, body, status, attempts, last_error, created_at, sent_at FROM outbox \
+         WHERE org_id = $1 ORDER BY created_at DESC, id DESC LIMIT 200",
+    )
+    .bind(org_id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(mail_from_row).collect())
+}
+
+type MailRow = (String, String, String, String, String, i64, Option<String>, String, Option<String>);
+
+fn mail_from_row(r: MailRow) -> OutboxMail {
+    OutboxMail { id: r.0, recipient: r.1, subject: r.2, body: r.3, status: r.4, attempts: r.5, last_error: r.6, created_at: r.7, sent_at: r.8 }
+}
+
+/// An SMTP relay from `SMTP_URL` (`smtp://host:port`, plain SMTP to a local relay).
+pub fn transport(url: &str) -> ApiResult<AsyncSmtpTransport<Tokio1Executor>> {
+    let rest = url.trim().strip_prefix("smtp://").ok_or_else(|| ApiError::invalid("SMTP_URL", "must look like smtp://host:port"))?;
+    let rest = rest.trim_end_matches('/');
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse::<u16>().map_err(|_| ApiError::invalid("SMTP_URL", "the port must be a number"))?),
+        None => (rest, 25),
+    };
+    if host.is_empty() {
+        return Err(ApiError::invalid("SMTP_URL", "names no host"));
+    }
+    Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(port).timeout(Some(Duration::from_secs(10))).build())
+}
+
+/// Delivers every due mail once; returns how many were sent. Failures are rescheduled with
+/// exponential backoff (5 s, 10 s, 20 s … at most an hour).
+pub async fn deliver_due(db: &Db, smtp: &AsyncSmtpTransport<Tokio1Executor>) -> ApiResult<usize> {
+    let due: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT id, recipient, subject, body, attempts FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
+         ORDER BY next_attempt_at LIMIT 50",
+    )
+    .bind(now())
+    .fetch_all(db.pool())
+    .await?;
+    let mut sent = 0;
+    for (id, to, subject, body, attempts) in due {
+        match send(smtp, &to, &subject, body).await {
+            Ok(()) => {
+                sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, attempts = $2, last_error = NULL WHERE id = $3")
+                    .bind(now())
+                    .bind(attempts + 1)
+                    .bind(&id)
+                    .execute(db.pool())
+                    .await?;
+                sent += 1;
+            }
+            Err(err) => {
+                let wait = (5i64 << attempts.min(20)).min(MAX_BACKOFF_SECS);
+                tracing::warn!(mail = %id, attempts = attempts + 1, retry_in_s = wait, error = %err, "mail delivery failed");
+                sqlx::query("UPDATE outbox SET attempts = $1, last_error = $2, next_attempt_at = $3 WHERE id = $4")
+                    .bind(attempts + 1)
+                    .bind(err.chars().take(500).collect::<String>())
+                    .bind(format_time(chrono::Utc::now() + chrono::Duration::seconds(wait)))
+                    .bind(&id)
+                    .execute(db.pool())
+                    .await?;
+            }
+        }
+    }
+    Ok(sent)
+}
+
+async fn send(smtp: &AsyncSmtpTransport<Tokio1Executor>, to: &str, subject: &str, body: String) -> Result<(), String> {
+    let message = Message::builder()
+        .from(FROM.parse().map_err(|e| format!("{e}"))?)
+        .to(to.parse().map_err(|e| format!("bad recipient {to}: {e}"))?)
+        .subject(subject)
+        .body(body)
+        .map_err(|e| e.to_string())?;
+    smtp.send(message).await.map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// The delivery loop: checks for due mail every `every` until the process ends.
+pub fn spawn_delivery(db: Db, smtp: AsyncSmtpTransport<Tokio1Executor>, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            if let Err(err) = deliver_due(&db, &smtp).await {
+                tracing::warn!(error = %err, "outbox: could not read due mail");
+            }
+            tokio::time::sleep(every).await;
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smtp_url_is_checked() {
+        assert!(transport("smtp://127.0.0.1:2525").is_ok());
+        assert!(transport("smtp://localhost").is_ok());
+        assert_eq!(transport("http://x").err().unwrap().field.as_deref(), Some("SMTP_URL"));
+        assert!(transport("smtp://host:port").is_err());
+    }
+}

@@ -1,0 +1,120 @@
+use super::{ApiJson, ApiQuery, Authenticated, Client};
+use app::backend::access::{require, require_self, Access};
+use app::backend::api_keys::{self, NewKey, Owner};
+use app::backend::audit::store::{self, Filter};
+use app::backend::AppState;
+use app::error::ApiResult;
+use app::model::{ApiKey, AuditPage, CreatedKey};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize)]
+pub struct KeyList {
+    keys: Vec<ApiKey>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    name: String,
+    scopes: Vec<String>,
+    expires_at: Option<String>,
+}
+
+impl From<CreateBody> for NewKey {
+    fn from(b: CreateBody) -> NewKey {
+        NewKey { name: b.name, scopes: b.scopes, expires_at: b.expires_at }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+pub async fn list_org(State(state): State<AppState>, Authenticated(caller): Authenticated, Path(org): Path<String>) -> ApiResult<Json<KeyList>> {
+    require(&state.db, &caller, &org, Access::READ_KEYS).await?;
+    Ok(Json(KeyList { keys: api_keys::list(&state.db, &Owner::Org(org)).await? }))
+}
+
+pub async fn create_org(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+    Path(org): Path<String>,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> ApiResult<(StatusCode, Json<CreatedKey>)> {
+    require(&state.db, &caller, &org, Access::MANAGE_KEYS).await?;
+    let by = state.acting(&caller, &client);
+    let created = api_keys::create(&state.db, &Owner::Org(org), caller.person()?, body.into(), &by).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+pub async fn revoke_org(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+    Path((org, id)): Path<(String, String)>,
+) -> ApiResult<Json<ApiKey>> {
+    require(&state.db, &caller, &org, Access::MANAGE_KEYS).await?;
+    let by = state.acting(&caller, &client);
+    api_keys::revoke(&state.db, &Owner::Org(org), &id, &by).await.map(Json)
+}
+
+/// Every create and revoke of the org's keys, revoked keys included, from the audit trail.
+pub async fn activity_org(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(org): Path<String>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<Json<AuditPage>> {
+    require(&state.db, &caller, &org, Access::READ_KEYS).await?;
+    store::list(&state.db, Some(&org), &key_events(None), q.limit, q.cursor.as_deref()).await.map(Json)
+}
+
+/// The key-management actions; `actor` narrows them to one person's own (personal) keys.
+pub fn key_events(actor: Option<&str>) -> Filter {
+    Filter {
+        actions: vec!["api_key.created".into(), "api_key.revoked".into()],
+        resource_type: Some("api_key".into()),
+        actor_id: actor.map(str::to_owned),
+        ..Filter::default()
+    }
+}
+
+pub async fn list_mine(State(state): State<AppState>, Authenticated(caller): Authenticated) -> ApiResult<Json<KeyList>> {
+    let me = require_self(&caller, Access::READ_KEYS)?;
+    Ok(Json(KeyList { keys: api_keys::list(&state.db, &Owner::User(me.clone())).await? }))
+}
+
+pub async fn create_mine(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> ApiResult<(StatusCode, Json<CreatedKey>)> {
+    let me = require_self(&caller, Access::MANAGE_KEYS)?;
+    let by = state.acting(&caller, &client);
+    let created = api_keys::create(&state.db, &Owner::User(me.clone()), me, body.into(), &by).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+pub async fn revoke_mine(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ApiKey>> {
+    let me = require_self(&caller, Access::MANAGE_KEYS)?;
+    let by = state.acting(&caller, &client);
+    api_keys::revoke(&state.db, &Owner::User(me.clone()), &id, &by).await.map(Json)
+}
+
+pub async fn activity_mine(State(state): State<AppState>, Authenticated(caller): Authenticated, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<Json<AuditPage>> {
+    let me = require_self(&caller, Access::READ_KEYS)?;
+    store::list(&state.db, None, &key_events(Some(&me.id)), q.limit, q.cursor.as_deref()).await.map(Json)
+}
