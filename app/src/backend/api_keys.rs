@@ -96,6 +96,7 @@ fn display_of(prefix: &str, secret: &str) -> String {
     format!("{prefix}…{}", &secret[secret.len() - 4..])
 }
 
+#[derive(Debug)]
 pub struct NewKey {
     pub name: String,
     pub scopes: Vec<String>,
