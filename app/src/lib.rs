@@ -51,7 +51,11 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=components::shell::Shell>
                     <Route path=path!("/") view=pages::home::HomePage/>
                     <Route path=path!("/orgs/:org") view=pages::org_overview::OrgOverviewPage/>
+                    <Route path=path!("/account") view=pages::account::AccountPage/>
                     <Route path=path!("/orgs/:org/members") view=pages::members::MembersPage/>
+                    <Route path=path!("/orgs/:org/audit") view=pages::audit::AuditExplorerPage/>
+                    <Route path=path!("/orgs/:org/api-keys") view=pages::api_keys::ApiKeysPage/>
+                    <Route path=path!("/orgs/:org/outbox") view=pages::outbox::OutboxPage/>
                     <Route path=path!("/orgs/:org/workflows") view=pages::workflows::WorkflowsPage/>
                     <Route path=path!("/orgs/:org/workflows/:id") view=pages::workflow_editor::WorkflowEditorPage/>
                 </ParentRoute>

@@ -2,6 +2,7 @@
 //! scopes. A key is `prefix + 43 base62 chars (256 random bits) + 6 base62 chars of CRC32`,
 //! so a scanner can check the format offline; only its SHA-256 is stored.
 
+use super::audit::store::{self, Filter};
 use super::audit::NewEvent;
 use super::db::{format_time, new_id, now, Db};
 use super::{outbox, Acting};
@@ -263,6 +264,22 @@ async fn announce(db: &Db, owner: &Owner, key: &ApiKey, action: &'static str, by
     if let Err(err) = outbox::key_alert(db, owner, key, action, by).await {
         tracing::error!(error = %err, key = %key.display, "could not queue the key alert mail");
     }
+}
+
+/// Every create and revoke of the owner's keys, revoked keys included, newest first — read
+/// from the audit trail. Personal keys' events live outside any org, made by their user.
+pub async fn activity(db: &Db, owner: &Owner, limit: Option<i64>, cursor: Option<&str>) -> ApiResult<crate::model::AuditPage> {
+    let (org, actor_id) = match owner {
+        Owner::Org(org) => (Some(org.as_str()), None),
+        Owner::User(user) => (None, Some(user.id.clone())),
+    };
+    let filter = Filter {
+        actions: vec!["api_key.created".into(), "api_key.revoked".into()],
+        resource_type: Some("api_key".into()),
+        actor_id,
+        ..Filter::default()
+    };
+    store::list(db, org, &filter, limit, cursor).await
 }
 
 /// The key behind `secret`, if it is well formed, known, unrevoked and unexpired. A bad key

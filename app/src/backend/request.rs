@@ -28,9 +28,21 @@ pub async fn caller() -> ApiResult<(AppState, Caller)> {
 
 pub async fn client() -> ApiResult<ClientInfo> {
     let state = state()?;
+    client_from(&state, &headers().await?).await
+}
+
+/// The signed-in caller and where they call from, for audited server functions.
+pub async fn caller_and_client() -> ApiResult<(AppState, Caller, ClientInfo)> {
+    let state = state()?;
     let headers = headers().await?;
+    let caller = auth::require_caller(&state.db, &headers).await?;
+    let client = client_from(&state, &headers).await?;
+    Ok((state, caller, client))
+}
+
+async fn client_from(state: &AppState, headers: &HeaderMap) -> ApiResult<ClientInfo> {
     let peer = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.ok().map(|c| c.0);
-    Ok(client_info(&headers, peer, state.config.trusted_proxy_header.as_deref()))
+    Ok(client_info(headers, peer, state.config.trusted_proxy_header.as_deref()))
 }
 
 /// The client's address and user agent. A forwarding header counts only when configured as

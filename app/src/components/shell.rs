@@ -68,17 +68,23 @@ fn Header(info: SessionInfo) -> impl IntoView {
             <nav class="mainnav" aria-label="Main">
                 {move || current_org.get().and_then(|org| {
                     let role = membership(&nav_info, &org)?.role;
+                    let (members, audit, outbox) = (format!("/orgs/{org}/members"), format!("/orgs/{org}/audit"), format!("/orgs/{org}/outbox"));
                     Some(view! {
                         <A href=format!("/orgs/{org}") exact=true>"Overview"</A>
                         <A href=format!("/orgs/{org}/workflows")>"Workflows"</A>
                         <Show when=move || { role >= Role::Admin }>
-                            <A href=format!("/orgs/{org}/members")>"Members"</A>
+                            <A href=members.clone()>"Members"</A>
+                            <A href=audit.clone()>"Audit log"</A>
+                        </Show>
+                        <A href=format!("/orgs/{org}/api-keys")>"API keys"</A>
+                        <Show when=move || { role == Role::Owner }>
+                            <A href=outbox.clone()>"Outbox"</A>
                         </Show>
                     })
                 })}
             </nav>
             <div class="account">
-                <span class="who" title=info.user.email.clone()>{info.user.name.clone()}</span>
+                <a class="who" href="/account" title=format!("{} — account, password, sessions", info.user.email)>{info.user.name.clone()}</a>
                 <ActionForm action=logout>
                     <button type="submit" class="link-button">"Log out"</button>
                 </ActionForm>

@@ -23,6 +23,11 @@ pub fn absolute(rfc3339: &str) -> String {
         .unwrap_or_else(|_| rfc3339.to_owned())
 }
 
+/// Whether an RFC 3339 time has passed.
+pub fn is_past(rfc3339: &str) -> bool {
+    chrono::DateTime::parse_from_rfc3339(rfc3339).is_ok_and(|t| t <= chrono::Utc::now())
+}
+
 #[component]
 pub fn RelativeTime(#[prop(into)] at: String) -> impl IntoView {
     let text = relative(&at, chrono::Utc::now());

@@ -1,10 +1,14 @@
 //! One file a page.
 
+pub mod account;
+pub mod api_keys;
+pub mod audit;
 pub mod home;
 pub mod login;
 pub mod members;
 pub mod not_found;
 pub mod org_overview;
+pub mod outbox;
 pub mod workflow_editor;
 pub mod workflows;
 

@@ -14,18 +14,16 @@ pub async fn list_members(org: String) -> Result<Vec<Member>, ApiError> {
 
 #[server]
 pub async fn change_role(org: String, user_id: String, role: Role) -> Result<(), ApiError> {
-    let (state, caller) = request::caller().await?;
+    let (state, caller, client) = request::caller_and_client().await?;
     let actor_role = require_role(&state.db, &caller, &org, Role::Admin).await?;
-    let client = request::client().await?;
     let by = state.acting(&caller, &client);
     orgs::change_role(&state.db, &by, actor_role, &org, &user_id, role).await.map(|_| ())
 }
 
 #[server]
 pub async fn remove_member(org: String, user_id: String) -> Result<(), ApiError> {
-    let (state, caller) = request::caller().await?;
+    let (state, caller, client) = request::caller_and_client().await?;
     let actor_role = require_role(&state.db, &caller, &org, Role::Admin).await?;
-    let client = request::client().await?;
     let by = state.acting(&caller, &client);
     orgs::remove_member(&state.db, &by, actor_role, &org, &user_id).await.map(|_| ())
 }

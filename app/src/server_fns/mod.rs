@@ -1,6 +1,9 @@
 //! Server functions: the browser's door to the backend. Each is thin — identify the caller,
 //! check the role, call the backend — exactly like its REST twin.
 
+pub mod account;
+pub mod audit;
 pub mod auth;
+pub mod keys;
 pub mod members;
 pub mod workflows;

@@ -19,7 +19,7 @@ pub async fn list_workflows(org: String) -> Result<Vec<WorkflowSummary>, ApiErro
 /// Creates a workflow with a manual trigger to start from; returns its id.
 #[server]
 pub async fn create_workflow(org: String, name: String) -> Result<String, ApiError> {
-    let (state, caller) = request::caller().await?;
+    let (state, caller, client) = request::caller_and_client().await?;
     require_role(&state.db, &caller, &org, Role::Member).await?;
     let starter: Definition = serde_json::from_value(serde_json::json!({
         "nodes": [{"id": "trigger", "type": "manual_trigger", "position": {"x": 80, "y": 120}, "data": {"label": "Start"}}],
@@ -27,7 +27,6 @@ pub async fn create_workflow(org: String, name: String) -> Result<String, ApiErr
     }))
     .map_err(|_| ApiError::internal())?;
     let input = workflows::SaveInput { name: Some(name), definition: starter, enabled: None, label: None };
-    let client = request::client().await?;
     let by = state.acting(&caller, &client);
     let saved = workflows::save(&state.db, &org, None, input, &by, VersionSource::Create).await?;
     Ok(saved.workflow.id)
@@ -51,10 +50,9 @@ pub struct SaveResult {
 /// The editor's save (autosave and rename).
 #[server(input = Json)]
 pub async fn save_workflow(org: String, id: String, name: Option<String>, definition: Definition) -> Result<SaveResult, ApiError> {
-    let (state, caller) = request::caller().await?;
+    let (state, caller, client) = request::caller_and_client().await?;
     require_role(&state.db, &caller, &org, Role::Member).await?;
     let input = workflows::SaveInput { name, definition, enabled: None, label: None };
-    let client = request::client().await?;
     let by = state.acting(&caller, &client);
     let saved = workflows::save(&state.db, &org, Some(&id), input, &by, VersionSource::Update).await?;
     Ok(SaveResult { version: saved.workflow.version, versioned: saved.versioned, content_hash: saved.workflow.content_hash })
@@ -62,9 +60,8 @@ pub async fn save_workflow(org: String, id: String, name: Option<String>, defini
 
 #[server]
 pub async fn delete_workflow(org: String, id: String) -> Result<(), ApiError> {
-    let (state, caller) = request::caller().await?;
+    let (state, caller, client) = request::caller_and_client().await?;
     require_role(&state.db, &caller, &org, Role::Admin).await?;
-    let client = request::client().await?;
     let by = state.acting(&caller, &client);
     workflows::delete(&state.db, &org, &id, &by).await
 }
@@ -100,9 +97,8 @@ pub async fn compare_versions(org: String, id: String, from: i64, to: i64) -> Re
 
 #[server]
 pub async fn restore_workflow(org: String, id: String, version: i64) -> Result<Workflow, ApiError> {
-    let (state, caller) = request::caller().await?;
+    let (state, caller, client) = request::caller_and_client().await?;
     require_role(&state.db, &caller, &org, Role::Admin).await?;
-    let client = request::client().await?;
     let by = state.acting(&caller, &client);
     workflows::restore(&state.db, &org, &id, version, &by).await.map(|s| s.workflow)
 }

@@ -1,7 +1,6 @@
 use super::{ApiJson, ApiQuery, Authenticated, Client};
 use app::backend::access::{require, require_self, Access};
 use app::backend::api_keys::{self, NewKey, Owner};
-use app::backend::audit::store::{self, Filter};
 use app::backend::AppState;
 use app::error::ApiResult;
 use app::model::{ApiKey, AuditPage, CreatedKey};
@@ -73,17 +72,7 @@ pub async fn activity_org(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<AuditPage>> {
     require(&state.db, &caller, &org, Access::READ_KEYS).await?;
-    store::list(&state.db, Some(&org), &key_events(None), q.limit, q.cursor.as_deref()).await.map(Json)
-}
-
-/// The key-management actions; `actor` narrows them to one person's own (personal) keys.
-pub fn key_events(actor: Option<&str>) -> Filter {
-    Filter {
-        actions: vec!["api_key.created".into(), "api_key.revoked".into()],
-        resource_type: Some("api_key".into()),
-        actor_id: actor.map(str::to_owned),
-        ..Filter::default()
-    }
+    api_keys::activity(&state.db, &Owner::Org(org), q.limit, q.cursor.as_deref()).await.map(Json)
 }
 
 pub async fn list_mine(State(state): State<AppState>, Authenticated(caller): Authenticated) -> ApiResult<Json<KeyList>> {
@@ -116,5 +105,5 @@ pub async fn revoke_mine(
 
 pub async fn activity_mine(State(state): State<AppState>, Authenticated(caller): Authenticated, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<Json<AuditPage>> {
     let me = require_self(&caller, Access::READ_KEYS)?;
-    store::list(&state.db, None, &key_events(Some(&me.id)), q.limit, q.cursor.as_deref()).await.map(Json)
+    api_keys::activity(&state.db, &Owner::User(me.clone()), q.limit, q.cursor.as_deref()).await.map(Json)
 }

@@ -1,0 +1,92 @@
+use crate::components::error_panel::ErrorPanel;
+use crate::components::time::RelativeTime;
+use crate::server_fns::account::{my_sessions, ChangePassword, RevokeSessions};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// The signed-in user's account: change password, and their sessions.
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    view! {
+        <Title text="Account · Chronicle"/>
+        <PasswordForm/>
+        <SessionList/>
+    }
+}
+
+#[component]
+fn PasswordForm() -> impl IntoView {
+    let change = ServerAction::<ChangePassword>::new();
+    let result = move || change.value().get();
+    view! {
+        <section class="panel narrow">
+            <h1>"Change password"</h1>
+            <ActionForm action=change attr:class="stacked-form">
+                <label>"Current password"<input type="password" name="current_password" autocomplete="current-password" required/></label>
+                <label>"New password (at least 10 characters)"<input type="password" name="new_password" autocomplete="new-password" minlength="10" required/></label>
+                <label>"Repeat new password"<input type="password" name="confirm_password" autocomplete="new-password" required/></label>
+                <button type="submit" class="primary" disabled=move || change.pending().get()>"Change password"</button>
+            </ActionForm>
+            {move || match result() {
+                Some(Ok(())) => Some(view! { <p class="ok" role="status">"Password changed. Your other sessions were signed out."</p> }.into_any()),
+                Some(Err(e)) => Some(view! {
+                    <p class="form-error" role="alert">{match e.field { Some(f) => format!("{}: {}", f.replace('_', " "), e.message), None => e.message }}</p>
+                }.into_any()),
+                None => None,
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn SessionList() -> impl IntoView {
+    let revoke = ServerAction::<RevokeSessions>::new();
+    let sessions = Resource::new(move || revoke.version().get(), |_| my_sessions());
+    view! {
+        <section class="panel">
+            <div class="panel-head">
+                <h1>"Sessions"</h1>
+                <button type="button" on:click=move |_| {
+                    if window().confirm_with_message("Sign out every other session?").unwrap_or(false) {
+                        revoke.dispatch(RevokeSessions { id: None });
+                    }
+                }>"Sign out all other sessions"</button>
+            </div>
+            {move || revoke.value().get().map(|r| match r {
+                Ok(n) => view! { <p class="ok" role="status">{format!("{n} session{} signed out.", if n == 1 { "" } else { "s" })}</p> }.into_any(),
+                Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
+            })}
+            <Transition fallback=|| view! { <p class="loading">"Loading sessions…"</p> }>
+                {move || Suspend::new(async move {
+                    match sessions.await {
+                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                        Ok(list) => view! {
+                            <table class="table">
+                                <thead><tr><th>"Signed in"</th><th>"From"</th><th>"Browser"</th><th>"Expires"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|s| {
+                                        let id = s.id.clone();
+                                        view! {
+                                            <tr>
+                                                <td><RelativeTime at=s.created_at.clone()/></td>
+                                                <td>{s.ip.clone().unwrap_or_else(|| "unknown".into())}</td>
+                                                <td class="user-agent">{s.user_agent.clone().unwrap_or_default()}</td>
+                                                <td><RelativeTime at=s.expires_at.clone()/></td>
+                                                <td>{if s.current {
+                                                    view! { <span class="badge current">"This session"</span> }.into_any()
+                                                } else {
+                                                    view! { <button type="button" class="danger small"
+                                                        on:click=move |_| { revoke.dispatch(RevokeSessions { id: Some(id.clone()) }); }>"Sign out"</button> }.into_any()
+                                                }}</td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}

@@ -1,0 +1,240 @@
+use crate::components::error_panel::ErrorPanel;
+use crate::components::shell::membership;
+use crate::components::time::RelativeTime;
+use crate::model::{ApiKey, AuditEvent, CreatedKey, Role, SCOPES};
+use crate::server_fns::keys::{key_activity, list_keys, CreateKey, RevokeKey};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// API keys: the org's keys (owner/admin) and the caller's personal keys, each with its
+/// Activity read from the audit trail.
+#[component]
+pub fn ApiKeysPage() -> impl IntoView {
+    let org = super::org_param();
+    let session = super::session();
+    view! {
+        <Title text="API keys · Chronicle"/>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let role = session.await.ok().flatten().and_then(|i| membership(&i, &org.get()).map(|m| m.role));
+                let admin = role.is_some_and(|r| r >= Role::Admin);
+                view! {
+                    {admin.then(|| view! {
+                        <KeySection org=Some(org.get()) title="Organisation keys"
+                            blurb="Act inside this organisation with exactly their scopes. Creating or revoking one emails the owners."/>
+                    })}
+                    <KeySection org=None title="Personal keys"
+                        blurb="Act as you, with your role in each organisation, limited to their scopes. Creating or revoking one emails you."/>
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn KeySection(org: Option<String>, title: &'static str, blurb: &'static str) -> impl IntoView {
+    let create = ServerAction::<CreateKey>::new();
+    let revoke = ServerAction::<RevokeKey>::new();
+    let changed = move || (create.version().get(), revoke.version().get());
+    let org_for_list = org.clone();
+    let keys = Resource::new(changed, move |_| list_keys(org_for_list.clone()));
+    let (revealed, set_revealed) = signal(None::<CreatedKey>);
+    Effect::new(move |_| {
+        if let Some(Ok(created)) = create.value().get() {
+            set_revealed.set(Some(created));
+        }
+    });
+    let error = move || create.value().get().and_then(Result::err).or_else(|| revoke.value().get().and_then(Result::err));
+    let heading_id = if org.is_some() { "org-keys" } else { "personal-keys" };
+    let org_for_revoke = org.clone();
+    view! {
+        <section class="panel" aria-labelledby=heading_id>
+            <h1 id=heading_id>{title}</h1>
+            <p class="muted">{blurb}</p>
+            <CreateKeyForm org=org.clone() create/>
+            {move || error().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+            {move || revealed.get().map(|created| view! { <SecretReveal created on_done=move || set_revealed.set(None)/> })}
+            <Transition fallback=|| view! { <p class="loading">"Loading keys…"</p> }>
+                {move || {
+                    let org = org_for_revoke.clone();
+                    Suspend::new(async move {
+                        match keys.await {
+                            Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                            Ok(list) if list.is_empty() => view! { <p class="empty-state">"No keys yet."</p> }.into_any(),
+                            Ok(list) => view! { <KeyTable keys=list org revoke/> }.into_any(),
+                        }
+                    })
+                }}
+            </Transition>
+            <KeyActivity org=org.clone() refresh=Signal::derive(changed)/>
+        </section>
+    }
+}
+
+#[component]
+fn CreateKeyForm(org: Option<String>, create: ServerAction<CreateKey>) -> impl IntoView {
+    let (name, set_name) = signal(String::new());
+    let (scopes, set_scopes) = signal(Vec::<String>::new());
+    let (expiry, set_expiry) = signal(String::new());
+    let prefix = if org.is_some() { "org" } else { "personal" };
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        // A date picks the end of that day, UTC.
+        let expires_at = Some(expiry.get()).filter(|d| !d.is_empty()).map(|d| format!("{d}T23:59:59Z"));
+        create.dispatch(CreateKey { org: org.clone(), name: name.get(), scopes: scopes.get(), expires_at });
+    };
+    view! {
+        <form class="key-form" on:submit=on_submit>
+            <label>
+                "Name"
+                <input type="text" required maxlength="100" placeholder="e.g. CI deploy" prop:value=name
+                    on:input=move |ev| set_name.set(event_target_value(&ev)) id=format!("{prefix}-key-name")/>
+            </label>
+            <fieldset class="scopes">
+                <legend>"Scopes"</legend>
+                {SCOPES.into_iter().map(|scope| view! {
+                    <label class="check">
+                        <input type="checkbox" value=scope
+                            prop:checked=move || scopes.get().iter().any(|s| s == scope)
+                            on:change=move |ev| {
+                                let on = event_target_checked(&ev);
+                                set_scopes.update(|list| {
+                                    list.retain(|s| s != scope);
+                                    if on { list.push(scope.to_owned()); }
+                                });
+                            }/>
+                        {scope}
+                    </label>
+                }).collect_view()}
+            </fieldset>
+            <label>
+                "Expires (optional)"
+                <input type="date" prop:value=expiry on:input=move |ev| set_expiry.set(event_target_value(&ev))/>
+            </label>
+            <button type="submit" class="primary" disabled=move || create.pending().get()>
+                {move || if create.pending().get() { "Creating…" } else { "Create key" }}
+            </button>
+        </form>
+    }
+}
+
+/// The secret, once: a copy button and a plain warning that it will not be shown again.
+#[component]
+fn SecretReveal(created: CreatedKey, on_done: impl Fn() + 'static) -> impl IntoView {
+    let (copied, set_copied) = signal(false);
+    let secret = created.secret.clone();
+    let copy = move |_| {
+        let clipboard = window().navigator().clipboard();
+        let _ = clipboard.write_text(&secret);
+        set_copied.set(true);
+    };
+    view! {
+        <div class="secret-reveal" role="status">
+            <p><strong>{format!("Key \"{}\" created.", created.key.name)}</strong>" Copy it now: you won't see it again."</p>
+            <div class="secret-row">
+                <input type="text" readonly class="secret" aria-label="New API key" prop:value=created.secret.clone()
+                    on:focus=|ev| { let _ = event_target::<web_sys::HtmlInputElement>(&ev).select(); }/>
+                <button type="button" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy" }}</button>
+                <button type="button" class="primary" on:click=move |_| on_done()>"Done"</button>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn KeyTable(keys: Vec<ApiKey>, org: Option<String>, revoke: ServerAction<RevokeKey>) -> impl IntoView {
+    view! {
+        <table class="table keys">
+            <thead><tr>
+                <th>"Name"</th><th>"Key"</th><th>"Scopes"</th><th>"Created"</th><th>"Last used"</th><th>"Expires"</th><th>"Status"</th>
+            </tr></thead>
+            <tbody>
+                {keys.into_iter().map(|k| {
+                    let (org, id, label) = (org.clone(), k.id.clone(), format!("{} ({})", k.name, k.display));
+                    let on_revoke = move |_| {
+                        if window().confirm_with_message(&format!("Revoke {label}? Anything using it stops working at once.")).unwrap_or(false) {
+                            revoke.dispatch(RevokeKey { org: org.clone(), id: id.clone() });
+                        }
+                    };
+                    let expired = k.expires_at.as_deref().is_some_and(crate::components::time::is_past);
+                    view! {
+                        <tr class:revoked=k.revoked_at.is_some()>
+                            <td>{k.name.clone()}</td>
+                            <td><code>{k.display.clone()}</code></td>
+                            <td>{k.scopes.join(", ")}</td>
+                            <td><RelativeTime at=k.created_at.clone()/>" by "{k.created_by.name.clone()}</td>
+                            <td>{match k.last_used_at.clone() { Some(t) => view! { <RelativeTime at=t/> }.into_any(), None => view! { <span class="muted">"Never"</span> }.into_any() }}</td>
+                            <td>{match k.expires_at.clone() { Some(t) => view! { <RelativeTime at=t/> }.into_any(), None => view! { <span class="muted">"Never"</span> }.into_any() }}</td>
+                            <td>{match (k.revoked_at.clone(), expired) {
+                                (Some(t), _) => view! { <span class="badge">"Revoked "<RelativeTime at=t/></span> }.into_any(),
+                                (None, true) => view! { <span class="badge">"Expired"</span> }.into_any(),
+                                (None, false) => view! {
+                                    <button type="button" class="danger small" aria-label=format!("Revoke {}", k.name) on:click=on_revoke>"Revoke"</button>
+                                }.into_any(),
+                            }}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// Every create and revoke, revoked keys included, with who and when.
+#[component]
+fn KeyActivity(org: Option<String>, refresh: Signal<(usize, usize)>) -> impl IntoView {
+    let (extra, set_extra) = signal(Vec::<AuditEvent>::new());
+    let (cursor, set_cursor) = signal(None::<String>);
+    let org_first = org.clone();
+    let first = Resource::new(move || refresh.get(), move |_| key_activity(org_first.clone(), None));
+    let more = Action::new(move |cursor: &String| key_activity(org.clone(), Some(cursor.clone())));
+    Effect::new(move |_| {
+        if let Some(Ok(page)) = first.get() {
+            set_extra.set(Vec::new());
+            set_cursor.set(page.next_cursor);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(page)) = more.value().get() {
+            set_extra.update(|list| list.extend(page.events));
+            set_cursor.set(page.next_cursor);
+        }
+    });
+    view! {
+        <h2>"Activity"</h2>
+        <Transition fallback=|| view! { <p class="loading">"Loading activity…"</p> }>
+            {move || Suspend::new(async move {
+                match first.await {
+                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                    Ok(page) if page.events.is_empty() => view! { <p class="empty-state">"No key was created or revoked yet."</p> }.into_any(),
+                    Ok(page) => view! {
+                        <ul class="activity">
+                            {page.events.into_iter().map(|e| view! { <ActivityItem event=e/> }).collect_view()}
+                            <For each=move || extra.get() key=|e| e.id.clone() let:event>
+                                <ActivityItem event/>
+                            </For>
+                        </ul>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+        {move || cursor.get().map(|c| view! {
+            <button type="button" class="small" on:click=move |_| { more.dispatch(c.clone()); }>"Load more"</button>
+        })}
+    }
+}
+
+#[component]
+fn ActivityItem(event: AuditEvent) -> impl IntoView {
+    let verb = if event.action == "api_key.revoked" { "revoked" } else { "created" };
+    let display = event.metadata.get("display").and_then(|d| d.as_str()).unwrap_or("a key").to_owned();
+    let name = event.metadata.get("name").and_then(|d| d.as_str()).unwrap_or_default().to_owned();
+    let who = event.actor.name.clone().unwrap_or_else(|| event.actor.label.clone());
+    view! {
+        <li class=format!("activity-item {verb}")>
+            <span class="who">{who}</span>" "{verb}" "<strong>{name}</strong>" "<code>{display}</code>" · "
+            <RelativeTime at=event.created_at.clone()/>
+            {event.ip.clone().map(|ip| view! { <span class="muted">" · from "{ip}</span> })}
+        </li>
+    }
+}

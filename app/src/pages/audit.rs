@@ -1,0 +1,276 @@
+use crate::components::error_panel::ErrorPanel;
+use crate::components::time::RelativeTime;
+use crate::model::{AuditEvent, AuditQuery, AUDIT_ACTIONS};
+use crate::server_fns::audit::explore_audit;
+use crate::server_fns::members::list_members;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_query_map};
+
+const RESOURCE_TYPES: [&str; 6] = ["workflow", "api_key", "member", "user", "session", "audit_log"];
+
+/// The filters in the page's URL, so a view can be shared.
+fn filters_from_url() -> Memo<AuditQuery> {
+    let query = use_query_map();
+    Memo::new(move |_| {
+        let q = query.read();
+        let get = |k: &str| q.get(k).filter(|v| !v.trim().is_empty());
+        AuditQuery {
+            action: get("action"),
+            actor_id: get("actor_id"),
+            resource_type: get("resource_type"),
+            resource_id: get("resource_id"),
+            since: get("since"),
+            until: get("until"),
+            limit: None,
+            cursor: None,
+        }
+    })
+}
+
+fn query_string(q: &AuditQuery) -> String {
+    serde_urlencoded::to_string(q).unwrap_or_default()
+}
+
+/// The audit explorer (owner/admin): newest first, filters in the URL, keyset "Load more",
+/// rows that expand to their changes and metadata, export of the current filter.
+#[component]
+pub fn AuditExplorerPage() -> impl IntoView {
+    let org = super::org_param();
+    let filters = filters_from_url();
+    let first = Resource::new(move || (org.get(), filters.get()), |(org, q)| explore_audit(org, q));
+    let (extra, set_extra) = signal(Vec::<AuditEvent>::new());
+    let (cursor, set_cursor) = signal(None::<String>);
+    let more = Action::new(move |cursor: &String| {
+        let query = AuditQuery { cursor: Some(cursor.clone()), ..filters.get_untracked() };
+        explore_audit(org.get_untracked(), query)
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(page)) = first.get() {
+            set_extra.set(Vec::new());
+            set_cursor.set(page.next_cursor);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(page)) = more.value().get() {
+            set_extra.update(|list| list.extend(page.events));
+            set_cursor.set(page.next_cursor);
+        }
+    });
+    let export = move |format: &str| format!("/api/v1/orgs/{}/audit/export?format={format}&{}", org.get(), query_string(&filters.get()));
+    view! {
+        <Title text="Audit log · Chronicle"/>
+        <section class="panel">
+            <div class="panel-head">
+                <h1>"Audit log"</h1>
+                <div class="export">
+                    <a class="button" href=move || export("csv") download>"Export CSV"</a>
+                    <a class="button" href=move || export("jsonl") download>"Export JSON Lines"</a>
+                </div>
+            </div>
+            <FilterForm org filters/>
+            <Transition fallback=|| view! { <p class="loading">"Loading events…"</p> }>
+                {move || Suspend::new(async move {
+                    match first.await {
+                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                        Ok(page) if page.events.is_empty() => view! {
+                            <p class="empty-state">"No events match these filters."</p>
+                        }.into_any(),
+                        Ok(page) => view! {
+                            <table class="table audit">
+                                <thead><tr>
+                                    <th><span class="visually-hidden">"Details"</span></th>
+                                    <th>"Time"</th><th>"Actor"</th><th>"Action"</th><th>"Resource"</th><th>"IP"</th>
+                                </tr></thead>
+                                {page.events.into_iter().map(|e| view! { <EventRows event=e/> }).collect_view()}
+                                <For each=move || extra.get() key=|e| e.id.clone() let:event>
+                                    <EventRows event/>
+                                </For>
+                            </table>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+            {move || cursor.get().map(|c| view! {
+                <button type="button" class="load-more" disabled=move || more.pending().get()
+                    on:click=move |_| { more.dispatch(c.clone()); }>
+                    {move || if more.pending().get() { "Loading…" } else { "Load more" }}
+                </button>
+            })}
+            {move || more.value().get().and_then(Result::err).map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+        </section>
+    }
+}
+
+/// `2026-11-23T10:00` from a datetime-local input, as UTC RFC 3339 — and back.
+fn input_to_rfc3339(v: &str) -> Option<String> {
+    (!v.is_empty()).then(|| format!("{v}:00Z"))
+}
+fn rfc3339_to_input(v: &Option<String>) -> String {
+    v.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).map(|t| t.format("%Y-%m-%dT%H:%M").to_string()).unwrap_or_default()
+}
+
+#[component]
+fn FilterForm(org: Memo<String>, filters: Memo<AuditQuery>) -> impl IntoView {
+    let navigate = use_navigate();
+    let members = Resource::new(move || org.get(), list_members);
+    let initial = filters.get_untracked();
+    let (actions, set_actions) = signal(initial.action.clone().map(|a| a.split(',').map(str::to_owned).collect::<Vec<_>>()).unwrap_or_default());
+    let (actor, set_actor) = signal(initial.actor_id.clone().unwrap_or_default());
+    let (rtype, set_rtype) = signal(initial.resource_type.clone().unwrap_or_default());
+    let (rid, set_rid) = signal(initial.resource_id.clone().unwrap_or_default());
+    let (since, set_since) = signal(rfc3339_to_input(&initial.since));
+    let (until, set_until) = signal(rfc3339_to_input(&initial.until));
+    let nonempty = |s: String| Some(s).filter(|s| !s.trim().is_empty());
+    let go = move |q: AuditQuery| {
+        let qs = query_string(&q);
+        navigate(&format!("/orgs/{}/audit{}{qs}", org.get_untracked(), if qs.is_empty() { "" } else { "?" }), Default::default());
+    };
+    let apply = {
+        let go = go.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            go(AuditQuery {
+                action: nonempty(actions.get().join(",")),
+                actor_id: nonempty(actor.get()),
+                resource_type: nonempty(rtype.get()),
+                resource_id: nonempty(rid.get()),
+                since: input_to_rfc3339(&since.get()),
+                until: input_to_rfc3339(&until.get()),
+                limit: None,
+                cursor: None,
+            })
+        }
+    };
+    let clear = move |_| {
+        set_actions.set(Vec::new());
+        set_actor.set(String::new());
+        set_rtype.set(String::new());
+        set_rid.set(String::new());
+        set_since.set(String::new());
+        set_until.set(String::new());
+        go(AuditQuery::default());
+    };
+    view! {
+        <form class="filters" on:submit=apply aria-label="Filters">
+            <details class="action-filter">
+                <summary>{move || match actions.get().len() { 0 => "Actions: all".to_owned(), n => format!("Actions: {n} selected") }}</summary>
+                <div class="action-options">
+                    {AUDIT_ACTIONS.into_iter().map(|a| view! {
+                        <label class="check">
+                            <input type="checkbox" value=a
+                                prop:checked=move || actions.get().iter().any(|x| x == a)
+                                on:change=move |ev| {
+                                    let on = event_target_checked(&ev);
+                                    set_actions.update(|l| { l.retain(|x| x != a); if on { l.push(a.to_owned()); } });
+                                }/>
+                            {a}
+                        </label>
+                    }).collect_view()}
+                </div>
+            </details>
+            <label>"Actor"
+                <select prop:value=actor on:change=move |ev| set_actor.set(event_target_value(&ev))>
+                    <option value="">"Anyone"</option>
+                    <Suspense>
+                        {move || Suspend::new(async move {
+                            members.await.unwrap_or_default().into_iter().map(|m| {
+                                let id = m.user_id.clone();
+                                view! { <option value=m.user_id.clone() selected=move || actor.get() == id>{format!("{} <{}>", m.name, m.email)}</option> }
+                            }).collect_view()
+                        })}
+                    </Suspense>
+                </select>
+            </label>
+            <label>"Resource type"
+                <select prop:value=rtype on:change=move |ev| set_rtype.set(event_target_value(&ev))>
+                    <option value="">"Any"</option>
+                    {RESOURCE_TYPES.into_iter().map(|t| view! { <option value=t selected=move || rtype.get() == t>{t}</option> }).collect_view()}
+                </select>
+            </label>
+            <label>"Resource id"
+                <input type="text" prop:value=rid on:input=move |ev| set_rid.set(event_target_value(&ev))/>
+            </label>
+            <label>"From (UTC)"
+                <input type="datetime-local" prop:value=since on:input=move |ev| set_since.set(event_target_value(&ev))/>
+            </label>
+            <label>"Until (UTC)"
+                <input type="datetime-local" prop:value=until on:input=move |ev| set_until.set(event_target_value(&ev))/>
+            </label>
+            <div class="filter-buttons">
+                <button type="submit" class="primary">"Apply filters"</button>
+                <button type="button" on:click=clear>"Clear"</button>
+            </div>
+        </form>
+    }
+}
+
+fn show_value(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "∅".into(),
+        serde_json::Value::String(s) => format!("\"{s}\""),
+        other => other.to_string(),
+    }
+}
+
+/// One event: its summary row, and when expanded its changes and metadata.
+#[component]
+fn EventRows(event: AuditEvent) -> impl IntoView {
+    let (open, set_open) = signal(false);
+    let actor_email = event.actor.email.clone();
+    let resource = match &event.resource.id {
+        Some(id) => format!("{} {id}", event.resource.kind),
+        None => event.resource.kind.clone(),
+    };
+    let label = format!("Details of {} at {}", event.action, event.created_at);
+    let changes = event.changes.clone();
+    let metadata: Vec<(String, String)> = event
+        .metadata
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), show_value(v))).collect())
+        .unwrap_or_default();
+    let user_agent = event.user_agent.clone();
+    view! {
+        <tbody class="event" class:open=open>
+            <tr>
+                <td>
+                    <button type="button" class="expand" aria-label=label attr:aria-expanded=move || open.get().to_string()
+                        on:click=move |_| set_open.update(|o| *o = !*o)>
+                        {move || if open.get() { "▾" } else { "▸" }}
+                    </button>
+                </td>
+                <td><RelativeTime at=event.created_at.clone()/></td>
+                <td>
+                    <span class="actor-name">{event.actor.name.clone().unwrap_or_else(|| event.actor.label.clone())}</span>
+                    {actor_email.map(|e| view! { <span class="muted actor-email">" "{e}</span> })}
+                    {(event.actor.kind == "api_key").then(|| view! { <span class="badge">{event.actor.label.clone()}</span> })}
+                </td>
+                <td><code>{event.action.clone()}</code></td>
+                <td class="resource">{resource}</td>
+                <td>{event.ip.clone().unwrap_or_default()}</td>
+            </tr>
+            <Show when=move || open.get()>
+                <tr class="details">
+                    <td></td>
+                    <td colspan="5">
+                        {if changes.is_empty() {
+                            view! { <p class="muted">"No field changes."</p> }.into_any()
+                        } else {
+                            view! {
+                                <ul class="changes">
+                                    {changes.iter().map(|c| view! {
+                                        <li><code>{c.path.clone()}</code>": "{show_value(&c.before)}" → "{show_value(&c.after)}</li>
+                                    }).collect_view()}
+                                </ul>
+                            }.into_any()
+                        }}
+                        <dl class="metadata">
+                            {metadata.iter().map(|(k, v)| view! { <dt>{k.clone()}</dt><dd>{v.clone()}</dd> }).collect_view()}
+                            {user_agent.clone().map(|ua| view! { <dt>"user agent"</dt><dd>{ua}</dd> })}
+                        </dl>
+                    </td>
+                </tr>
+            </Show>
+        </tbody>
+    }
+}

@@ -1,0 +1,47 @@
+use crate::components::error_panel::ErrorPanel;
+use crate::components::time::RelativeTime;
+use crate::server_fns::audit::list_outbox;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// The org's outgoing mail (owners): what was sent, and what waits — all of it when no SMTP
+/// relay is configured.
+#[component]
+pub fn OutboxPage() -> impl IntoView {
+    let org = super::org_param();
+    let mail = Resource::new(move || org.get(), list_outbox);
+    view! {
+        <Title text="Outbox · Chronicle"/>
+        <section class="panel">
+            <h1>"Outbox"</h1>
+            <p class="muted">"Security alerts sent to this organisation's owners. Without an SMTP relay (SMTP_URL) they stay here, pending."</p>
+            <Transition fallback=|| view! { <p class="loading">"Loading mail…"</p> }>
+                {move || Suspend::new(async move {
+                    match mail.await {
+                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <p class="empty-state">"No mail yet."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <ul class="mail-list">
+                                {list.into_iter().map(|m| view! {
+                                    <li class="mail">
+                                        <details>
+                                            <summary>
+                                                <span class=format!("badge status-{}", m.status)>{m.status.clone()}</span>" "
+                                                <strong>{m.subject.clone()}</strong>" · to "{m.recipient.clone()}" · "
+                                                <RelativeTime at=m.created_at.clone()/>
+                                            </summary>
+                                            <pre class="mail-body">{m.body.clone()}</pre>
+                                            {m.last_error.clone().map(|e| view! {
+                                                <p class="form-error">{format!("Delivery failed ({} attempts): {e}", m.attempts)}</p>
+                                            })}
+                                        </details>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}

@@ -1,0 +1,32 @@
+//! The signed-in user's own account: password and sessions.
+
+use crate::error::ApiError;
+use crate::model::SessionRow;
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::backend::{auth, request};
+
+#[server]
+pub async fn change_password(current_password: String, new_password: String, confirm_password: String) -> Result<(), ApiError> {
+    if new_password != confirm_password {
+        return Err(ApiError::invalid("confirm_password", "does not match the new password"));
+    }
+    let (state, caller, client) = request::caller_and_client().await?;
+    let by = state.acting(&caller, &client);
+    auth::change_password(&state.db, &caller, &current_password, &new_password, &by).await
+}
+
+#[server]
+pub async fn my_sessions() -> Result<Vec<SessionRow>, ApiError> {
+    let (state, caller) = request::caller().await?;
+    auth::list_sessions(&state.db, &caller).await
+}
+
+/// Ends one session (`id`) or, without one, every session but this one. Returns how many ended.
+#[server]
+pub async fn revoke_sessions(id: Option<String>) -> Result<u64, ApiError> {
+    let (state, caller, client) = request::caller_and_client().await?;
+    let by = state.acting(&caller, &client);
+    auth::revoke_sessions(&state.db, &caller, id.as_deref(), &by).await
+}

@@ -1,0 +1,28 @@
+//! The audit explorer and the outbox.
+
+use crate::error::ApiError;
+use crate::model::{AuditPage, AuditQuery, OutboxMail};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::backend::access::{require, require_role, Access};
+#[cfg(feature = "ssr")]
+use crate::backend::audit::store::{self, Filter};
+#[cfg(feature = "ssr")]
+use crate::backend::{outbox, request};
+
+/// One page of the org's trail under the explorer's filters (owner/admin).
+#[server]
+pub async fn explore_audit(org: String, query: AuditQuery) -> Result<AuditPage, ApiError> {
+    let (state, caller) = request::caller().await?;
+    require(&state.db, &caller, &org, Access::READ_AUDIT).await?;
+    store::list(&state.db, Some(&org), &Filter::from_query(&query), query.limit, query.cursor.as_deref()).await
+}
+
+/// The org's outgoing mail (owners).
+#[server]
+pub async fn list_outbox(org: String) -> Result<Vec<OutboxMail>, ApiError> {
+    let (state, caller) = request::caller().await?;
+    require_role(&state.db, &caller, &org, crate::model::Role::Owner).await?;
+    outbox::list_for_org(&state.db, &org).await
+}
