@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 # The name cargo-leptos gives the site bundle; set for plain cargo too so builds agree.
 export LEPTOS_OUTPUT_NAME=chronicle
+# Incremental artefacts only pay off on a warm tree; on a cold one (CI) they cost disk and time.
+[ "${CI:-}" = "true" ] && export CARGO_INCREMENTAL=0
 
 say()  { printf '\n\033[1;34m[test]\033[0m %s\n' "$*"; }
 loud() { printf '\n\033[1;33m%s\033[0m\n' "################################################################" "# $*" "################################################################"; }
@@ -16,6 +18,7 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+say "disk before: $(df -h --output=avail . | tail -1 | tr -d ' ') free"
 bash scripts/setup.sh || fail "toolchain set-up"
 
 [ -x /usr/bin/chromium ] || { say "installing Debian's Chromium"; apt_install chromium || fail "installing chromium"; }
@@ -62,6 +65,9 @@ E2E_JSON="$LOG.pw" node -e '
   console.log(`${s.expected} ${s.unexpected + s.flaky}`);' >"$LOG.e2e" 2>/dev/null || echo "0 1" >"$LOG.e2e"
 read -r e2e_passed e2e_failed <"$LOG.e2e"
 
+# Test databases are throwaway files under the temp dir: leave none behind.
+rm -rf "${TMPDIR:-/tmp}"/chronicle-test-* 2>/dev/null
+say "target/ is $(du -sh target 2>/dev/null | cut -f1); $(df -h --output=avail . | tail -1 | tr -d ' ') free"
 say "summary: Rust ${rust_passed:-0} passed, ${rust_failed:-0} failed; browser ${e2e_passed} passed, ${e2e_failed} failed"
 [ -n "$PG_STARTED" ] || [ -n "${CHRONICLE_TEST_POSTGRES_URL:-}" ] || loud "REMINDER: PostgreSQL tests were SKIPPED."
 echo "total: $(( ${rust_passed:-0} + e2e_passed )) passed, $(( ${rust_failed:-0} + e2e_failed )) failed"

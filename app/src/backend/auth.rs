@@ -183,3 +183,64 @@ pub async fn session_info(db: &Db, caller: &Caller) -> ApiResult<SessionInfo> {
     let user = caller.person()?;
     Ok(SessionInfo { user: user.clone(), orgs: orgs::orgs_of_user(db, &user.id).await? })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::testing::test_databases;
+    use std::sync::Arc;
+
+    /// Password change checks the old password, signs the other sessions out, and is audited;
+    /// a user can end their own sessions, never another user's.
+    #[tokio::test]
+    async fn password_change_and_session_revocation() {
+        for (backend, db) in test_databases().await {
+            let audit = Recorder::start(db.clone(), Arc::new(|| {}));
+            let client = ClientInfo { ip: Some("127.0.0.1".into()), user_agent: Some("test".into()) };
+            let ada = users::create_user(&db, "ada@acme.test", "Ada", "first-password").await.unwrap();
+            let org = orgs::create_org(&db, "Acme", &ada.id).await.unwrap();
+            users::create_user(&db, "eve@acme.test", "Eve", "eve-password").await.unwrap();
+            let mut sessions_of = Vec::new();
+            for _ in 0..3 {
+                let (_, token) = login(&db, &audit, "ada@acme.test", "first-password", &client).await.unwrap();
+                sessions_of.push(sessions::lookup(&db, &token).await.unwrap().unwrap().0);
+            }
+            let (_, eve_token) = login(&db, &audit, "eve@acme.test", "eve-password", &client).await.unwrap();
+            let eve_session = sessions::lookup(&db, &eve_token).await.unwrap().unwrap().0;
+            let me = Caller { user: Some(ada.clone()), credential: Credential::Session { id: sessions_of[0].clone() } };
+            let by = Acting { actor: me.actor(), client: &client, audit: &audit };
+
+            let listed = list_sessions(&db, &me).await.unwrap();
+            assert_eq!(listed.len(), 3, "[{backend}]");
+            assert_eq!(listed.iter().filter(|s| s.current).count(), 1);
+
+            // Another user's session is not found; one of mine ends.
+            assert_eq!(revoke_sessions(&db, &me, Some(&eve_session), &by).await.unwrap_err().code, ErrorKind::NotFound);
+            assert_eq!(revoke_sessions(&db, &me, Some(&sessions_of[1]), &by).await.unwrap(), 1);
+            assert_eq!(list_sessions(&db, &me).await.unwrap().len(), 2);
+
+            let wrong = change_password(&db, &me, "not-it", "second-password", &by).await.unwrap_err();
+            assert_eq!(wrong.field.as_deref(), Some("current_password"), "[{backend}]");
+            let short = change_password(&db, &me, "first-password", "short", &by).await.unwrap_err();
+            assert_eq!(short.field.as_deref(), Some("new_password"));
+            change_password(&db, &me, "first-password", "second-password", &by).await.unwrap();
+            // Only this session is left; the new password works, the old one does not.
+            assert_eq!(list_sessions(&db, &me).await.unwrap().len(), 1);
+            assert!(login(&db, &audit, "ada@acme.test", "first-password", &client).await.is_err());
+            assert!(login(&db, &audit, "ada@acme.test", "second-password", &client).await.is_ok());
+            assert!(sessions::lookup(&db, &eve_token).await.unwrap().is_some(), "Eve is untouched");
+
+            audit.shutdown().await;
+            let filter = super::super::audit::store::Filter {
+                actions: vec!["auth.password_changed".into(), "auth.session_revoked".into()],
+                ..Default::default()
+            };
+            let page = super::super::audit::store::list(&db, Some(&org.id), &filter, None, None).await.unwrap();
+            let actions: Vec<&str> = page.events.iter().map(|e| e.action.as_str()).collect();
+            assert_eq!(actions, ["auth.password_changed", "auth.session_revoked"], "[{backend}]");
+            assert_eq!(page.events[0].metadata["other_sessions_ended"], 1);
+            let stored = format!("{:?}", page.events);
+            assert!(!stored.contains("second-password") && !stored.contains("first-password"));
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! Audit trail figures: recorder enqueue latency, sustained ingest, explorer pages at 1M
+//! events (first and deep, with an action filter), and the export's peak memory.
+//!
+//! `cargo bench -p app --features ssr --bench audit` — on SQLite, and on PostgreSQL too when
+//! `CHRONICLE_TEST_POSTGRES_URL` is set. `AUDIT_BENCH_ROWS` changes the trail size (1M).
+
+use app::backend::audit::export::{self, Format};
+use app::backend::audit::store::{self, Filter};
+use app::backend::audit::{NewEvent, Recorder};
+use app::backend::db::{format_time, Db};
+use app::backend::sessions::ClientInfo;
+use app::backend::testing;
+use app::model::{Actor, AuditEvent, AuditResource};
+use futures_util::StreamExt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const ACTIONS: [&str; 8] = [
+    "auth.login", "workflow.updated", "workflow.created", "member.role_changed",
+    "api_key.created", "api_key.revoked", "workflow.deleted", "auth.logout",
+];
+
+fn percentile(mut samples: Vec<Duration>, p: f64) -> Duration {
+    samples.sort();
+    samples[((samples.len() - 1) as f64 * p).round() as usize]
+}
+
+fn actor() -> Actor {
+    Actor { kind: "user".into(), id: Some("user-1".into()), label: "Ada Admin".into(), name: Some("Ada Admin".into()), email: Some("ada@acme.test".into()) }
+}
+
+fn event(org: &str, i: usize) -> NewEvent {
+    NewEvent::new(Some(org), ACTIONS[i % ACTIONS.len()], actor(), "workflow", Some(&format!("wf-{}", i % 500)))
+        .metadata(serde_json::json!({"name": "Onboarding", "n": i}))
+        .client(&ClientInfo { ip: Some("203.0.113.7".into()), user_agent: Some("bench/1".into()) })
+}
+
+async fn count(db: &Db, org: &str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_events WHERE org_id = $1").bind(org).fetch_one(db.pool()).await.unwrap();
+    n
+}
+
+/// Enqueue latency on the request path (median, p99), in bursts the queue can hold.
+async fn enqueue(db: &Db) {
+    let recorder = Recorder::start(db.clone(), Arc::new(|| {}));
+    let mut samples = Vec::new();
+    for burst in 0..20 {
+        for i in 0..5_000 {
+            let e = event("enqueue-org", burst * 5_000 + i);
+            let t = Instant::now();
+            recorder.record(e);
+            samples.push(t.elapsed());
+        }
+        while count(db, "enqueue-org").await < ((burst + 1) * 5_000) as i64 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    recorder.shutdown().await;
+    println!("  enqueue (record, incl. redaction): median {:?}, p99 {:?} over {} calls", percentile(samples.clone(), 0.5), percentile(samples, 0.99), 100_000);
+}
+
+/// Sustained ingest: events offered as fast as the queue takes them, until all are stored.
+async fn ingest(db: &Db, total: usize) {
+    let recorder = Recorder::start(db.clone(), Arc::new(|| {}));
+    let start = Instant::now();
+    let mut i = 0;
+    while i < total {
+        // Offer no more than the queue can hold; wait for the writer to catch up.
+        let stored = count(db, "ingest-org").await as usize;
+        let room = (stored + app::backend::audit::recorder::QUEUE_CAPACITY - 100).saturating_sub(i);
+        for _ in 0..room.min(total - i) {
+            recorder.record(event("ingest-org", i));
+            i += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    recorder.shutdown().await;
+    let stored = count(db, "ingest-org").await;
+    let secs = start.elapsed().as_secs_f64();
+    assert_eq!(stored as usize, total);
+    println!("  sustained ingest: {total} events in {secs:.2} s = {:.0} events/s", total as f64 / secs);
+}
+
+/// Fills the trail with `rows` events spread over a year, in big batches.
+async fn fill(db: &Db, org: &str, rows: usize) {
+    let start = chrono::Utc::now() - chrono::Duration::days(365);
+    let step = 365.0 * 86_400.0 / rows as f64;
+    let mut batch = Vec::with_capacity(5_000);
+    for i in 0..rows {
+        let at = start + chrono::Duration::milliseconds((i as f64 * step * 1000.0) as i64);
+        batch.push(AuditEvent {
+            id: format!("{:020}-{i:09}", at.timestamp_micros()),
+            org_id: Some(org.into()),
+            action: ACTIONS[i % ACTIONS.len()].into(),
+            actor: actor(),
+            resource: AuditResource { kind: "workflow".into(), id: Some(format!("wf-{}", i % 500)) },
+            changes: vec![],
+            metadata: serde_json::json!({"n": i}),
+            ip: Some("203.0.113.7".into()),
+            user_agent: Some("bench/1".into()),
+            created_at: format_time(at),
+        });
+        if batch.len() == 5_000 {
+            store::insert_batch(db, &batch).await.unwrap();
+            batch.clear();
+        }
+    }
+    store::insert_batch(db, &batch).await.unwrap();
+}
+
+/// First page and a page after `deep` rows, filtered by action: p50/p95 of 50 runs each.
+async fn explorer(db: &Db, org: &str, deep: usize) {
+    let filter = Filter { actions: vec!["workflow.updated".into()], ..Filter::default() };
+    // Walk to the deep cursor once: 200 rows a page of the filtered trail.
+    let mut cursor = None;
+    let mut seen = 0;
+    while seen < deep / ACTIONS.len() {
+        let page = store::list(db, Some(org), &filter, Some(200), cursor.as_deref()).await.unwrap();
+        seen += page.events.len();
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    for (name, at) in [("first page", None), ("deep page", cursor.clone())] {
+        let mut samples = Vec::new();
+        for _ in 0..50 {
+            let t = Instant::now();
+            let page = store::list(db, Some(org), &filter, Some(50), at.as_deref()).await.unwrap();
+            samples.push(t.elapsed());
+            assert_eq!(page.events.len(), 50);
+        }
+        println!("  explorer {name} (action filter, 50 rows): p50 {:?}, p95 {:?}", percentile(samples.clone(), 0.5), percentile(samples, 0.95));
+    }
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// Streams the whole trail as CSV into a byte counter and reports the peak RSS on the way.
+async fn export_memory(db: &Db, org: &str) {
+    // Reset the high-water mark so it measures the export alone.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let before = rss_kib();
+    let recorder = Recorder::start(db.clone(), Arc::new(|| {}));
+    let t = Instant::now();
+    let mut stream = Box::pin(export::stream(db.clone(), org.into(), Filter::default(), Format::Csv, actor(), ClientInfo::default(), recorder.clone()));
+    let (mut bytes, mut rows) = (0usize, 0usize);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.unwrap();
+        bytes += chunk.len();
+        rows += chunk.iter().filter(|b| **b == b'\n').count();
+    }
+    drop(stream);
+    recorder.shutdown().await;
+    println!(
+        "  export CSV: {} rows, {:.0} MB in {:.1} s; RSS before {} MiB, peak during {} MiB",
+        rows - 1,
+        bytes as f64 / 1e6,
+        t.elapsed().as_secs_f64(),
+        before / 1024,
+        peak_rss_kib() / 1024
+    );
+}
+
+async fn run(backend: &str, db: Db, rows: usize) {
+    println!("{backend}:");
+    enqueue(&db).await;
+    ingest(&db, 200_000).await;
+    let t = Instant::now();
+    fill(&db, "big-org", rows).await;
+    println!("  filled {rows} events in {:.1} s", t.elapsed().as_secs_f64());
+    if backend == "postgres" {
+        sqlx::query("ANALYZE audit_events").execute(db.pool()).await.unwrap();
+    }
+    explorer(&db, "big-org", rows * 9 / 10).await;
+    export_memory(&db, "big-org").await;
+}
+
+#[tokio::main]
+async fn main() {
+    let rows: usize = std::env::var("AUDIT_BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let sqlite = testing::sqlite().await;
+    run("sqlite (WAL)", sqlite, rows).await;
+    match std::env::var(testing::POSTGRES_URL_VAR) {
+        Ok(url) if !url.is_empty() => run("postgres", testing::postgres(&url).await, rows).await,
+        _ => println!("postgres: skipped ({} not set)", testing::POSTGRES_URL_VAR),
+    }
+}
