@@ -118,7 +118,7 @@ pub async fn logout(db: &Db, audit: &Recorder, caller: &Caller, client: &ClientI
 /// their other sessions: whoever knew the old password loses access.
 pub async fn change_password(db: &Db, caller: &Caller, current: &str, new: &str, by: &Acting<'_>) -> ApiResult<()> {
     let (user, session_id) = caller.session()?;
-    passwords::validate_password(new).map_err(|e| ApiError { field: Some("new_password".into()), ..e })?;
+    passwords::validate_password("new_password", new)?;
     let hash = users::find_by_email(db, &user.email).await?.map(|(_, h)| h);
     if !passwords::verify_password(current.to_owned(), hash).await {
         return Err(ApiError::invalid("current_password", "is not your current password"));

@@ -8,12 +8,13 @@ use std::sync::OnceLock;
 
 pub const MIN_PASSWORD_LEN: usize = 10;
 
-pub fn validate_password(password: &str) -> Result<(), ApiError> {
+/// Checks a new password; errors name `field`.
+pub fn validate_password(field: &str, password: &str) -> Result<(), ApiError> {
     if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(ApiError::invalid("password", format!("must be at least {MIN_PASSWORD_LEN} characters")));
+        return Err(ApiError::invalid(field, format!("must be at least {MIN_PASSWORD_LEN} characters")));
     }
     if password.len() > 1024 {
-        return Err(ApiError::invalid("password", "must be at most 1024 bytes"));
+        return Err(ApiError::invalid(field, "must be at most 1024 bytes"));
     }
     Ok(())
 }

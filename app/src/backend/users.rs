@@ -31,7 +31,7 @@ pub fn validate_name(field: &str, name: &str) -> ApiResult<String> {
 pub async fn create_user(db: &Db, email: &str, name: &str, password: &str) -> ApiResult<UserInfo> {
     let (email, email_key) = normalise_email(email)?;
     let name = validate_name("name", name)?;
-    passwords::validate_password(password)?;
+    passwords::validate_password("password", password)?;
     let hash = passwords::hash_password(password.to_owned()).await?;
     let id = new_id();
     sqlx::query("INSERT INTO users (id, email, email_key, name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")

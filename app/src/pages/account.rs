@@ -30,7 +30,7 @@ fn PasswordForm() -> impl IntoView {
             {move || match result() {
                 Some(Ok(())) => Some(view! { <p class="ok" role="status">"Password changed. Your other sessions were signed out."</p> }.into_any()),
                 Some(Err(e)) => Some(view! {
-                    <p class="form-error" role="alert">{match e.field { Some(f) => format!("{}: {}", f.replace('_', " "), e.message), None => e.message }}</p>
+                    <p class="form-error" role="alert">{e.message}</p>
                 }.into_any()),
                 None => None,
             }}

@@ -1,7 +1,7 @@
 use crate::components::error_panel::ErrorPanel;
-use crate::components::shell::membership;
 use crate::components::time::RelativeTime;
-use crate::model::{ApiKey, AuditEvent, CreatedKey, Role, SCOPES};
+use crate::error::{ApiError, ErrorKind};
+use crate::model::{ApiKey, AuditEvent, AuditPage, CreatedKey, SCOPES};
 use crate::server_fns::keys::{key_activity, list_keys, CreateKey, RevokeKey};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -11,26 +11,27 @@ use leptos_meta::Title;
 #[component]
 pub fn ApiKeysPage() -> impl IntoView {
     let org = super::org_param();
-    let session = super::session();
     view! {
         <Title text="API keys · Chronicle"/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                let role = session.await.ok().flatten().and_then(|i| membership(&i, &org.get()).map(|m| m.role));
-                let admin = role.is_some_and(|r| r >= Role::Admin);
-                view! {
-                    {admin.then(|| view! {
-                        <KeySection org=Some(org.get()) title="Organisation keys"
-                            blurb="Act inside this organisation with exactly their scopes. Creating or revoking one emails the owners."/>
-                    })}
-                    <KeySection org=None title="Personal keys"
-                        blurb="Act as you, with your role in each organisation, limited to their scopes. Creating or revoking one emails you."/>
-                }
-            })}
-        </Suspense>
+        {move || view! {
+            <KeySection org=Some(org.get()) title="Organisation keys"
+                blurb="Act inside this organisation with exactly their scopes. Creating or revoking one emails the owners."/>
+        }}
+        <KeySection org=None title="Personal keys"
+            blurb="Act as you, with your role in each organisation, limited to their scopes. Creating or revoking one emails you."/>
     }
 }
 
+/// What the create form holds; kept here so a refresh of the list never loses typed input.
+#[derive(Clone, Copy)]
+struct KeyForm {
+    name: RwSignal<String>,
+    scopes: RwSignal<Vec<String>>,
+    expiry: RwSignal<String>,
+}
+
+/// One set of keys. Every resource is created here, outside any suspense, so hydration finds
+/// what the server rendered; the org section disappears for a member (the server says 403).
 #[component]
 fn KeySection(org: Option<String>, title: &'static str, blurb: &'static str) -> impl IntoView {
     let create = ServerAction::<CreateKey>::new();
@@ -38,44 +39,54 @@ fn KeySection(org: Option<String>, title: &'static str, blurb: &'static str) -> 
     let changed = move || (create.version().get(), revoke.version().get());
     let org_for_list = org.clone();
     let keys = Resource::new(changed, move |_| list_keys(org_for_list.clone()));
+    let org_for_activity = org.clone();
+    let activity = Resource::new(changed, move |_| key_activity(org_for_activity.clone(), None));
+    let form = KeyForm { name: RwSignal::new(String::new()), scopes: RwSignal::new(Vec::new()), expiry: RwSignal::new(String::new()) };
     let (revealed, set_revealed) = signal(None::<CreatedKey>);
     Effect::new(move |_| {
         if let Some(Ok(created)) = create.value().get() {
             set_revealed.set(Some(created));
+            form.name.set(String::new());
+            form.scopes.set(Vec::new());
+            form.expiry.set(String::new());
         }
     });
     let error = move || create.value().get().and_then(Result::err).or_else(|| revoke.value().get().and_then(Result::err));
     let heading_id = if org.is_some() { "org-keys" } else { "personal-keys" };
-    let org_for_revoke = org.clone();
     view! {
-        <section class="panel" aria-labelledby=heading_id>
-            <h1 id=heading_id>{title}</h1>
-            <p class="muted">{blurb}</p>
-            <CreateKeyForm org=org.clone() create/>
-            {move || error().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
-            {move || revealed.get().map(|created| view! { <SecretReveal created on_done=move || set_revealed.set(None)/> })}
-            <Transition fallback=|| view! { <p class="loading">"Loading keys…"</p> }>
-                {move || {
-                    let org = org_for_revoke.clone();
-                    Suspend::new(async move {
-                        match keys.await {
-                            Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                            Ok(list) if list.is_empty() => view! { <p class="empty-state">"No keys yet."</p> }.into_any(),
-                            Ok(list) => view! { <KeyTable keys=list org revoke/> }.into_any(),
-                        }
-                    })
-                }}
-            </Transition>
-            <KeyActivity org=org.clone() refresh=Signal::derive(changed)/>
-        </section>
+        <Transition fallback=|| view! { <p class="loading">"Loading keys…"</p> }>
+            {move || {
+                let org = org.clone();
+                Suspend::new(async move {
+                    let list = match keys.await {
+                        Err(e) if org.is_some() && e.code == ErrorKind::Forbidden => return ().into_any(),
+                        other => other,
+                    };
+                    view! {
+                        <section class="panel" aria-labelledby=heading_id>
+                            <h1 id=heading_id>{title}</h1>
+                            <p class="muted">{blurb}</p>
+                            <CreateKeyForm org=org.clone() create form/>
+                            {move || error().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+                            {move || revealed.get().map(|created| view! { <SecretReveal created on_done=move || set_revealed.set(None)/> })}
+                            {match list {
+                                Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                                Ok(list) if list.is_empty() => view! { <p class="empty-state">"No keys yet."</p> }.into_any(),
+                                Ok(list) => view! { <KeyTable keys=list org=org.clone() revoke/> }.into_any(),
+                            }}
+                            <KeyActivity org first=activity/>
+                        </section>
+                    }
+                    .into_any()
+                })
+            }}
+        </Transition>
     }
 }
 
 #[component]
-fn CreateKeyForm(org: Option<String>, create: ServerAction<CreateKey>) -> impl IntoView {
-    let (name, set_name) = signal(String::new());
-    let (scopes, set_scopes) = signal(Vec::<String>::new());
-    let (expiry, set_expiry) = signal(String::new());
+fn CreateKeyForm(org: Option<String>, create: ServerAction<CreateKey>, form: KeyForm) -> impl IntoView {
+    let KeyForm { name, scopes, expiry } = form;
     let prefix = if org.is_some() { "org" } else { "personal" };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -88,7 +99,7 @@ fn CreateKeyForm(org: Option<String>, create: ServerAction<CreateKey>) -> impl I
             <label>
                 "Name"
                 <input type="text" required maxlength="100" placeholder="e.g. CI deploy" prop:value=name
-                    on:input=move |ev| set_name.set(event_target_value(&ev)) id=format!("{prefix}-key-name")/>
+                    on:input=move |ev| name.set(event_target_value(&ev)) id=format!("{prefix}-key-name")/>
             </label>
             <fieldset class="scopes">
                 <legend>"Scopes"</legend>
@@ -98,7 +109,7 @@ fn CreateKeyForm(org: Option<String>, create: ServerAction<CreateKey>) -> impl I
                             prop:checked=move || scopes.get().iter().any(|s| s == scope)
                             on:change=move |ev| {
                                 let on = event_target_checked(&ev);
-                                set_scopes.update(|list| {
+                                scopes.update(|list| {
                                     list.retain(|s| s != scope);
                                     if on { list.push(scope.to_owned()); }
                                 });
@@ -109,7 +120,7 @@ fn CreateKeyForm(org: Option<String>, create: ServerAction<CreateKey>) -> impl I
             </fieldset>
             <label>
                 "Expires (optional)"
-                <input type="date" prop:value=expiry on:input=move |ev| set_expiry.set(event_target_value(&ev))/>
+                <input type="date" prop:value=expiry on:input=move |ev| expiry.set(event_target_value(&ev))/>
             </label>
             <button type="submit" class="primary" disabled=move || create.pending().get()>
                 {move || if create.pending().get() { "Creating…" } else { "Create key" }}
@@ -180,13 +191,11 @@ fn KeyTable(keys: Vec<ApiKey>, org: Option<String>, revoke: ServerAction<RevokeK
     }
 }
 
-/// Every create and revoke, revoked keys included, with who and when.
+/// Every create and revoke, revoked keys included, with who and when; "Load more" pages on.
 #[component]
-fn KeyActivity(org: Option<String>, refresh: Signal<(usize, usize)>) -> impl IntoView {
+fn KeyActivity(org: Option<String>, first: Resource<Result<AuditPage, ApiError>>) -> impl IntoView {
     let (extra, set_extra) = signal(Vec::<AuditEvent>::new());
     let (cursor, set_cursor) = signal(None::<String>);
-    let org_first = org.clone();
-    let first = Resource::new(move || refresh.get(), move |_| key_activity(org_first.clone(), None));
     let more = Action::new(move |cursor: &String| key_activity(org.clone(), Some(cursor.clone())));
     Effect::new(move |_| {
         if let Some(Ok(page)) = first.get() {

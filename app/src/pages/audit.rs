@@ -273,4 +273,5 @@ fn EventRows(event: AuditEvent) -> impl IntoView {
             </Show>
         </tbody>
     }
+    .into_any()
 }
