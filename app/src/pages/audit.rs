@@ -2,6 +2,7 @@ use crate::components::error_panel::ErrorPanel;
 use crate::components::time::RelativeTime;
 use crate::model::{AuditEvent, AuditQuery, AUDIT_ACTIONS};
 use crate::server_fns::audit::explore_audit;
+use crate::server_fns::keys::list_keys;
 use crate::server_fns::members::list_members;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -114,6 +115,7 @@ fn rfc3339_to_input(v: &Option<String>) -> String {
 fn FilterForm(org: Memo<String>, filters: Memo<AuditQuery>) -> impl IntoView {
     let navigate = use_navigate();
     let members = Resource::new(move || org.get(), list_members);
+    let keys = Resource::new(move || org.get(), |org| list_keys(Some(org)));
     let initial = filters.get_untracked();
     let (actions, set_actions) = signal(initial.action.clone().map(|a| a.split(',').map(str::to_owned).collect::<Vec<_>>()).unwrap_or_default());
     let (actor, set_actor) = signal(initial.actor_id.clone().unwrap_or_default());
@@ -126,10 +128,15 @@ fn FilterForm(org: Memo<String>, filters: Memo<AuditQuery>) -> impl IntoView {
         let qs = query_string(&q);
         navigate(&format!("/orgs/{}/audit{}{qs}", org.get_untracked(), if qs.is_empty() { "" } else { "?" }), Default::default());
     };
+    let action_menu = NodeRef::<leptos::html::Details>::new();
     let apply = {
         let go = go.clone();
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
+            // The action menu floats over the results: close it once the choice is applied.
+            if let Some(menu) = action_menu.get() {
+                let _ = menu.remove_attribute("open");
+            }
             go(AuditQuery {
                 action: nonempty(actions.get().join(",")),
                 actor_id: nonempty(actor.get()),
@@ -153,7 +160,7 @@ fn FilterForm(org: Memo<String>, filters: Memo<AuditQuery>) -> impl IntoView {
     };
     view! {
         <form class="filters" on:submit=apply aria-label="Filters">
-            <details class="action-filter">
+            <details class="action-filter" node_ref=action_menu>
                 <summary>{move || match actions.get().len() { 0 => "Actions: all".to_owned(), n => format!("Actions: {n} selected") }}</summary>
                 <div class="action-options">
                     {AUDIT_ACTIONS.into_iter().map(|a| view! {
@@ -174,10 +181,18 @@ fn FilterForm(org: Memo<String>, filters: Memo<AuditQuery>) -> impl IntoView {
                     <option value="">"Anyone"</option>
                     <Suspense>
                         {move || Suspend::new(async move {
-                            members.await.unwrap_or_default().into_iter().map(|m| {
-                                let id = m.user_id.clone();
-                                view! { <option value=m.user_id.clone() selected=move || actor.get() == id>{format!("{} <{}>", m.name, m.email)}</option> }
-                            }).collect_view()
+                            let option = move |id: String, text: String| {
+                                let selected = id.clone();
+                                view! { <option value=id selected=move || actor.get() == selected>{text}</option> }
+                            };
+                            let people = members.await.unwrap_or_default().into_iter()
+                                .map(|m| option(m.user_id, format!("{} <{}>", m.name, m.email))).collect_view();
+                            let keys = keys.await.unwrap_or_default().into_iter()
+                                .map(|k| option(k.id, format!("{} ({})", k.name, k.display))).collect_view();
+                            view! {
+                                <optgroup label="People">{people}</optgroup>
+                                <optgroup label="Org API keys">{keys}</optgroup>
+                            }
                         })}
                     </Suspense>
                 </select>
@@ -234,7 +249,7 @@ fn EventRows(event: AuditEvent) -> impl IntoView {
         <tbody class="event" class:open=open>
             <tr>
                 <td>
-                    <button type="button" class="expand" aria-label=label attr:aria-expanded=move || open.get().to_string()
+                    <button type="button" class="expand" aria-label=label aria-expanded=move || open.get().to_string()
                         on:click=move |_| set_open.update(|o| *o = !*o)>
                         {move || if open.get() { "▾" } else { "▸" }}
                     </button>
