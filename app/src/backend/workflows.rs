@@ -116,7 +116,7 @@ pub async fn save(db: &Db, org_id: &str, id: Option<&str>, input: SaveInput, by:
     let event = |action| {
         NewEvent::new(Some(org_id), action, actor.clone(), "workflow", Some(&id))
             .changes(before.as_ref().unwrap_or(&json!({})), &after)
-            .metadata(json!({ "version": version, "versioned": change.is_some(), "source": source.as_str() }))
+            .metadata(json!({ "name": name, "version": version, "versioned": change.is_some(), "source": source.as_str() }))
             .client(by.client)
     };
     match &before {
@@ -159,7 +159,7 @@ pub async fn restore(db: &Db, org_id: &str, id: &str, n: i64, by: &Acting<'_>) -
     by.audit.record(
         NewEvent::new(Some(org_id), "workflow.restored", by.actor.clone(), "workflow", Some(id))
             .changes(&json!({ "content_hash": hash_before }), &json!({ "content_hash": saved.workflow.content_hash }))
-            .metadata(json!({ "from_version": n, "to_version": saved.workflow.version }))
+            .metadata(json!({ "name": saved.workflow.name, "from_version": n, "to_version": saved.workflow.version }))
             .client(by.client),
     );
     Ok(saved)
@@ -323,11 +323,11 @@ async fn live_hash(db: &Db, org_id: &str, id: &str) -> ApiResult<String> {
 /// Deletes a workflow and its versions. The audit event is stored before the delete runs: if
 /// the trail cannot take it, nothing is deleted.
 pub async fn delete(db: &Db, org_id: &str, id: &str, by: &Acting<'_>) -> ApiResult<()> {
-    let hash = live_hash(db, org_id, id).await?;
+    let current = get(db, org_id, id).await?;
     by.audit
         .record_now(
             NewEvent::new(Some(org_id), "workflow.deleted", by.actor.clone(), "workflow", Some(id))
-                .metadata(json!({ "content_hash": hash }))
+                .metadata(json!({ "name": current.name, "content_hash": current.content_hash }))
                 .client(by.client),
         )
         .await?;

@@ -233,9 +233,13 @@ fn show_value(v: &serde_json::Value) -> String {
 fn EventRows(event: AuditEvent) -> impl IntoView {
     let (open, set_open) = signal(false);
     let actor_email = event.actor.email.clone();
-    let resource = match &event.resource.id {
-        Some(id) => format!("{} {id}", event.resource.kind),
-        None => event.resource.kind.clone(),
+    // A resource reads by its name where the event carries one; the id stays on hover.
+    let name = event.metadata.get("name").and_then(|n| n.as_str()).map(str::to_owned);
+    let resource_id = event.resource.id.clone().unwrap_or_default();
+    let resource = match (name, &event.resource.id) {
+        (Some(name), _) => format!("{} “{name}”", event.resource.kind),
+        (None, Some(id)) => format!("{} {id}", event.resource.kind),
+        (None, None) => event.resource.kind.clone(),
     };
     let label = format!("Details of {} at {}", event.action, event.created_at);
     let changes = event.changes.clone();
@@ -261,7 +265,7 @@ fn EventRows(event: AuditEvent) -> impl IntoView {
                     {(event.actor.kind == "api_key").then(|| view! { <span class="badge">{event.actor.label.clone()}</span> })}
                 </td>
                 <td><code>{event.action.clone()}</code></td>
-                <td class="resource">{resource}</td>
+                <td class="resource" title=resource_id>{resource}</td>
                 <td>{event.ip.clone().unwrap_or_default()}</td>
             </tr>
             <Show when=move || open.get()>

@@ -55,6 +55,11 @@ impl Recorder {
         }
     }
 
+    /// Events waiting for the writer.
+    pub fn queued(&self) -> usize {
+        QUEUE_CAPACITY - self.queue.capacity()
+    }
+
     /// Records `event` and returns once it is stored.
     pub async fn record_now(&self, event: NewEvent) -> ApiResult<()> {
         store::insert_batch(&self.db, &[event.finish()]).await.map_err(Into::into)
