@@ -157,9 +157,10 @@ pub(crate) async fn page(db: &Db, org_id: Option<&str>, filter: &Filter, limit: 
     }
     if let Some(c) = cursor {
         let (at, id) = decode_cursor(c)?;
-        bind(&mut sql, " AND (created_at < ?", at.clone())?;
-        bind(&mut sql, " OR (created_at = ?", at)?;
-        bind(&mut sql, " AND id < ?))", id)?;
+        // A row-value comparison: both databases seek the index to it, so a page deep in
+        // the trail costs what the first does (an OR of the two conditions scans instead).
+        bind(&mut sql, " AND (created_at, id) < (?", at)?;
+        bind(&mut sql, ", ?)", id)?;
     }
     sql.push_str(&format!(" ORDER BY created_at DESC, id DESC LIMIT {}", limit + 1));
     let rows: Vec<Row> = sqlx::query_as_with(sqlx::AssertSqlSafe(sql), args).fetch_all(db.pool()).await?;
