@@ -109,6 +109,9 @@ test('a member cannot open the audit log but manages personal keys', async ({ pa
   const secret = await mine.getByLabel('New API key').inputValue();
   expect(secret).toMatch(/^chr_pat_/);
   await expect(mine.locator('.activity li').first()).toContainText('Max Member created my laptop');
+  // The alert about it waits for the member on their account page (no SMTP relay here).
+  await page.getByRole('link', { name: 'Max Member' }).click();
+  await expect(page.getByText('Chronicle: personal API key "my laptop" created')).toBeVisible();
 });
 
 test('a user changes their password and signs out other sessions', async ({ page, browser }) => {

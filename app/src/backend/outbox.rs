@@ -78,6 +78,18 @@ pub async fn list_for_org(db: &Db, org_id: &str) -> ApiResult<Vec<OutboxMail>> {
     Ok(rows.into_iter().map(mail_from_row).collect())
 }
 
+/// Mail to one person outside any org (their personal keys' alerts), newest first.
+pub async fn list_personal(db: &Db, email: &str) -> ApiResult<Vec<OutboxMail>> {
+    let rows: Vec<MailRow> = sqlx::query_as(
+        "SELECT id, recipient, subject, body, status, attempts, last_error, created_at, sent_at FROM outbox \
+         WHERE org_id IS NULL AND recipient = $1 ORDER BY created_at DESC, id DESC LIMIT 200",
+    )
+    .bind(email)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(mail_from_row).collect())
+}
+
 type MailRow = (String, String, String, String, String, i64, Option<String>, String, Option<String>);
 
 fn mail_from_row(r: MailRow) -> OutboxMail {

@@ -1,6 +1,6 @@
 use crate::components::error_panel::ErrorPanel;
 use crate::components::time::RelativeTime;
-use crate::server_fns::account::{my_sessions, ChangePassword, RevokeSessions};
+use crate::server_fns::account::{my_mail, my_sessions, ChangePassword, RevokeSessions};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -11,6 +11,7 @@ pub fn AccountPage() -> impl IntoView {
         <Title text="Account · Chronicle"/>
         <PasswordForm/>
         <SessionList/>
+        <PersonalMail/>
     }
 }
 
@@ -84,6 +85,26 @@ fn SessionList() -> impl IntoView {
                                 </tbody>
                             </table>
                         }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// Alerts about the user's personal keys: delivered by SMTP when configured, else kept here.
+#[component]
+fn PersonalMail() -> impl IntoView {
+    let mail = Resource::new(|| (), |_| my_mail());
+    view! {
+        <section class="panel">
+            <h1>"Your security mail"</h1>
+            <Transition fallback=|| view! { <p class="loading">"Loading mail…"</p> }>
+                {move || Suspend::new(async move {
+                    match mail.await {
+                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <p class="empty-state">"No mail about your personal keys."</p> }.into_any(),
+                        Ok(list) => view! { <crate::pages::outbox::MailList list/> }.into_any(),
                     }
                 })}
             </Transition>

@@ -20,28 +20,34 @@ pub fn OutboxPage() -> impl IntoView {
                     match mail.await {
                         Err(error) => view! { <ErrorPanel error/> }.into_any(),
                         Ok(list) if list.is_empty() => view! { <p class="empty-state">"No mail yet."</p> }.into_any(),
-                        Ok(list) => view! {
-                            <ul class="mail-list">
-                                {list.into_iter().map(|m| view! {
-                                    <li class="mail">
-                                        <details>
-                                            <summary>
-                                                <span class=format!("badge status-{}", m.status)>{m.status.clone()}</span>" "
-                                                <strong>{m.subject.clone()}</strong>" · to "{m.recipient.clone()}" · "
-                                                <RelativeTime at=m.created_at.clone()/>
-                                            </summary>
-                                            <pre class="mail-body">{m.body.clone()}</pre>
-                                            {m.last_error.clone().map(|e| view! {
-                                                <p class="form-error">{format!("Delivery failed ({} attempts): {e}", m.attempts)}</p>
-                                            })}
-                                        </details>
-                                    </li>
-                                }).collect_view()}
-                            </ul>
-                        }.into_any(),
+                        Ok(list) => view! { <MailList list/> }.into_any(),
                     }
                 })}
             </Transition>
         </section>
+    }
+}
+
+/// Mail as a list: status, subject, recipient, time; the body on expand.
+#[component]
+pub fn MailList(list: Vec<crate::model::OutboxMail>) -> impl IntoView {
+    view! {
+        <ul class="mail-list">
+            {list.into_iter().map(|m| view! {
+                <li class="mail">
+                    <details>
+                        <summary>
+                            <span class=format!("badge status-{}", m.status)>{m.status.clone()}</span>" "
+                            <strong>{m.subject.clone()}</strong>" · to "{m.recipient.clone()}" · "
+                            <RelativeTime at=m.created_at.clone()/>
+                        </summary>
+                        <pre class="mail-body">{m.body.clone()}</pre>
+                        {m.last_error.clone().map(|e| view! {
+                            <p class="form-error">{format!("Delivery failed ({} attempts): {e}", m.attempts)}</p>
+                        })}
+                    </details>
+                </li>
+            }).collect_view()}
+        </ul>
     }
 }

@@ -1,11 +1,11 @@
 //! The signed-in user's own account: password and sessions.
 
 use crate::error::ApiError;
-use crate::model::SessionRow;
+use crate::model::{OutboxMail, SessionRow};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use crate::backend::{auth, request};
+use crate::backend::{auth, outbox, request};
 
 #[server]
 pub async fn change_password(current_password: String, new_password: String, confirm_password: String) -> Result<(), ApiError> {
@@ -29,4 +29,12 @@ pub async fn revoke_sessions(id: Option<String>) -> Result<u64, ApiError> {
     let (state, caller, client) = request::caller_and_client().await?;
     let by = state.acting(&caller, &client);
     auth::revoke_sessions(&state.db, &caller, id.as_deref(), &by).await
+}
+
+/// Mail to the signed-in user about their personal keys (what SMTP sent, or what waits).
+#[server]
+pub async fn my_mail() -> Result<Vec<OutboxMail>, ApiError> {
+    let (state, caller) = request::caller().await?;
+    let (user, _) = caller.session()?;
+    outbox::list_personal(&state.db, &user.email).await
 }
