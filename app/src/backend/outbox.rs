@@ -68,25 +68,20 @@ pub async fn key_alert(db: &Db, owner: &Owner, key: &ApiKey, action: &str, by: &
 
 /// Mail an owner may read: the org's mail, newest first.
 pub async fn list_for_org(db: &Db, org_id: &str) -> ApiResult<Vec<OutboxMail>> {
-    let rows: Vec<MailRow> = sqlx::query_as(
-        "SELECT id, recipient, subject, body, status, attempts, last_error, created_at, sent_at FROM outbox \
-         WHERE org_id = $1 ORDER BY created_at DESC, id DESC LIMIT 200",
-    )
-    .bind(org_id)
-    .fetch_all(db.pool())
-    .await?;
-    Ok(rows.into_iter().map(mail_from_row).collect())
+    list_where(db, "org_id = $1", org_id).await
 }
 
 /// Mail to one person outside any org (their personal keys' alerts), newest first.
 pub async fn list_personal(db: &Db, email: &str) -> ApiResult<Vec<OutboxMail>> {
-    let rows: Vec<MailRow> = sqlx::query_as(
+    list_where(db, "org_id IS NULL AND recipient = $1", email).await
+}
+
+async fn list_where(db: &Db, condition: &'static str, value: &str) -> ApiResult<Vec<OutboxMail>> {
+    let sql = format!(
         "SELECT id, recipient, subject, body, status, attempts, last_error, created_at, sent_at FROM outbox \
-         WHERE org_id IS NULL AND recipient = $1 ORDER BY created_at DESC, id DESC LIMIT 200",
-    )
-    .bind(email)
-    .fetch_all(db.pool())
-    .await?;
+         WHERE {condition} ORDER BY created_at DESC, id DESC LIMIT 200"
+    );
+    let rows: Vec<MailRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(value).fetch_all(db.pool()).await?;
     Ok(rows.into_iter().map(mail_from_row).collect())
 }
 
