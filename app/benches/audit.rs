@@ -133,17 +133,11 @@ async fn explorer(db: &Db, org: &str, deep: usize) {
     }
 }
 
-fn peak_rss_kib() -> u64 {
+/// A memory figure of this process from /proc (`VmRSS`, `VmHWM` = peak), in KiB.
+fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
-        .unwrap_or(0)
-}
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
         .unwrap_or(0)
 }
 
@@ -151,7 +145,7 @@ fn rss_kib() -> u64 {
 async fn export_memory(db: &Db, org: &str) {
     // Reset the high-water mark so it measures the export alone.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
-    let before = rss_kib();
+    let before = status_kib("VmRSS:");
     let recorder = Recorder::start(db.clone(), Arc::new(|| {}));
     let t = Instant::now();
     let mut stream = Box::pin(export::stream(db.clone(), org.into(), Filter::default(), Format::Csv, actor(), ClientInfo::default(), recorder.clone()));
@@ -169,7 +163,7 @@ async fn export_memory(db: &Db, org: &str) {
         bytes as f64 / 1e6,
         t.elapsed().as_secs_f64(),
         before / 1024,
-        peak_rss_kib() / 1024
+        status_kib("VmHWM:") / 1024
     );
 }
 

@@ -1,3 +1,4 @@
+pub mod audit_pager;
 pub mod canvas;
 pub mod diff_view;
 pub mod error_panel;

@@ -1,3 +1,4 @@
+use crate::components::audit_pager::{audit_pager, LoadMore};
 use crate::components::error_panel::ErrorPanel;
 use crate::components::time::RelativeTime;
 use crate::error::{ApiError, ErrorKind};
@@ -194,21 +195,7 @@ fn KeyTable(keys: Vec<ApiKey>, org: Option<String>, revoke: ServerAction<RevokeK
 /// Every create and revoke, revoked keys included, with who and when; "Load more" pages on.
 #[component]
 fn KeyActivity(org: Option<String>, first: Resource<Result<AuditPage, ApiError>>) -> impl IntoView {
-    let (extra, set_extra) = signal(Vec::<AuditEvent>::new());
-    let (cursor, set_cursor) = signal(None::<String>);
-    let more = Action::new(move |cursor: &String| key_activity(org.clone(), Some(cursor.clone())));
-    Effect::new(move |_| {
-        if let Some(Ok(page)) = first.get() {
-            set_extra.set(Vec::new());
-            set_cursor.set(page.next_cursor);
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(page)) = more.value().get() {
-            set_extra.update(|list| list.extend(page.events));
-            set_cursor.set(page.next_cursor);
-        }
-    });
+    let pager = audit_pager(first, move |cursor| key_activity(org.clone(), Some(cursor)));
     view! {
         <h2>"Activity"</h2>
         <Transition fallback=|| view! { <p class="loading">"Loading activity…"</p> }>
@@ -219,7 +206,7 @@ fn KeyActivity(org: Option<String>, first: Resource<Result<AuditPage, ApiError>>
                     Ok(page) => view! {
                         <ul class="activity">
                             {page.events.into_iter().map(|e| view! { <ActivityItem event=e/> }).collect_view()}
-                            <For each=move || extra.get() key=|e| e.id.clone() let:event>
+                            <For each=move || pager.extra.get() key=|e| e.id.clone() let:event>
                                 <ActivityItem event/>
                             </For>
                         </ul>
@@ -227,9 +214,7 @@ fn KeyActivity(org: Option<String>, first: Resource<Result<AuditPage, ApiError>>
                 }
             })}
         </Transition>
-        {move || cursor.get().map(|c| view! {
-            <button type="button" class="small" on:click=move |_| { more.dispatch(c.clone()); }>"Load more"</button>
-        })}
+        <LoadMore pager/>
     }
 }
 

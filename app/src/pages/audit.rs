@@ -1,3 +1,4 @@
+use crate::components::audit_pager::{audit_pager, LoadMore};
 use crate::components::error_panel::ErrorPanel;
 use crate::components::time::RelativeTime;
 use crate::model::{AuditEvent, AuditQuery, AUDIT_ACTIONS};
@@ -40,23 +41,9 @@ pub fn AuditExplorerPage() -> impl IntoView {
     let org = super::org_param();
     let filters = filters_from_url();
     let first = Resource::new(move || (org.get(), filters.get()), |(org, q)| explore_audit(org, q));
-    let (extra, set_extra) = signal(Vec::<AuditEvent>::new());
-    let (cursor, set_cursor) = signal(None::<String>);
-    let more = Action::new(move |cursor: &String| {
-        let query = AuditQuery { cursor: Some(cursor.clone()), ..filters.get_untracked() };
+    let pager = audit_pager(first, move |cursor| {
+        let query = AuditQuery { cursor: Some(cursor), ..filters.get_untracked() };
         explore_audit(org.get_untracked(), query)
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(page)) = first.get() {
-            set_extra.set(Vec::new());
-            set_cursor.set(page.next_cursor);
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(page)) = more.value().get() {
-            set_extra.update(|list| list.extend(page.events));
-            set_cursor.set(page.next_cursor);
-        }
     });
     let export = move |format: &str| format!("/api/v1/orgs/{}/audit/export?format={format}&{}", org.get(), query_string(&filters.get()));
     view! {
@@ -84,7 +71,7 @@ pub fn AuditExplorerPage() -> impl IntoView {
                                     <th>"Time"</th><th>"Actor"</th><th>"Action"</th><th>"Resource"</th><th>"IP"</th>
                                 </tr></thead>
                                 {page.events.into_iter().map(|e| view! { <EventRows event=e/> }).collect_view()}
-                                <For each=move || extra.get() key=|e| e.id.clone() let:event>
+                                <For each=move || pager.extra.get() key=|e| e.id.clone() let:event>
                                     <EventRows event/>
                                 </For>
                             </table>
@@ -92,13 +79,7 @@ pub fn AuditExplorerPage() -> impl IntoView {
                     }
                 })}
             </Transition>
-            {move || cursor.get().map(|c| view! {
-                <button type="button" class="load-more" disabled=move || more.pending().get()
-                    on:click=move |_| { more.dispatch(c.clone()); }>
-                    {move || if more.pending().get() { "Loading…" } else { "Load more" }}
-                </button>
-            })}
-            {move || more.value().get().and_then(Result::err).map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+            <LoadMore pager/>
         </section>
     }
 }
