@@ -25,12 +25,23 @@ fn percentile(mut samples: Vec<Duration>, p: f64) -> Duration {
     samples[((samples.len() - 1) as f64 * p).round() as usize]
 }
 
+/// Ids shaped like the real ones (UUIDs): index entries are as wide as in production.
+const USER_ID: &str = "0193a4f2-7c1e-7d3b-9a6f-2b8c4d5e6f70";
+
+fn resource_id(i: usize) -> String {
+    format!("0193a4f2-7c1e-7d3b-9a6f-{:012}", i % 500)
+}
+
+fn org_id(name: &str) -> String {
+    format!("0193a4f2-0000-7000-8000-{name:0>12}")
+}
+
 fn actor() -> Actor {
-    Actor { kind: "user".into(), id: Some("user-1".into()), label: "Ada Admin".into(), name: Some("Ada Admin".into()), email: Some("ada@acme.test".into()) }
+    Actor { kind: "user".into(), id: Some(USER_ID.into()), label: "Ada Admin".into(), name: Some("Ada Admin".into()), email: Some("ada@acme.test".into()) }
 }
 
 fn event(org: &str, i: usize) -> NewEvent {
-    NewEvent::new(Some(org), ACTIONS[i % ACTIONS.len()], actor(), "workflow", Some(&format!("wf-{}", i % 500)))
+    NewEvent::new(Some(org), ACTIONS[i % ACTIONS.len()], actor(), "workflow", Some(&resource_id(i)))
         .metadata(serde_json::json!({"name": "Onboarding", "n": i}))
         .client(&ClientInfo { ip: Some("203.0.113.7".into()), user_agent: Some("bench/1".into()) })
 }
@@ -43,15 +54,16 @@ async fn count(db: &Db, org: &str) -> i64 {
 /// Enqueue latency on the request path (median, p99), in bursts the queue can hold.
 async fn enqueue(db: &Db) {
     let recorder = Recorder::start(db.clone(), Arc::new(|| {}));
+    let org = org_id("enqueue");
     let mut samples = Vec::new();
     for burst in 0..20 {
         for i in 0..5_000 {
-            let e = event("enqueue-org", burst * 5_000 + i);
+            let e = event(&org, burst * 5_000 + i);
             let t = Instant::now();
             recorder.record(e);
             samples.push(t.elapsed());
         }
-        while count(db, "enqueue-org").await < ((burst + 1) * 5_000) as i64 {
+        while count(db, &org).await < ((burst + 1) * 5_000) as i64 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
@@ -64,19 +76,20 @@ async fn enqueue(db: &Db) {
 async fn ingest(db: &Db, total: usize) {
     let recorder = Recorder::start(db.clone(), Arc::new(|| panic!("the bench must not overflow the queue")));
     let capacity = app::backend::audit::recorder::QUEUE_CAPACITY;
+    let org = org_id("ingest");
     let start = Instant::now();
     let mut i = 0;
     while i < total {
         let room = capacity - recorder.queued();
         for _ in 0..room.min(total - i) {
-            recorder.record(event("ingest-org", i));
+            recorder.record(event(&org, i));
             i += 1;
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     recorder.shutdown().await;
     let secs = start.elapsed().as_secs_f64();
-    assert_eq!(count(db, "ingest-org").await as usize, total);
+    assert_eq!(count(db, &org).await as usize, total);
     println!("  sustained ingest through the recorder: {total} events in {secs:.2} s = {:.0} events/s", total as f64 / secs);
 }
 
@@ -92,7 +105,7 @@ async fn fill(db: &Db, org: &str, rows: usize) {
             org_id: Some(org.into()),
             action: ACTIONS[i % ACTIONS.len()].into(),
             actor: actor(),
-            resource: AuditResource { kind: "workflow".into(), id: Some(format!("wf-{}", i % 500)) },
+            resource: AuditResource { kind: "workflow".into(), id: Some(resource_id(i)) },
             changes: vec![],
             metadata: serde_json::json!({"n": i}),
             ip: Some("203.0.113.7".into()),
@@ -172,30 +185,49 @@ async fn run(backend: &str, db: Db, rows: usize) {
     enqueue(&db).await;
     ingest(&db, 200_000).await;
     let t = Instant::now();
-    fill(&db, "big-org", rows).await;
+    fill(&db, &org_id("big"), rows).await;
     println!("  filled {rows} events in {:.1} s", t.elapsed().as_secs_f64());
     if backend == "postgres" {
         sqlx::query("ANALYZE audit_events").execute(db.pool()).await.unwrap();
     }
-    explorer(&db, "big-org", rows * 9 / 10).await;
-    export_memory(&db, "big-org").await;
+    explorer(&db, &org_id("big"), rows * 9 / 10).await;
+    export_memory(&db, &org_id("big")).await;
 }
 
 /// Raw batched inserts (the writer's job without the queue), events/s.
 async fn insert_speed(db: &Db) {
     let t = Instant::now();
-    fill(db, "insert-org", 100_000).await;
+    fill(db, &org_id("insert"), 100_000).await;
     println!("  batch insert: 100000 events in {:.2} s = {:.0} events/s", t.elapsed().as_secs_f64(), 100_000.0 / t.elapsed().as_secs_f64());
+}
+
+#[derive(Clone, Copy)]
+enum Only {
+    Insert,
+    Ingest,
+}
+
+impl Only {
+    async fn run(self, db: &Db) {
+        match self {
+            Only::Insert => insert_speed(db).await,
+            Only::Ingest => ingest(db, 200_000).await,
+        }
+    }
 }
 
 #[tokio::main]
 async fn main() {
-    if std::env::args().any(|a| a == "insert-only") {
-        insert_speed(&testing::sqlite().await).await;
-        if let Ok(url) = std::env::var(testing::POSTGRES_URL_VAR) {
-            insert_speed(&testing::postgres(&url).await).await;
+    // `insert-only` / `ingest-only`: just that figure, on each database.
+    for (arg, only) in [("insert-only", Only::Insert), ("ingest-only", Only::Ingest)] {
+        if std::env::args().any(|a| a == arg) {
+            only.run(&testing::sqlite().await).await;
+            match std::env::var(testing::POSTGRES_URL_VAR) {
+                Ok(url) if !url.is_empty() => only.run(&testing::postgres(&url).await).await,
+                _ => println!("postgres: skipped ({} not set)", testing::POSTGRES_URL_VAR),
+            }
+            return;
         }
-        return;
     }
     let rows: usize = std::env::var("AUDIT_BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
     let sqlite = testing::sqlite().await;

@@ -95,3 +95,26 @@ async fn events_survive_a_database_outage() {
         assert_eq!((count, overflowed.load(Ordering::Relaxed)), (200, 0), "[{backend}]");
     }
 }
+
+/// Events stamped with the same microsecond: the sequence breaks the tie, so keyset pages
+/// still list each exactly once, last written first.
+#[tokio::test]
+async fn keyset_pages_break_time_ties_by_write_order() {
+    for (backend, db) in test_databases().await {
+        let recorder = Recorder::start(db.clone(), Arc::new(|| {}));
+        for i in 0..7 {
+            recorder.record_now(NewEvent::new(Some("org-1"), "workflow.updated", ada(), "workflow", Some(&format!("w{i}")))).await.unwrap();
+        }
+        sqlx::query("UPDATE audit_events SET created_at = '2026-11-23T12:00:00.000000Z'").execute(db.pool()).await.unwrap();
+        let (mut seen, mut cursor) = (Vec::new(), None);
+        loop {
+            let page = store::list(&db, Some("org-1"), &Filter::default(), Some(3), cursor.as_deref()).await.unwrap();
+            seen.extend(page.events.into_iter().filter_map(|e| e.resource.id));
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!(seen, ["w6", "w5", "w4", "w3", "w2", "w1", "w0"], "[{backend}]");
+    }
+}
