@@ -24,7 +24,12 @@ case "${1:-}" in
       run() { sh -c "$*"; }
     fi
     run "$initdb -D $dir/data -A trust -U postgres" >"$dir/initdb.log" 2>&1
-    run "$pg_ctl -D $dir/data -l $dir/server.log -w -o \"-p $PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300\" start" >/dev/null
+    if ! run "$pg_ctl -D $dir/data -l $dir/server.log -w -o \"-p $PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300\" start" >/dev/null; then
+      echo "PostgreSQL did not start on port $PORT (another server there?); its log:" >&2
+      tail -5 "$dir/server.log" >&2
+      rm -rf "$dir"
+      exit 1
+    fi
     echo "export PG_TEST_DIR=$dir"
     echo "export CHRONICLE_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PORT/postgres"
     ;;

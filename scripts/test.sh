@@ -34,7 +34,8 @@ if [ -z "${CHRONICLE_TEST_POSTGRES_URL:-}" ]; then
     say "installing PostgreSQL"; apt_install postgresql || fail "installing postgresql"
   fi
   if scripts/postgres.sh available; then
-    eval "$(scripts/postgres.sh start)" || fail "starting PostgreSQL"
+    pg_env=$(scripts/postgres.sh start) || fail "starting PostgreSQL"
+    eval "$pg_env"
     PG_STARTED="$PG_TEST_DIR"
     trap 'scripts/postgres.sh stop "$PG_STARTED"' EXIT
     say "PostgreSQL test cluster at $CHRONICLE_TEST_POSTGRES_URL"
