@@ -122,7 +122,7 @@ impl Filter {
 type Row = (i64, String, Option<String>, String, String, Option<String>, String, Option<String>, Option<String>, String, Option<String>, String, String, Option<String>, Option<String>, String);
 
 /// Events of `org_id` (`None`: events outside any org) newest first, keyset-paginated on
-/// (time, id) — never OFFSET, so a page deep in the trail costs what the first one does.
+/// (time, seq) — never OFFSET, so a page deep in the trail costs what the first one does.
 pub async fn list(db: &Db, org_id: Option<&str>, filter: &Filter, limit: Option<i64>, cursor: Option<&str>) -> ApiResult<AuditPage> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
