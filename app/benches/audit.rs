@@ -203,6 +203,7 @@ async fn insert_speed(db: &Db) {
 
 #[derive(Clone, Copy)]
 enum Only {
+    Enqueue,
     Insert,
     Ingest,
 }
@@ -210,6 +211,7 @@ enum Only {
 impl Only {
     async fn run(self, db: &Db) {
         match self {
+            Only::Enqueue => enqueue(db).await,
             Only::Insert => insert_speed(db).await,
             Only::Ingest => ingest(db, 200_000).await,
         }
@@ -218,8 +220,8 @@ impl Only {
 
 #[tokio::main]
 async fn main() {
-    // `insert-only` / `ingest-only`: just that figure, on each database.
-    for (arg, only) in [("insert-only", Only::Insert), ("ingest-only", Only::Ingest)] {
+    // `enqueue-only` / `insert-only` / `ingest-only`: just that figure, on each database.
+    for (arg, only) in [("enqueue-only", Only::Enqueue), ("insert-only", Only::Insert), ("ingest-only", Only::Ingest)] {
         if std::env::args().any(|a| a == arg) {
             only.run(&testing::sqlite().await).await;
             match std::env::var(testing::POSTGRES_URL_VAR) {

@@ -8,7 +8,7 @@
 //! [`Recorder::record_now`] is the awaited variant for events that must be durable before the
 //! action continues. [`Recorder::shutdown`] drains the queue.
 
-use super::redact::{is_sensitive, redact, REDACTED};
+use super::redact::{is_sensitive, redact, storable, storable_json, REDACTED};
 use super::store;
 use crate::backend::db::{new_id, now, Db};
 use crate::backend::sessions::ClientInfo;
@@ -131,6 +131,23 @@ async fn write_with_retry(db: &Db, conn: &mut Option<PoolConnection<Any>>, batch
     }
 }
 
+/// Every text of `event` without NUL (see [`storable`]).
+fn make_storable(event: &mut AuditEvent) {
+    let AuditEvent { org_id, actor, resource, changes, metadata, ip, user_agent, .. } = event;
+    for text in [org_id, &mut actor.id, &mut actor.name, &mut actor.email, &mut resource.id, ip, user_agent].into_iter().flatten() {
+        storable(text);
+    }
+    for text in [&mut actor.kind, &mut actor.label, &mut resource.kind] {
+        storable(text);
+    }
+    for change in changes {
+        storable(&mut change.path);
+        storable_json(&mut change.before);
+        storable_json(&mut change.after);
+    }
+    storable_json(metadata);
+}
+
 /// An event as a feature describes it; the recorder adds id and time and applies redaction.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
@@ -185,7 +202,7 @@ impl NewEvent {
         }
         let mut metadata = self.metadata;
         redact(&mut metadata);
-        AuditEvent {
+        let mut event = AuditEvent {
             id: new_id(),
             org_id: self.org_id,
             action: self.action.to_owned(),
@@ -196,6 +213,8 @@ impl NewEvent {
             ip: self.client.ip,
             user_agent: self.client.user_agent,
             created_at: now(),
-        }
+        };
+        make_storable(&mut event);
+        event
     }
 }

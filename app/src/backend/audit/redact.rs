@@ -33,6 +33,34 @@ pub fn redact(value: &mut Value) {
     }
 }
 
+/// PostgreSQL text cannot hold NUL, so one in any field would fail every retry of its batch
+/// and wedge the writer: it becomes U+FFFD before the event is queued.
+pub fn storable(text: &mut String) {
+    if text.contains('\0') {
+        *text = text.replace('\0', "\u{FFFD}");
+    }
+}
+
+/// [`storable`] for every string and key in `value`.
+pub fn storable_json(value: &mut Value) {
+    match value {
+        Value::String(s) => storable(s),
+        Value::Array(items) => items.iter_mut().for_each(storable_json),
+        Value::Object(map) => {
+            if map.keys().any(|k| k.contains('\0')) {
+                *map = std::mem::take(map).into_iter().map(|(mut k, v)| (storable_key(&mut k), v)).collect();
+            }
+            map.values_mut().for_each(storable_json);
+        }
+        _ => {}
+    }
+}
+
+fn storable_key(key: &mut String) -> String {
+    storable(key);
+    std::mem::take(key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +77,12 @@ mod tests {
             "name": "ci", "password": REDACTED, "nested": {"api_secret": REDACTED, "Authorization": REDACTED, "keep": 1},
             "list": [{"session_token": REDACTED}, {"content_hash": "abc"}], "key_hash": REDACTED, "signing_key": REDACTED
         }));
+    }
+
+    #[test]
+    fn nul_becomes_a_replacement_character_everywhere() {
+        let mut v = json!({"a\0b": ["x\0", {"k": "\0"}], "n": 1});
+        storable_json(&mut v);
+        assert_eq!(v, json!({"a\u{FFFD}b": ["x\u{FFFD}", {"k": "\u{FFFD}"}], "n": 1}));
     }
 }

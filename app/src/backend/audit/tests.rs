@@ -118,3 +118,22 @@ async fn keyset_pages_break_time_ties_by_write_order() {
         assert_eq!(seen, ["w6", "w5", "w4", "w3", "w2", "w1", "w0"], "[{backend}]");
     }
 }
+
+/// A NUL anywhere in an event (PostgreSQL text cannot hold one) does not wedge the writer:
+/// the event and those after it are stored, the NUL shown as U+FFFD.
+#[tokio::test]
+async fn a_nul_character_cannot_wedge_the_writer() {
+    for (backend, db) in test_databases().await {
+        let recorder = Recorder::start(db.clone(), Arc::new(|| {}));
+        let mut actor = ada();
+        actor.name = Some("Ada\0".into());
+        recorder.record(NewEvent::new(Some("org-1"), "auth.login_failed", actor, "user", Some("u\0")).metadata(json!({"email\0": "a\0@b"})));
+        recorder.record(NewEvent::new(Some("org-1"), "auth.login", ada(), "user", Some("u1")));
+        recorder.shutdown().await;
+        let events = store::list(&db, Some("org-1"), &Filter::default(), None, None).await.unwrap().events;
+        assert_eq!(events.len(), 2, "[{backend}]");
+        assert_eq!(events[1].resource.id.as_deref(), Some("u\u{FFFD}"), "[{backend}]");
+        assert_eq!(events[1].actor.name.as_deref(), Some("Ada\u{FFFD}"), "[{backend}]");
+        assert_eq!(events[1].metadata, json!({"email\u{FFFD}": "a\u{FFFD}@b"}), "[{backend}]");
+    }
+}
