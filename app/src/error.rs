@@ -109,6 +109,10 @@ mod server {
 
     impl From<sqlx::Error> for ApiError {
         fn from(err: sqlx::Error) -> Self {
+            // PostgreSQL refuses NUL in text where SQLite stores it: the input's fault, not ours.
+            if matches!(&err, sqlx::Error::Database(e) if e.code().as_deref() == Some("22021")) {
+                return Self::new(ErrorKind::InvalidInput, "Text must not contain NUL characters (\\u0000).");
+            }
             tracing::error!(error = %err, "database error");
             Self::internal()
         }

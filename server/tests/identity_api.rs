@@ -139,6 +139,12 @@ async fn bad_input_gets_a_clear_4xx_never_a_500() {
         let (status, code, _) = error_body(raw(huge, "application/json").await.unwrap()).await;
         assert_eq!((status, code.as_str()), (413, "payload_too_large"));
 
+        // PostgreSQL text cannot hold NUL; SQLite can (and finds no such user).
+        let body = json!({"email": "a\u{0}@b.test", "password": "x"}).to_string();
+        let (status, _, message) = error_body(raw(body, "application/json").await.unwrap()).await;
+        let expected = if backend == "postgres" { 422 } else { 401 };
+        assert_eq!(status, expected, "[{backend}] NUL in the email: {message}");
+
         let res = s
             .request(As::Owner, Method::PATCH, &format!("/api/v1/orgs/{}/members/{}", s.acme, s.user_id("member@acme.test").await))
             .json(&json!({"role": "superuser"}))
