@@ -48,17 +48,18 @@ pub fn storable_json(value: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(storable_json),
         Value::Object(map) => {
             if map.keys().any(|k| k.contains('\0')) {
-                *map = std::mem::take(map).into_iter().map(|(mut k, v)| (storable_key(&mut k), v)).collect();
+                *map = std::mem::take(map)
+                    .into_iter()
+                    .map(|(mut k, v)| {
+                        storable(&mut k);
+                        (k, v)
+                    })
+                    .collect();
             }
             map.values_mut().for_each(storable_json);
         }
         _ => {}
     }
-}
-
-fn storable_key(key: &mut String) -> String {
-    storable(key);
-    std::mem::take(key)
 }
 
 #[cfg(test)]
