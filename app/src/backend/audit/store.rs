@@ -133,58 +133,68 @@ pub async fn list(db: &Db, org_id: Option<&str>, filter: &Filter, limit: Option<
 
 /// One page of any size: [`list`] for the API, bigger pages for the export.
 pub(crate) async fn page(db: &Db, org_id: Option<&str>, filter: &Filter, limit: i64, cursor: Option<&str>) -> ApiResult<AuditPage> {
-    let mut sql = String::from(
+    let mut q = Clauses::new(
         "SELECT seq, id, org_id, action, actor_type, actor_id, actor_label, actor_name, actor_email, resource_type, resource_id, \
          changes, metadata, ip, user_agent, created_at FROM audit_events WHERE ",
     );
-    let mut args = AnyArguments::default();
-    let mut n = 0;
-    let mut bind = |sql: &mut String, clause: &str, value: String| -> ApiResult<()> {
-        n += 1;
-        sql.push_str(&clause.replace('?', &format!("${n}")));
-        args.add(value).map_err(|_| ApiError::internal())
-    };
     match org_id {
-        Some(org) => bind(&mut sql, "org_id = ?", org.to_owned())?,
-        None => sql.push_str("org_id IS NULL"),
+        Some(org) => q.bind("org_id = ?", org.to_owned())?,
+        None => q.sql.push_str("org_id IS NULL"),
     }
     if !filter.actions.is_empty() {
-        sql.push_str(" AND action IN (");
+        q.sql.push_str(" AND action IN (");
         for (i, action) in filter.actions.iter().enumerate() {
-            bind(&mut sql, if i == 0 { "?" } else { ", ?" }, action.clone())?;
+            q.bind(if i == 0 { "?" } else { ", ?" }, action.clone())?;
         }
-        sql.push(')');
+        q.sql.push(')');
     }
     if let Some(v) = &filter.actor_id {
-        bind(&mut sql, " AND actor_id = ?", v.clone())?;
+        q.bind(" AND actor_id = ?", v.clone())?;
     }
     if let Some(v) = &filter.resource_type {
-        bind(&mut sql, " AND resource_type = ?", v.clone())?;
+        q.bind(" AND resource_type = ?", v.clone())?;
     }
     if let Some(v) = &filter.resource_id {
-        bind(&mut sql, " AND resource_id = ?", v.clone())?;
+        q.bind(" AND resource_id = ?", v.clone())?;
     }
     if let Some(v) = &filter.since {
-        bind(&mut sql, " AND created_at >= ?", parse_time("since", v)?)?;
+        q.bind(" AND created_at >= ?", parse_time("since", v)?)?;
     }
     if let Some(v) = &filter.until {
-        bind(&mut sql, " AND created_at < ?", parse_time("until", v)?)?;
+        q.bind(" AND created_at < ?", parse_time("until", v)?)?;
     }
     if let Some(c) = cursor {
         let (at, seq) = decode_cursor(c)?;
         // A row-value comparison: both databases seek the index to it, so a page deep in
         // the trail costs what the first does (an OR of the two conditions scans instead).
-        bind(&mut sql, " AND (created_at, seq) < (?", at)?;
-        n += 1;
-        sql.push_str(&format!(", ${n})"));
-        args.add(seq).map_err(|_| ApiError::internal())?;
+        q.bind(" AND (created_at, seq) < (?", at)?;
+        q.bind(", ?)", seq)?;
     }
-    sql.push_str(&format!(" ORDER BY created_at DESC, seq DESC LIMIT {}", limit + 1));
-    let mut rows: Vec<Row> = sqlx::query_as_with(sqlx::AssertSqlSafe(sql), args).fetch_all(db.pool()).await?;
+    q.sql.push_str(&format!(" ORDER BY created_at DESC, seq DESC LIMIT {}", limit + 1));
+    let mut rows: Vec<Row> = sqlx::query_as_with(sqlx::AssertSqlSafe(q.sql), q.args).fetch_all(db.pool()).await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = if more { rows.last().map(|r| encode_cursor(&r.15, r.0)) } else { None };
     Ok(AuditPage { events: rows.into_iter().map(from_row).collect(), next_cursor })
+}
+
+/// A query under construction: each `?` of a piece becomes the next `$n`, its value bound.
+struct Clauses {
+    sql: String,
+    args: AnyArguments,
+    n: usize,
+}
+
+impl Clauses {
+    fn new(sql: &str) -> Clauses {
+        Clauses { sql: sql.to_owned(), args: AnyArguments::default(), n: 0 }
+    }
+
+    fn bind<'t, T: sqlx::Encode<'t, sqlx::Any> + sqlx::Type<sqlx::Any>>(&mut self, piece: &str, value: T) -> ApiResult<()> {
+        self.n += 1;
+        self.sql.push_str(&piece.replace('?', &format!("${}", self.n)));
+        self.args.add(value).map_err(|_| ApiError::internal())
+    }
 }
 
 fn from_row(r: Row) -> AuditEvent {
