@@ -1,4 +1,5 @@
 use crate::components::error_panel::ErrorPanel;
+use crate::components::mail_list::MailList;
 use crate::components::time::RelativeTime;
 use crate::server_fns::account::{my_mail, my_sessions, ChangePassword, RevokeSessions};
 use leptos::prelude::*;
@@ -104,7 +105,7 @@ fn PersonalMail() -> impl IntoView {
                     match mail.await {
                         Err(error) => view! { <ErrorPanel error/> }.into_any(),
                         Ok(list) if list.is_empty() => view! { <p class="empty-state">"No mail about your personal keys."</p> }.into_any(),
-                        Ok(list) => view! { <crate::pages::outbox::MailList list/> }.into_any(),
+                        Ok(list) => view! { <MailList list/> }.into_any(),
                     }
                 })}
             </Transition>

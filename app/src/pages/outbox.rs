@@ -1,5 +1,5 @@
 use crate::components::error_panel::ErrorPanel;
-use crate::components::time::RelativeTime;
+use crate::components::mail_list::MailList;
 use crate::server_fns::audit::list_outbox;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -25,29 +25,5 @@ pub fn OutboxPage() -> impl IntoView {
                 })}
             </Transition>
         </section>
-    }
-}
-
-/// Mail as a list: status, subject, recipient, time; the body on expand.
-#[component]
-pub fn MailList(list: Vec<crate::model::OutboxMail>) -> impl IntoView {
-    view! {
-        <ul class="mail-list">
-            {list.into_iter().map(|m| view! {
-                <li class="mail">
-                    <details>
-                        <summary>
-                            <span class=format!("badge status-{}", m.status)>{m.status.clone()}</span>" "
-                            <strong>{m.subject.clone()}</strong>" · to "{m.recipient.clone()}" · "
-                            <RelativeTime at=m.created_at.clone()/>
-                        </summary>
-                        <pre class="mail-body">{m.body.clone()}</pre>
-                        {m.last_error.clone().map(|e| view! {
-                            <p class="form-error">{format!("Delivery failed ({} attempts): {e}", m.attempts)}</p>
-                        })}
-                    </details>
-                </li>
-            }).collect_view()}
-        </ul>
     }
 }

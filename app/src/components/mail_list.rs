@@ -1,0 +1,29 @@
+//! Outgoing mail as a list — the org's Outbox and a user's own security mail.
+
+use crate::components::time::RelativeTime;
+use crate::model::OutboxMail;
+use leptos::prelude::*;
+
+/// Mail as a list: status, subject, recipient, time; the body on expand.
+#[component]
+pub fn MailList(list: Vec<OutboxMail>) -> impl IntoView {
+    view! {
+        <ul class="mail-list">
+            {list.into_iter().map(|m| view! {
+                <li class="mail">
+                    <details>
+                        <summary>
+                            <span class=format!("badge status-{}", m.status)>{m.status.clone()}</span>" "
+                            <strong>{m.subject.clone()}</strong>" · to "{m.recipient.clone()}" · "
+                            <RelativeTime at=m.created_at.clone()/>
+                        </summary>
+                        <pre class="mail-body">{m.body.clone()}</pre>
+                        {m.last_error.clone().map(|e| view! {
+                            <p class="form-error">{format!("Delivery failed ({} attempts): {e}", m.attempts)}</p>
+                        })}
+                    </details>
+                </li>
+            }).collect_view()}
+        </ul>
+    }
+}
