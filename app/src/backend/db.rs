@@ -41,6 +41,7 @@ impl Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    url: std::sync::Arc<str>,
 }
 
 impl Db {
@@ -73,7 +74,12 @@ impl Db {
             .connect_with(options)
             .await?;
         backend.migrator().run(&pool).await?;
-        Ok(Db { pool, backend })
+        let db = Db { pool, backend, url: url.into() };
+        let filled = crate::backend::audit::keys::backfill(&db).await?;
+        if filled > 0 {
+            tracing::info!(events = filled, "audit trail: index keys filled in for events stored before migration 0006");
+        }
+        Ok(db)
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -82,6 +88,12 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// A PostgreSQL connection of the native driver, outside the pool: for what the portable
+    /// driver cannot do (COPY, which the audit writer uses).
+    pub async fn connect_postgres(&self) -> Result<sqlx::PgConnection, sqlx::Error> {
+        <sqlx::PgConnection as sqlx::Connection>::connect(&self.url).await
     }
 
     /// Answers when the database does: what `/healthz` reports.
@@ -121,8 +133,9 @@ mod tests {
     use crate::backend::audit::store::{self, Filter};
     use crate::backend::testing;
 
-    /// Events stored before the trail had a sequence (migration 0005) are all still listed,
-    /// in their (time, id) order, and events written after it come after them.
+    /// Events stored before the trail had a sequence (migration 0005) and index keys (0006,
+    /// filled in at startup) are all still listed, in their (time, id) order, and events
+    /// written after it come after them.
     #[tokio::test]
     async fn audit_events_keep_their_order_through_the_sequence_migration() {
         for (name, url) in testing::test_database_urls().await {

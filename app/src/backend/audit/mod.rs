@@ -1,9 +1,10 @@
 //! The security audit trail: where an audit event is written (`recorder`), what never enters
 //! it (`redact`), how changes are described (`changes`) and how it is stored and read
-//! (`store`), and how it leaves for a SIEM (`export`).
+//! (`store`, indexed by `keys`), and how it leaves for a SIEM (`export`).
 
 pub mod changes;
 pub mod export;
+pub mod keys;
 pub mod recorder;
 pub mod redact;
 pub mod store;

@@ -9,7 +9,7 @@
 //! action continues. [`Recorder::shutdown`] drains the queue.
 
 use super::redact::{is_sensitive, redact, storable, storable_json, REDACTED};
-use super::store;
+use super::store::{self, WriterConnection};
 use crate::backend::db::{new_id, now, Db};
 use crate::backend::sessions::ClientInfo;
 use crate::error::ApiResult;
@@ -17,8 +17,6 @@ use crate::model::{Actor, AuditChange, AuditEvent, AuditResource};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
-use sqlx::pool::PoolConnection;
-use sqlx::Any;
 use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 
@@ -110,14 +108,14 @@ async fn write_loop(db: Db, mut rx: mpsc::Receiver<AuditEvent>, stop: Arc<Notify
 }
 
 /// Writes the batch, retrying with exponential backoff until the database takes it.
-async fn write_with_retry(db: &Db, conn: &mut Option<PoolConnection<Any>>, batch: &[AuditEvent]) {
+async fn write_with_retry(db: &Db, conn: &mut Option<WriterConnection>, batch: &[AuditEvent]) {
     let mut backoff = Duration::from_millis(50);
     let mut attempt = 1;
     loop {
         let result = match conn {
-            Some(c) => store::insert_batch_on(c, db, batch).await,
-            None => match db.pool().acquire().await {
-                Ok(c) => store::insert_batch_on(&mut *conn.insert(c), db, batch).await,
+            Some(c) => c.insert(db, batch).await,
+            None => match WriterConnection::open(db).await {
+                Ok(c) => conn.insert(c).insert(db, batch).await,
                 Err(err) => Err(err),
             },
         };

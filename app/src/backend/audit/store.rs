@@ -1,21 +1,23 @@
 //! The audit table: batched inserts for the writer, keyset-paginated reads for the explorer.
 
-use super::super::db::Db;
+use super::super::db::{Backend, Db};
+use super::keys;
 use crate::error::{ApiError, ApiResult};
 use crate::model::{Actor, AuditEvent, AuditPage, AuditResource};
 use sqlx::any::AnyArguments;
-use sqlx::{AnyConnection, Arguments, Connection};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, Arguments, Connection};
+use std::borrow::Cow;
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
-const COLUMNS: usize = 15;
 
 /// Rows per INSERT statement, measured (`benches/audit.rs`): within SQLite's 32,766 and
 /// PostgreSQL's 65,535 parameters, longer statements were faster up to these sizes.
 fn rows_per_insert(db: &Db) -> usize {
     match db.backend() {
-        super::super::db::Backend::Sqlite => 1_000,
-        super::super::db::Backend::Postgres => 500,
+        Backend::Sqlite => 1_000,
+        Backend::Postgres => 500,
     }
 }
 
@@ -24,57 +26,158 @@ pub async fn insert_batch(db: &Db, events: &[AuditEvent]) -> Result<(), sqlx::Er
     insert_batch_on(&mut *db.pool().acquire().await?, db, events).await
 }
 
-/// [`insert_batch`] on a given connection: the writer keeps one, whose page cache then
-/// stays warm from batch to batch (a pooled one would start cold after another wrote).
-pub async fn insert_batch_on(conn: &mut AnyConnection, db: &Db, events: &[AuditEvent]) -> Result<(), sqlx::Error> {
-    let sqlite = db.backend() == super::super::db::Backend::Sqlite;
+async fn insert_batch_on(conn: &mut AnyConnection, db: &Db, events: &[AuditEvent]) -> Result<(), sqlx::Error> {
+    let sqlite = db.backend() == Backend::Sqlite;
     let mut tx = conn.begin().await?;
     for chunk in events.chunks(rows_per_insert(db)) {
-        // SQLite: OR FAIL spares a multi-row INSERT the statement journal that would let it
-        // undo its own rows on error — on error the whole transaction rolls back anyway, and
-        // copying every touched page into that journal cost a third of the ingest rate.
-        let mut sql = String::from(if sqlite { "INSERT OR FAIL" } else { "INSERT" });
-        sql.push_str(
-            " INTO audit_events (id, org_id, action, actor_type, actor_id, actor_label, actor_name, actor_email, \
-             resource_type, resource_id, changes, metadata, ip, user_agent, created_at) VALUES ",
-        );
-        let mut args = AnyArguments::default();
-        for (row, e) in chunk.iter().enumerate() {
-            if row > 0 {
-                sql.push(',');
-            }
-            sql.push('(');
-            for col in 0..COLUMNS {
-                if col > 0 {
-                    sql.push(',');
-                }
-                // SQLite looks a `$n` up by name (a scan per parameter); `?` binds by position.
-                if sqlite {
-                    sql.push('?');
-                } else {
-                    sql.push_str(&format!("${}", row * COLUMNS + col + 1));
-                }
-            }
-            sql.push(')');
-            args.add(e.id.clone()).map_err(sqlx::Error::Encode)?;
-            args.add(e.org_id.clone()).map_err(sqlx::Error::Encode)?;
-            args.add(e.action.clone()).map_err(sqlx::Error::Encode)?;
-            args.add(e.actor.kind.clone()).map_err(sqlx::Error::Encode)?;
-            args.add(e.actor.id.clone()).map_err(sqlx::Error::Encode)?;
-            args.add(e.actor.label.clone()).map_err(sqlx::Error::Encode)?;
-            args.add(e.actor.name.clone()).map_err(sqlx::Error::Encode)?;
-            args.add(e.actor.email.clone()).map_err(sqlx::Error::Encode)?;
-            args.add(e.resource.kind.clone()).map_err(sqlx::Error::Encode)?;
-            args.add(e.resource.id.clone()).map_err(sqlx::Error::Encode)?;
-            args.add(serde_json::to_string(&e.changes).unwrap_or_else(|_| "[]".into())).map_err(sqlx::Error::Encode)?;
-            args.add(e.metadata.to_string()).map_err(sqlx::Error::Encode)?;
-            args.add(e.ip.clone()).map_err(sqlx::Error::Encode)?;
-            args.add(e.user_agent.clone()).map_err(sqlx::Error::Encode)?;
-            args.add(e.created_at.clone()).map_err(sqlx::Error::Encode)?;
-        }
+        let (sql, args) = insert_statement(chunk, sqlite)?;
         sqlx::query_with(sqlx::AssertSqlSafe(sql), args).execute(&mut *tx).await?;
     }
     tx.commit().await
+}
+
+/// The audit writer's own connection, kept from batch to batch (a pooled one would start
+/// with a cold page cache after another wrote). On PostgreSQL it is a native one: a batch
+/// goes in as one COPY, a third of the server's work of multi-row INSERTs (benches/audit.rs).
+pub enum WriterConnection {
+    Pooled(PoolConnection<Any>),
+    Postgres(sqlx::PgConnection),
+}
+
+impl WriterConnection {
+    pub async fn open(db: &Db) -> Result<WriterConnection, sqlx::Error> {
+        Ok(match db.backend() {
+            Backend::Sqlite => WriterConnection::Pooled(db.pool().acquire().await?),
+            Backend::Postgres => WriterConnection::Postgres(db.connect_postgres().await?),
+        })
+    }
+
+    /// Writes `events` all or nothing.
+    pub async fn insert(&mut self, db: &Db, events: &[AuditEvent]) -> Result<(), sqlx::Error> {
+        match self {
+            WriterConnection::Pooled(conn) => insert_batch_on(conn, db, events).await,
+            WriterConnection::Postgres(conn) => copy_batch(conn, events).await,
+        }
+    }
+}
+
+/// The stored columns, in the order of [`fields`].
+const INSERT_COLUMNS: &str = "id, org_id, action, actor_type, actor_id, actor_label, actor_name, actor_email, resource_type, \
+                              resource_id, changes, metadata, ip, user_agent, created_at, org_key, actor_key, resource_key, action_key, created_us";
+const COLUMNS: usize = 20;
+
+enum Field<'e> {
+    Text(Option<Cow<'e, str>>),
+    Int(i64),
+}
+
+/// What is stored of `e`, column by column.
+fn fields(e: &AuditEvent) -> [Field<'_>; COLUMNS] {
+    fn text(t: &str) -> Field<'_> {
+        Field::Text(Some(Cow::Borrowed(t)))
+    }
+    fn optional(t: &Option<String>) -> Field<'_> {
+        Field::Text(t.as_deref().map(Cow::Borrowed))
+    }
+    fn json(t: String) -> Field<'static> {
+        Field::Text(Some(Cow::Owned(t)))
+    }
+    let [org_key, actor_key, resource_key, action_key, created_us] = keys::of(e).map(Field::Int);
+    [
+        text(&e.id),
+        optional(&e.org_id),
+        text(&e.action),
+        text(&e.actor.kind),
+        optional(&e.actor.id),
+        text(&e.actor.label),
+        optional(&e.actor.name),
+        optional(&e.actor.email),
+        text(&e.resource.kind),
+        optional(&e.resource.id),
+        json(serde_json::to_string(&e.changes).unwrap_or_else(|_| "[]".into())),
+        json(e.metadata.to_string()),
+        optional(&e.ip),
+        optional(&e.user_agent),
+        text(&e.created_at),
+        org_key,
+        actor_key,
+        resource_key,
+        action_key,
+        created_us,
+    ]
+}
+
+/// One multi-row INSERT of `chunk`.
+fn insert_statement(chunk: &[AuditEvent], sqlite: bool) -> Result<(String, AnyArguments), sqlx::Error> {
+    // SQLite: OR FAIL spares a multi-row INSERT the statement journal that would let it
+    // undo its own rows on error — on error the whole transaction rolls back anyway, and
+    // copying every touched page into that journal cost a third of the ingest rate.
+    let mut sql = format!("{} INTO audit_events ({INSERT_COLUMNS}) VALUES ", if sqlite { "INSERT OR FAIL" } else { "INSERT" });
+    let mut args = AnyArguments::default();
+    for (row, e) in chunk.iter().enumerate() {
+        if row > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for (col, field) in fields(e).into_iter().enumerate() {
+            if col > 0 {
+                sql.push(',');
+            }
+            // SQLite looks a `$n` up by name (a scan per parameter); `?` binds by position.
+            if sqlite {
+                sql.push('?');
+            } else {
+                sql.push_str(&format!("${}", row * COLUMNS + col + 1));
+            }
+            match field {
+                Field::Text(text) => args.add(text.map(Cow::into_owned)),
+                Field::Int(n) => args.add(n),
+            }
+            .map_err(sqlx::Error::Encode)?;
+        }
+        sql.push(')');
+    }
+    Ok((sql, args))
+}
+
+/// PostgreSQL: `events` as one COPY (one statement, so all or nothing), sent a thousand
+/// rows at a time so that the server parses while the next part is encoded.
+async fn copy_batch(conn: &mut sqlx::PgConnection, events: &[AuditEvent]) -> Result<(), sqlx::Error> {
+    let mut copy = conn.copy_in_raw(&format!("COPY audit_events ({INSERT_COLUMNS}) FROM STDIN")).await?;
+    let mut buf = Vec::with_capacity(1 << 20);
+    for chunk in events.chunks(1_000) {
+        buf.clear();
+        for e in chunk {
+            copy_row(&mut buf, e);
+        }
+        copy.send(buf.as_slice()).await?;
+    }
+    copy.finish().await.map(|_| ())
+}
+
+/// One row in COPY's text format: tab-separated, `\N` for NULL, backslash escapes.
+fn copy_row(buf: &mut Vec<u8>, e: &AuditEvent) {
+    for (col, field) in fields(e).into_iter().enumerate() {
+        if col > 0 {
+            buf.push(b'\t');
+        }
+        match field {
+            Field::Text(None) => buf.extend_from_slice(b"\\N"),
+            Field::Text(Some(text)) => {
+                for &b in text.as_bytes() {
+                    match b {
+                        b'\\' => buf.extend_from_slice(b"\\\\"),
+                        b'\t' => buf.extend_from_slice(b"\\t"),
+                        b'\n' => buf.extend_from_slice(b"\\n"),
+                        b'\r' => buf.extend_from_slice(b"\\r"),
+                        _ => buf.push(b),
+                    }
+                }
+            }
+            Field::Int(n) => buf.extend_from_slice(n.to_string().as_bytes()),
+        }
+    }
+    buf.push(b'\n');
 }
 
 /// The explorer's filters; every one optional.
@@ -119,7 +222,27 @@ impl Filter {
     }
 }
 
-type Row = (i64, String, Option<String>, String, String, Option<String>, String, Option<String>, Option<String>, String, Option<String>, String, String, Option<String>, Option<String>, String);
+/// A stored event as read back: the event and its place in the keyset.
+#[derive(sqlx::FromRow)]
+struct Row {
+    seq: i64,
+    created_us: i64,
+    id: String,
+    org_id: Option<String>,
+    action: String,
+    actor_type: String,
+    actor_id: Option<String>,
+    actor_label: String,
+    actor_name: Option<String>,
+    actor_email: Option<String>,
+    resource_type: String,
+    resource_id: Option<String>,
+    changes: String,
+    metadata: String,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    created_at: String,
+}
 
 /// Events of `org_id` (`None`: events outside any org) newest first, keyset-paginated on
 /// (time, seq) — never OFFSET, so a page deep in the trail costs what the first one does.
@@ -134,19 +257,27 @@ pub async fn list(db: &Db, org_id: Option<&str>, filter: &Filter, limit: Option<
 /// One page of any size: [`list`] for the API, bigger pages for the export.
 pub(crate) async fn page(db: &Db, org_id: Option<&str>, filter: &Filter, limit: i64, cursor: Option<&str>) -> ApiResult<AuditPage> {
     let mut q = Clauses::new(
-        "SELECT seq, id, org_id, action, actor_type, actor_id, actor_label, actor_name, actor_email, resource_type, resource_id, \
+        "SELECT seq, created_us, id, org_id, action, actor_type, actor_id, actor_label, actor_name, actor_email, resource_type, resource_id, \
          changes, metadata, ip, user_agent, created_at FROM audit_events WHERE ",
     );
+    // One index seek: the key of the narrowest filter (each key covers the org as well);
+    // then every filter compares the stored text, so a key collision is never a wrong row.
+    if let Some(id) = &filter.resource_id {
+        q.bind("resource_key = ?", keys::key(org_id, Some(id)))?;
+    } else if let Some(id) = &filter.actor_id {
+        q.bind("actor_key = ?", keys::key(org_id, Some(id)))?;
+    } else if !filter.actions.is_empty() {
+        q.list("action_key", filter.actions.iter().map(|a| keys::key(org_id, Some(a))))?;
+    } else {
+        q.bind("org_key = ?", keys::key(org_id, None))?;
+    }
     match org_id {
-        Some(org) => q.bind("org_id = ?", org.to_owned())?,
-        None => q.sql.push_str("org_id IS NULL"),
+        Some(org) => q.bind(" AND org_id = ?", org.to_owned())?,
+        None => q.sql.push_str(" AND org_id IS NULL"),
     }
     if !filter.actions.is_empty() {
-        q.sql.push_str(" AND action IN (");
-        for (i, action) in filter.actions.iter().enumerate() {
-            q.bind(if i == 0 { "?" } else { ", ?" }, action.clone())?;
-        }
-        q.sql.push(')');
+        q.sql.push_str(" AND ");
+        q.list("action", filter.actions.iter().cloned())?;
     }
     if let Some(v) = &filter.actor_id {
         q.bind(" AND actor_id = ?", v.clone())?;
@@ -158,23 +289,23 @@ pub(crate) async fn page(db: &Db, org_id: Option<&str>, filter: &Filter, limit: 
         q.bind(" AND resource_id = ?", v.clone())?;
     }
     if let Some(v) = &filter.since {
-        q.bind(" AND created_at >= ?", parse_time("since", v)?)?;
+        q.bind(" AND created_us >= ?", parse_time("since", v)?)?;
     }
     if let Some(v) = &filter.until {
-        q.bind(" AND created_at < ?", parse_time("until", v)?)?;
+        q.bind(" AND created_us < ?", parse_time("until", v)?)?;
     }
     if let Some(c) = cursor {
         let (at, seq) = decode_cursor(c)?;
         // A row-value comparison: both databases seek the index to it, so a page deep in
         // the trail costs what the first does (an OR of the two conditions scans instead).
-        q.bind(" AND (created_at, seq) < (?", at)?;
+        q.bind(" AND (created_us, seq) < (?", at)?;
         q.bind(", ?)", seq)?;
     }
-    q.sql.push_str(&format!(" ORDER BY created_at DESC, seq DESC LIMIT {}", limit + 1));
+    q.sql.push_str(&format!(" ORDER BY created_us DESC, seq DESC LIMIT {}", limit + 1));
     let mut rows: Vec<Row> = sqlx::query_as_with(sqlx::AssertSqlSafe(q.sql), q.args).fetch_all(db.pool()).await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next_cursor = if more { rows.last().map(|r| encode_cursor(&r.15, r.0)) } else { None };
+    let next_cursor = if more { rows.last().map(|r| encode_cursor(r.created_us, r.seq)) } else { None };
     Ok(AuditPage { events: rows.into_iter().map(from_row).collect(), next_cursor })
 }
 
@@ -195,38 +326,49 @@ impl Clauses {
         self.sql.push_str(&piece.replace('?', &format!("${}", self.n)));
         self.args.add(value).map_err(|_| ApiError::internal())
     }
+
+    /// `column IN (?, ?, …)` over `values`.
+    fn list<'t, T: sqlx::Encode<'t, sqlx::Any> + sqlx::Type<sqlx::Any>>(&mut self, column: &str, values: impl Iterator<Item = T>) -> ApiResult<()> {
+        self.sql.push_str(column);
+        self.sql.push_str(" IN (");
+        for (i, value) in values.enumerate() {
+            self.bind(if i == 0 { "?" } else { ", ?" }, value)?;
+        }
+        self.sql.push(')');
+        Ok(())
+    }
 }
 
 fn from_row(r: Row) -> AuditEvent {
     AuditEvent {
-        id: r.1,
-        org_id: r.2,
-        action: r.3,
-        actor: Actor { kind: r.4, id: r.5, label: r.6, name: r.7, email: r.8 },
-        resource: AuditResource { kind: r.9, id: r.10 },
-        changes: serde_json::from_str(&r.11).unwrap_or_default(),
-        metadata: serde_json::from_str(&r.12).unwrap_or_default(),
-        ip: r.13,
-        user_agent: r.14,
-        created_at: r.15,
+        id: r.id,
+        org_id: r.org_id,
+        action: r.action,
+        actor: Actor { kind: r.actor_type, id: r.actor_id, label: r.actor_label, name: r.actor_name, email: r.actor_email },
+        resource: AuditResource { kind: r.resource_type, id: r.resource_id },
+        changes: serde_json::from_str(&r.changes).unwrap_or_default(),
+        metadata: serde_json::from_str(&r.metadata).unwrap_or_default(),
+        ip: r.ip,
+        user_agent: r.user_agent,
+        created_at: r.created_at,
     }
 }
 
-/// A time filter in the stored form, or 422 naming the parameter.
-fn parse_time(field: &str, value: &str) -> ApiResult<String> {
+/// A time filter as the time key (µs), or 422 naming the parameter.
+fn parse_time(field: &str, value: &str) -> ApiResult<i64> {
     chrono::DateTime::parse_from_rfc3339(value)
-        .map(|t| super::super::db::format_time(t.with_timezone(&chrono::Utc)))
+        .map(|t| t.timestamp_micros())
         .map_err(|_| ApiError::invalid(field, "must be an RFC 3339 time like 2026-11-23T12:00:00Z"))
 }
 
-fn encode_cursor(at: &str, seq: i64) -> String {
+fn encode_cursor(at: i64, seq: i64) -> String {
     hex::encode(format!("{at}|{seq}"))
 }
 
-fn decode_cursor(cursor: &str) -> ApiResult<(String, i64)> {
+fn decode_cursor(cursor: &str) -> ApiResult<(i64, i64)> {
     hex::decode(cursor)
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.split_once('|').and_then(|(a, b)| Some((a.to_owned(), b.parse().ok()?))))
+        .and_then(|s| s.split_once('|').and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?))))
         .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this endpoint gave out"))
 }

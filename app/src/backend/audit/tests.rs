@@ -137,3 +137,31 @@ async fn a_nul_character_cannot_wedge_the_writer() {
         assert_eq!(events[1].metadata, json!({"email\u{FFFD}": "a\u{FFFD}@b"}), "[{backend}]");
     }
 }
+
+/// Whatever characters an event holds come back as written, through the writer's batch path
+/// (COPY's text format on PostgreSQL escapes tab, newline, carriage return and backslash)
+/// and through the awaited one; a NULL stays NULL and is not read as the text `\N`.
+#[tokio::test]
+async fn every_character_survives_the_writer() {
+    let odd = "tab\there\nnew line\r\\N back\\slash \\t é 🦀 'quote' \"dq\" ,;|";
+    for (backend, db) in test_databases().await {
+        let recorder = Recorder::start(db.clone(), no_overflow());
+        let mut actor = ada();
+        actor.label = odd.into();
+        actor.email = None;
+        let client = ClientInfo { ip: None, user_agent: Some(odd.into()) };
+        recorder.record(NewEvent::new(Some("org-1"), "workflow.updated", actor.clone(), "workflow", Some(odd)).metadata(json!({ "name": odd })).client(&client));
+        recorder.shutdown().await;
+        recorder.record_now(NewEvent::new(Some("org-1"), "workflow.deleted", actor.clone(), "workflow", Some(odd)).metadata(json!({ "name": odd })).client(&client)).await.unwrap();
+
+        let filter = Filter { resource_id: Some(odd.into()), ..Filter::default() };
+        let events = store::list(&db, Some("org-1"), &filter, None, None).await.unwrap().events;
+        assert_eq!(events.len(), 2, "[{backend}] both events found by their resource id");
+        for e in events {
+            assert_eq!(e.actor, actor, "[{backend}] {}", e.action);
+            assert_eq!(e.resource.id.as_deref(), Some(odd), "[{backend}] {}", e.action);
+            assert_eq!(e.metadata, json!({ "name": odd }), "[{backend}] {}", e.action);
+            assert_eq!((e.ip.as_deref(), e.user_agent.as_deref()), (None, Some(odd)), "[{backend}] {}", e.action);
+        }
+    }
+}
