@@ -71,6 +71,9 @@ async fn enqueue(db: &Db) {
     println!("  enqueue (record, incl. redaction): median {:?}, p99 {:?} over {} calls", percentile(samples.clone(), 0.5), percentile(samples, 0.99), 100_000);
 }
 
+/// Long enough for the WAL to start over a few times (SQLite) and autovacuum to run (PostgreSQL).
+const INGEST_EVENTS: usize = 1_000_000;
+
 /// Sustained ingest: events offered as fast as the queue takes them (never overflowing it),
 /// timed until the writer has stored them all.
 async fn ingest(db: &Db, total: usize) {
@@ -183,7 +186,7 @@ async fn export_memory(db: &Db, org: &str) {
 async fn run(backend: &str, db: Db, rows: usize) {
     println!("{backend}:");
     enqueue(&db).await;
-    ingest(&db, 200_000).await;
+    ingest(&db, INGEST_EVENTS).await;
     let t = Instant::now();
     fill(&db, &org_id("big"), rows).await;
     println!("  filled {rows} events in {:.1} s", t.elapsed().as_secs_f64());
@@ -213,7 +216,7 @@ impl Only {
         match self {
             Only::Enqueue => enqueue(db).await,
             Only::Insert => insert_speed(db).await,
-            Only::Ingest => ingest(db, 200_000).await,
+            Only::Ingest => ingest(db, INGEST_EVENTS).await,
         }
     }
 }

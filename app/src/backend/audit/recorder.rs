@@ -9,7 +9,8 @@
 //! action continues. [`Recorder::shutdown`] drains the queue.
 
 use super::redact::{is_sensitive, redact, storable, storable_json, REDACTED};
-use super::store::{self, WriterConnection};
+use super::store;
+use super::writer_connection::WriterConnection;
 use crate::backend::db::{new_id, now, Db};
 use crate::backend::sessions::ClientInfo;
 use crate::error::ApiResult;
@@ -81,12 +82,15 @@ impl Recorder {
 async fn write_loop(db: Db, mut rx: mpsc::Receiver<AuditEvent>, stop: Arc<Notify>) {
     let mut stopping = false;
     let mut conn = None;
+    // Reused: it grows to the biggest batch once (~7 MB at most) instead of reallocating
+    // and moving every event again as each big batch is gathered.
+    let mut batch = Vec::new();
     loop {
-        let first = if stopping {
-            rx.recv().await
+        let received = if stopping {
+            rx.recv_many(&mut batch, MAX_BATCH).await
         } else {
             tokio::select! {
-                event = rx.recv() => event,
+                received = rx.recv_many(&mut batch, MAX_BATCH) => received,
                 _ = stop.notified() => {
                     // No new events from here on; what is queued is still written.
                     rx.close();
@@ -95,15 +99,11 @@ async fn write_loop(db: Db, mut rx: mpsc::Receiver<AuditEvent>, stop: Arc<Notify
                 }
             }
         };
-        let Some(first) = first else { return };
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(event) => batch.push(event),
-                Err(_) => break,
-            }
+        if received == 0 {
+            return; // closed and drained
         }
         write_with_retry(&db, &mut conn, &batch).await;
+        batch.clear();
     }
 }
 

@@ -5,8 +5,7 @@ use super::keys;
 use crate::error::{ApiError, ApiResult};
 use crate::model::{Actor, AuditEvent, AuditPage, AuditResource};
 use sqlx::any::AnyArguments;
-use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, Arguments, Connection};
+use sqlx::{AnyConnection, Arguments, Connection};
 use std::borrow::Cow;
 
 pub const DEFAULT_LIMIT: i64 = 50;
@@ -26,7 +25,7 @@ pub async fn insert_batch(db: &Db, events: &[AuditEvent]) -> Result<(), sqlx::Er
     insert_batch_on(&mut *db.pool().acquire().await?, db, events).await
 }
 
-async fn insert_batch_on(conn: &mut AnyConnection, db: &Db, events: &[AuditEvent]) -> Result<(), sqlx::Error> {
+pub(super) async fn insert_batch_on(conn: &mut AnyConnection, db: &Db, events: &[AuditEvent]) -> Result<(), sqlx::Error> {
     let sqlite = db.backend() == Backend::Sqlite;
     let mut tx = conn.begin().await?;
     for chunk in events.chunks(rows_per_insert(db)) {
@@ -36,43 +35,18 @@ async fn insert_batch_on(conn: &mut AnyConnection, db: &Db, events: &[AuditEvent
     tx.commit().await
 }
 
-/// The audit writer's own connection, kept from batch to batch (a pooled one would start
-/// with a cold page cache after another wrote). On PostgreSQL it is a native one: a batch
-/// goes in as one COPY, a third of the server's work of multi-row INSERTs (benches/audit.rs).
-pub enum WriterConnection {
-    Pooled(PoolConnection<Any>),
-    Postgres(sqlx::PgConnection),
-}
-
-impl WriterConnection {
-    pub async fn open(db: &Db) -> Result<WriterConnection, sqlx::Error> {
-        Ok(match db.backend() {
-            Backend::Sqlite => WriterConnection::Pooled(db.pool().acquire().await?),
-            Backend::Postgres => WriterConnection::Postgres(db.connect_postgres().await?),
-        })
-    }
-
-    /// Writes `events` all or nothing.
-    pub async fn insert(&mut self, db: &Db, events: &[AuditEvent]) -> Result<(), sqlx::Error> {
-        match self {
-            WriterConnection::Pooled(conn) => insert_batch_on(conn, db, events).await,
-            WriterConnection::Postgres(conn) => copy_batch(conn, events).await,
-        }
-    }
-}
-
 /// The stored columns, in the order of [`fields`].
-const INSERT_COLUMNS: &str = "id, org_id, action, actor_type, actor_id, actor_label, actor_name, actor_email, resource_type, \
+pub(super) const INSERT_COLUMNS: &str = "id, org_id, action, actor_type, actor_id, actor_label, actor_name, actor_email, resource_type, \
                               resource_id, changes, metadata, ip, user_agent, created_at, org_key, actor_key, resource_key, action_key, created_us";
 const COLUMNS: usize = 20;
 
-enum Field<'e> {
+pub(super) enum Field<'e> {
     Text(Option<Cow<'e, str>>),
     Int(i64),
 }
 
 /// What is stored of `e`, column by column.
-fn fields(e: &AuditEvent) -> [Field<'_>; COLUMNS] {
+pub(super) fn fields(e: &AuditEvent) -> [Field<'_>; COLUMNS] {
     fn text(t: &str) -> Field<'_> {
         Field::Text(Some(Cow::Borrowed(t)))
     }
@@ -138,46 +112,6 @@ fn insert_statement(chunk: &[AuditEvent], sqlite: bool) -> Result<(String, AnyAr
         sql.push(')');
     }
     Ok((sql, args))
-}
-
-/// PostgreSQL: `events` as one COPY (one statement, so all or nothing), sent a thousand
-/// rows at a time so that the server parses while the next part is encoded.
-async fn copy_batch(conn: &mut sqlx::PgConnection, events: &[AuditEvent]) -> Result<(), sqlx::Error> {
-    let mut copy = conn.copy_in_raw(&format!("COPY audit_events ({INSERT_COLUMNS}) FROM STDIN")).await?;
-    let mut buf = Vec::with_capacity(1 << 20);
-    for chunk in events.chunks(1_000) {
-        buf.clear();
-        for e in chunk {
-            copy_row(&mut buf, e);
-        }
-        copy.send(buf.as_slice()).await?;
-    }
-    copy.finish().await.map(|_| ())
-}
-
-/// One row in COPY's text format: tab-separated, `\N` for NULL, backslash escapes.
-fn copy_row(buf: &mut Vec<u8>, e: &AuditEvent) {
-    for (col, field) in fields(e).into_iter().enumerate() {
-        if col > 0 {
-            buf.push(b'\t');
-        }
-        match field {
-            Field::Text(None) => buf.extend_from_slice(b"\\N"),
-            Field::Text(Some(text)) => {
-                for &b in text.as_bytes() {
-                    match b {
-                        b'\\' => buf.extend_from_slice(b"\\\\"),
-                        b'\t' => buf.extend_from_slice(b"\\t"),
-                        b'\n' => buf.extend_from_slice(b"\\n"),
-                        b'\r' => buf.extend_from_slice(b"\\r"),
-                        _ => buf.push(b),
-                    }
-                }
-            }
-            Field::Int(n) => buf.extend_from_slice(n.to_string().as_bytes()),
-        }
-    }
-    buf.push(b'\n');
 }
 
 /// The explorer's filters; every one optional.
