@@ -35,7 +35,7 @@ pub async fn postgres(admin_url: &str) -> Db {
     Db::connect(&postgres_url(admin_url).await).await.expect("postgres test database")
 }
 
-fn sqlite_url() -> String {
+pub(crate) fn sqlite_url() -> String {
     let dir = std::env::temp_dir().join(format!("chronicle-test-{}", new_id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     format!("sqlite://{}?mode=rwc", dir.join("test.db").display())
