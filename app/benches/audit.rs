@@ -51,20 +51,22 @@ async fn count(db: &Db, org: &str) -> i64 {
     n
 }
 
-/// Enqueue latency on the request path (median, p99), in bursts the queue can hold.
+/// Enqueue latency on the request path (median, p99): the first half of `record`, before
+/// it waits for the group commit; in bursts the queue can hold.
 async fn enqueue(db: &Db) {
     let recorder = Recorder::start(db.clone(), Arc::new(|| {}));
     let org = org_id("enqueue");
     let mut samples = Vec::new();
     for burst in 0..20 {
+        let mut receipts = Vec::with_capacity(5_000);
         for i in 0..5_000 {
             let e = event(&org, burst * 5_000 + i);
             let t = Instant::now();
-            recorder.record(e);
+            receipts.push(recorder.enqueue(e).await);
             samples.push(t.elapsed());
         }
-        while count(db, &org).await < ((burst + 1) * 5_000) as i64 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
+        for r in receipts {
+            assert!(r.stored().await);
         }
     }
     recorder.shutdown().await;
@@ -73,27 +75,35 @@ async fn enqueue(db: &Db) {
 
 /// Long enough for the WAL to start over a few times (SQLite) and autovacuum to run (PostgreSQL).
 const INGEST_EVENTS: usize = 1_000_000;
+/// Concurrent callers, each recording one event after another and waiting for its commit,
+/// as requests do.
+const PRODUCERS: usize = 4_096;
 
-/// Sustained ingest: events offered as fast as the queue takes them (never overflowing it),
-/// timed until the writer has stored them all.
+/// Sustained ingest with durable acknowledgement: `PRODUCERS` callers each `record` (queue,
+/// then wait for the commit) in a loop; timed until every call has returned.
 async fn ingest(db: &Db, total: usize) {
     let recorder = Recorder::start(db.clone(), Arc::new(|| panic!("the bench must not overflow the queue")));
-    let capacity = app::backend::audit::recorder::QUEUE_CAPACITY;
     let org = org_id("ingest");
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let start = Instant::now();
-    let mut i = 0;
-    while i < total {
-        let room = capacity - recorder.queued();
-        for _ in 0..room.min(total - i) {
-            recorder.record(event(&org, i));
-            i += 1;
-        }
-        tokio::time::sleep(Duration::from_millis(1)).await;
+    let mut producers = tokio::task::JoinSet::new();
+    for _ in 0..PRODUCERS {
+        let (recorder, org, next) = (recorder.clone(), org.clone(), next.clone());
+        producers.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= total {
+                    return;
+                }
+                recorder.record(event(&org, i)).await;
+            }
+        });
     }
-    recorder.shutdown().await;
+    producers.join_all().await;
     let secs = start.elapsed().as_secs_f64();
+    recorder.shutdown().await;
     assert_eq!(count(db, &org).await as usize, total);
-    println!("  sustained ingest through the recorder: {total} events in {secs:.2} s = {:.0} events/s", total as f64 / secs);
+    println!("  sustained ingest, each event acknowledged once committed ({PRODUCERS} concurrent callers): {total} events in {secs:.2} s = {:.0} events/s", total as f64 / secs);
 }
 
 /// Fills the trail with `rows` events spread over a year, in big batches.

@@ -21,6 +21,14 @@ pub enum ErrorKind {
     /// The request itself could not be read (malformed JSON, wrong content type).
     BadRequest,
     PayloadTooLarge,
+    /// A state-changing request a browser sent from another site (403).
+    CrossSiteRequest,
+    /// Someone saved the workflow since the version the editor started from (409).
+    VersionConflict,
+    /// Login throttled; `Retry-After` says when to try again (429).
+    TooManyAttempts,
+    /// The server cannot take this now (503): e.g. the audit trail cannot keep up.
+    Unavailable,
     Internal,
 }
 
@@ -34,6 +42,10 @@ impl ErrorKind {
             ErrorKind::InvalidInput => 422,
             ErrorKind::BadRequest => 400,
             ErrorKind::PayloadTooLarge => 413,
+            ErrorKind::CrossSiteRequest => 403,
+            ErrorKind::VersionConflict => 409,
+            ErrorKind::TooManyAttempts => 429,
+            ErrorKind::Unavailable => 503,
             ErrorKind::Internal => 500,
         }
     }
@@ -46,13 +58,19 @@ pub struct ApiError {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Seconds until the request may be tried again (sent as `Retry-After` too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+    /// For `version_conflict`: the version that is current now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: ErrorKind, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), field: None }
+        Self { code, message: message.into(), field: None, retry_after: None, version: None }
     }
 
     pub fn unauthorized() -> Self {
@@ -73,7 +91,7 @@ impl ApiError {
 
     pub fn invalid(field: &str, reason: impl Into<String>) -> Self {
         let reason = reason.into();
-        Self { code: ErrorKind::InvalidInput, message: format!("{field}: {reason}"), field: Some(field.to_owned()) }
+        Self { field: Some(field.to_owned()), ..Self::new(ErrorKind::InvalidInput, format!("{field}: {reason}")) }
     }
 
     pub fn internal() -> Self {
@@ -122,7 +140,8 @@ mod server {
     impl IntoResponse for ApiError {
         fn into_response(self) -> Response {
             let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            (status, axum::Json(serde_json::json!({ "error": self }))).into_response()
+            let retry_after = self.retry_after.map(|secs| [(axum::http::header::RETRY_AFTER, secs.to_string())]);
+            (status, retry_after, axum::Json(serde_json::json!({ "error": self }))).into_response()
         }
     }
 

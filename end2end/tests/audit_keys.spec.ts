@@ -102,6 +102,10 @@ test('a member cannot open the audit log but manages personal keys', async ({ pa
   await expect(page.getByRole('region', { name: 'Organisation keys' })).toHaveCount(0);
   const mine = page.getByRole('region', { name: 'Personal keys' });
   await mine.getByLabel('Name').fill('my laptop');
+  // A personal key needs the current password: a stolen session alone cannot mint one.
+  await mine.getByRole('button', { name: 'Create key' }).click();
+  await expect(mine.getByRole('alert')).toContainText('current password');
+  await mine.getByLabel('Your current password').fill('chronicle-demo');
   await mine.getByRole('button', { name: 'Create key' }).click();
   await expect(mine.getByRole('alert')).toContainText('scopes');
   await mine.getByLabel('keys:read').check();

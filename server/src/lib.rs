@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod metrics;
+pub mod web;
 
 use app::backend::audit::Recorder;
 use app::backend::db::Db;
@@ -25,6 +26,7 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// here, its overflow counted in `metrics`), settings.
 pub fn app_state(db: Db, leptos_options: LeptosOptions, config: Config, metrics: &metrics::Metrics) -> AppState {
     let audit = Recorder::start(db.clone(), metrics.audit_overflow_hook());
+    app::backend::housekeeping::spawn(db.clone(), std::time::Duration::from_secs(600));
     match config.smtp_url.as_deref().map(app::backend::outbox::transport) {
         Some(Ok(smtp)) => {
             app::backend::outbox::spawn_delivery(db.clone(), smtp, std::time::Duration::from_secs(1));
@@ -40,6 +42,7 @@ pub fn router(state: AppState, metrics: Arc<metrics::Metrics>) -> Router {
     let context_state = state.clone();
     let shell_options = state.leptos_options.clone();
     let metrics_for_route = metrics.clone();
+    let config = state.config.clone();
     Router::new()
         .nest("/api/v1", api::router())
         .route("/healthz", get(healthz))
@@ -52,7 +55,14 @@ pub fn router(state: AppState, metrics: Arc<metrics::Metrics>) -> Router {
         )
         .route_layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(web::server_fn_status))
+        // One limit for every door: REST extractors answer 413 in JSON, and the layer stops
+        // any other body (server functions included) before it is read whole.
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(web::refuse_oversized))
+        .layer(axum::middleware::from_fn_with_state(config.clone(), web::refuse_cross_site))
+        .layer(axum::middleware::from_fn_with_state(config, web::security_headers))
         .with_state(state)
 }
 

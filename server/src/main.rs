@@ -62,6 +62,16 @@ async fn create_owner(db: &Db, email: &str, name: &str, org: &str) -> Result<(),
     };
     let user = users::create_user(db, email, name, &password).await.map_err(|e| e.message)?;
     let org = orgs::create_org(db, org, &user.id).await.map_err(|e| e.message)?;
+    // Who created the first owner, and when, is the first line of the new org's trail.
+    let audit = app::backend::audit::Recorder::start(db.clone(), std::sync::Arc::new(|| {}));
+    let operator = app::model::Actor { kind: "system".into(), id: None, label: "Command line (create-owner)".into(), name: None, email: None };
+    audit
+        .record(
+            app::backend::audit::NewEvent::new(Some(&org.id), "user.created", operator, "user", Some(&user.id))
+                .metadata(serde_json::json!({ "name": user.name, "email": user.email, "role": "owner", "org": org.name })),
+        )
+        .await;
+    audit.shutdown().await;
     println!("Created {} <{}>, owner of {} ({}).", user.name, user.email, org.name, org.id);
     Ok(())
 }

@@ -39,6 +39,12 @@ async fn create_owner_makes_a_user_who_owns_a_new_org() {
     let (user, _) = app::backend::users::find_by_email(&db, "rita@initech.test").await.unwrap().unwrap();
     let orgs = app::backend::orgs::orgs_of_user(&db, &user.id).await.unwrap();
     assert_eq!((orgs.len(), orgs[0].name.as_str(), orgs[0].role), (1, "Initech", app::model::Role::Owner));
+    // The new org's trail starts with it.
+    let page = app::backend::audit::store::list(&db, Some(&orgs[0].id), &Default::default(), None, None).await.unwrap();
+    let created: Vec<_> = page.events.iter().filter(|e| e.action == "user.created").collect();
+    assert_eq!(created.len(), 1);
+    assert_eq!((created[0].actor.kind.as_str(), created[0].resource.id.as_deref()), ("system", Some(user.id.as_str())));
+    assert_eq!(created[0].metadata["email"], "rita@initech.test");
     // Nothing else was seeded: no demo data without --demo.
     assert!(app::backend::users::find_by_email(&db, "owner@acme.test").await.unwrap().is_none());
 }

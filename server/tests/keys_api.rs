@@ -40,7 +40,7 @@ async fn role_table() {
             (Method::GET, "/api/v1/orgs/{acme}/api-keys/activity".into(), None, [200, 200, 403, 404, 401]),
             (Method::GET, "/api/v1/orgs/{acme}/audit/export?format=csv".into(), None, [200, 200, 403, 404, 401]),
             (Method::GET, "/api/v1/me/api-keys".into(), None, [200, 200, 200, 200, 401]),
-            (Method::POST, "/api/v1/me/api-keys".into(), Some(key), [201, 201, 201, 201, 401]),
+            (Method::POST, "/api/v1/me/api-keys".into(), Some(json!({"name": "ci", "scopes": ["workflows:read"], "current_password": "chronicle-demo"})), [201, 201, 201, 201, 401]),
             (Method::GET, "/api/v1/me/api-keys/activity".into(), None, [200, 200, 200, 200, 401]),
         ];
         let fresh = || async { create_org_key(&s, "to revoke", &["audit:read"]).await.0["id"].as_str().unwrap().to_owned() };
@@ -156,7 +156,7 @@ async fn a_key_is_named_in_the_trail_and_an_expired_key_is_refused() {
 async fn a_personal_key_acts_as_its_user_within_its_scopes() {
     for (backend, db) in test_databases().await {
         let s = TestServer::start(db).await;
-        let res = s.request(As::Member, Method::POST, "/api/v1/me/api-keys").json(&json!({"name": "laptop", "scopes": ["workflows:read", "keys:read"]})).send().await.unwrap();
+        let res = s.request(As::Member, Method::POST, "/api/v1/me/api-keys").json(&json!({"name": "laptop", "scopes": ["workflows:read", "keys:read"], "current_password": "chronicle-demo"})).send().await.unwrap();
         assert_eq!(res.status(), 201);
         let created: Value = res.json().await.unwrap();
         let secret = created["secret"].as_str().unwrap();

@@ -106,13 +106,7 @@ pub struct NewKey {
 
 /// Checks a create request, naming the field at fault.
 fn validate(input: NewKey) -> ApiResult<NewKey> {
-    let name = input.name.trim().to_owned();
-    if name.is_empty() {
-        return Err(ApiError::invalid("name", "must not be empty"));
-    }
-    if name.chars().count() > 100 {
-        return Err(ApiError::invalid("name", "must be at most 100 characters"));
-    }
+    let name = super::users::validate_name("name", &input.name)?;
     if input.scopes.is_empty() {
         return Err(ApiError::invalid("scopes", format!("choose at least one of {}", SCOPES.join(", "))));
     }
@@ -220,12 +214,21 @@ pub async fn create(db: &Db, owner: &Owner, creator: &UserInfo, input: NewKey, b
     .bind(key.expires_at.as_deref())
     .execute(db.pool())
     .await?;
-    announce(db, owner, &key, "api_key.created", by).await;
+    announce(db, owner, &key, "api_key.created", None, by).await;
     Ok(CreatedKey { key, secret })
 }
 
 /// Revokes a key (404 when it is not the owner's); revoking twice answers 409.
 pub async fn revoke(db: &Db, owner: &Owner, key_id: &str, by: &Acting<'_>) -> ApiResult<ApiKey> {
+    revoke_with(db, owner, key_id, None, by).await
+}
+
+/// As [`revoke`], done for `reason` (said in the trail and the alert mail).
+pub async fn revoke_because(db: &Db, owner: &Owner, key_id: &str, reason: &str, by: &Acting<'_>) -> ApiResult<ApiKey> {
+    revoke_with(db, owner, key_id, Some(reason), by).await
+}
+
+async fn revoke_with(db: &Db, owner: &Owner, key_id: &str, reason: Option<&str>, by: &Acting<'_>) -> ApiResult<ApiKey> {
     let key = get(db, owner, key_id).await?;
     if key.revoked_at.is_some() {
         return Err(ApiError::conflict("This key is already revoked."));
@@ -240,28 +243,28 @@ pub async fn revoke(db: &Db, owner: &Owner, key_id: &str, by: &Acting<'_>) -> Ap
         return Err(ApiError::conflict("This key is already revoked."));
     }
     let key = ApiKey { revoked_at: Some(at), ..key };
-    announce(db, owner, &key, "api_key.revoked", by).await;
+    announce(db, owner, &key, "api_key.revoked", reason, by).await;
     Ok(key)
 }
 
 /// The audit event and the out-of-band alert for a create or revoke. Neither may fail the
 /// key operation: the audit write is retried by the recorder, the mail by the outbox.
-async fn announce(db: &Db, owner: &Owner, key: &ApiKey, action: &'static str, by: &Acting<'_>) {
-    let meta = serde_json::json!({
+async fn announce(db: &Db, owner: &Owner, key: &ApiKey, action: &'static str, reason: Option<&str>, by: &Acting<'_>) {
+    let mut meta = serde_json::json!({
         "kind": key.kind, "name": key.name, "display": key.display, "scopes": key.scopes,
         "expires_at": key.expires_at,
     });
+    if let Some(reason) = reason {
+        meta["reason"] = reason.into();
+    }
     // Org keys belong to the org's trail; personal keys to their user's, outside any org.
     let org = match owner {
         Owner::Org(org) => Some(org.as_str()),
         Owner::User(_) => None,
     };
     let event = NewEvent::new(org, action, by.actor.clone(), "api_key", Some(&key.id)).metadata(meta).client(by.client);
-    if let Err(err) = by.audit.record_now(event.clone()).await {
-        tracing::warn!(error = %err, "audit write for {action} failed; queued for retry");
-        by.audit.record(event);
-    }
-    if let Err(err) = outbox::key_alert(db, owner, key, action, by).await {
+    by.audit.record(event).await;
+    if let Err(err) = outbox::key_alert(db, owner, key, action, reason, by).await {
         tracing::error!(error = %err, key = %key.display, "could not queue the key alert mail");
     }
 }

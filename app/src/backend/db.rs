@@ -158,7 +158,7 @@ mod tests {
             let db = Db::connect(&url).await.unwrap();
             let recorder = crate::backend::audit::Recorder::start(db.clone(), std::sync::Arc::new(|| {}));
             let actor = crate::model::Actor { kind: "system".into(), id: None, label: "System".into(), name: None, email: None };
-            recorder.record_now(crate::backend::audit::NewEvent::new(Some("org-1"), "auth.logout", actor, "session", None)).await.unwrap();
+            recorder.record(crate::backend::audit::NewEvent::new(Some("org-1"), "auth.logout", actor, "session", None)).await;
             let (mut ids, mut cursor) = (Vec::new(), None);
             loop {
                 let page = store::list(&db, Some("org-1"), &Filter::default(), Some(1), cursor.as_deref()).await.unwrap();

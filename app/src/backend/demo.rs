@@ -91,7 +91,7 @@ async fn seed_workflows(db: &Db, audit: &Recorder, org: &str, olive: &UserInfo, 
         let mut id: Option<String> = None;
         for (actor, definition) in versions {
             let definition = serde_json::from_value(definition.clone()).map_err(|_| ApiError::internal())?;
-            let input = SaveInput { name: Some(name.into()), definition, enabled: None, label: None };
+            let input = SaveInput { name: Some(name.into()), definition, enabled: None, label: None, base_version: None };
             let source = if id.is_some() { VersionSource::Update } else { VersionSource::Create };
             let saved = workflows::save(db, org, id.as_deref(), input, actor, source).await?;
             id = Some(saved.workflow.id);

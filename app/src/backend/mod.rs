@@ -2,17 +2,21 @@
 //! Server functions and REST handlers are thin doors onto these modules.
 
 pub mod access;
+pub mod account;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod csp;
 pub mod db;
 pub mod demo;
+pub mod housekeeping;
 pub mod orgs;
 pub mod outbox;
 pub mod passwords;
 pub mod request;
 pub mod sessions;
 pub mod testing;
+pub mod throttle;
 pub mod users;
 pub mod workflows;
 
@@ -29,23 +33,57 @@ pub struct Config {
     /// Header holding the client address when behind a proxy we trust (e.g.
     /// `x-forwarded-for`). Unset: the socket peer is the client.
     pub trusted_proxy_header: Option<String>,
+    /// How many proxies we trust append to that header: the client address is the entry this
+    /// many places from the right (`CHRONICLE_TRUSTED_PROXY_HOPS`, default 1). Entries further
+    /// left were written by the client and prove nothing.
+    pub trusted_proxy_hops: usize,
     /// `smtp://host:port` of the relay that delivers the outbox. Unset: mail stays in the outbox.
     pub smtp_url: Option<String>,
+    /// Where users reach Chronicle (`CHRONICLE_PUBLIC_URL`, e.g. `https://chronicle.example`):
+    /// its origin is accepted on cross-site checks, and https turns on HSTS and Secure cookies.
+    pub public_url: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            data_dir: PathBuf::from("data"),
+            database_url: String::new(),
+            trusted_proxy_header: None,
+            trusted_proxy_hops: 1,
+            smtp_url: None,
+            public_url: None,
+        }
+    }
 }
 
 impl Config {
     pub fn from_env() -> Config {
-        let data_dir = PathBuf::from(std::env::var("CHRONICLE_DATA_DIR").unwrap_or_else(|_| "data".into()));
-        let database_url = std::env::var("DATABASE_URL")
-            .ok()
-            .filter(|u| !u.trim().is_empty())
-            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("chronicle.db").display()));
-        let trusted_proxy_header = std::env::var("CHRONICLE_TRUSTED_PROXY_HEADER")
-            .ok()
-            .map(|h| h.trim().to_ascii_lowercase())
-            .filter(|h| !h.is_empty());
-        let smtp_url = std::env::var("SMTP_URL").ok().map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
-        Config { data_dir, database_url, trusted_proxy_header, smtp_url }
+        let var = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let data_dir = PathBuf::from(var("CHRONICLE_DATA_DIR").unwrap_or_else(|| "data".into()));
+        let database_url =
+            var("DATABASE_URL").unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("chronicle.db").display()));
+        let trusted_proxy_hops = match var("CHRONICLE_TRUSTED_PROXY_HOPS").map(|h| h.parse::<usize>()) {
+            None => 1,
+            Some(Ok(hops)) if hops >= 1 => hops,
+            Some(_) => {
+                tracing::error!("CHRONICLE_TRUSTED_PROXY_HOPS must be a whole number from 1 up; using 1");
+                1
+            }
+        };
+        Config {
+            data_dir,
+            database_url,
+            trusted_proxy_header: var("CHRONICLE_TRUSTED_PROXY_HEADER").map(|h| h.to_ascii_lowercase()),
+            trusted_proxy_hops,
+            smtp_url: var("SMTP_URL"),
+            public_url: var("CHRONICLE_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned()),
+        }
+    }
+
+    /// Whether users reach Chronicle over https only (HSTS, Secure cookies).
+    pub fn https_only(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
     }
 }
 

@@ -91,7 +91,8 @@ pub async fn change_role(db: &Db, by: &Acting<'_>, actor_role: Role, org_id: &st
         NewEvent::new(Some(org_id), "member.role_changed", by.actor.clone(), "member", Some(user_id))
             .changes(&serde_json::json!({ "role": current }), &serde_json::json!({ "role": new_role }))
             .client(by.client),
-    );
+    )
+    .await;
     Ok(current)
 }
 
@@ -113,7 +114,8 @@ pub async fn remove_member(db: &Db, by: &Acting<'_>, actor_role: Role, org_id: &
         NewEvent::new(Some(org_id), "member.removed", by.actor.clone(), "member", Some(user_id))
             .changes(&serde_json::json!({ "role": current }), &serde_json::json!({}))
             .client(by.client),
-    );
+    )
+    .await;
     Ok(current)
 }
 

@@ -3,7 +3,7 @@
 //! A mail failure never fails the action that queued it.
 
 use super::api_keys::Owner;
-use super::db::{format_time, new_id, now, Db};
+use super::db::{format_time, new_id, now, Backend, Db};
 use super::Acting;
 use crate::error::{ApiError, ApiResult};
 use crate::model::{ApiKey, OutboxMail};
@@ -32,7 +32,7 @@ pub async fn enqueue(db: &Db, org_id: Option<&str>, recipient: &str, subject: &s
 
 /// The out-of-band alert for a key created or revoked: to the org's owners (a personal key:
 /// its user), saying who, which key, when and from where.
-pub async fn key_alert(db: &Db, owner: &Owner, key: &ApiKey, action: &str, by: &Acting<'_>) -> ApiResult<()> {
+pub async fn key_alert(db: &Db, owner: &Owner, key: &ApiKey, action: &str, reason: Option<&str>, by: &Acting<'_>) -> ApiResult<()> {
     let (org_id, recipients): (Option<&str>, Vec<String>) = match owner {
         Owner::Org(org) => {
             let rows: Vec<(String,)> = sqlx::query_as(
@@ -52,8 +52,9 @@ pub async fn key_alert(db: &Db, owner: &Owner, key: &ApiKey, action: &str, by: &
         None => by.actor.label.clone(),
     };
     let subject = format!("Chronicle: {kind} API key \"{}\" {verb}", key.name);
+    let why = reason.map(|r| format!(" because {r}")).unwrap_or_default();
     let body = format!(
-        "An API key was {verb}.\n\nKey:   {} ({})\nScopes: {}\nBy:    {who}\nWhen:  {}\nFrom:  {}\n\nIf this was not expected, revoke the key and review the audit trail.\n",
+        "An API key was {verb}{why}.\n\nKey:   {} ({})\nScopes: {}\nBy:    {who}\nWhen:  {}\nFrom:  {}\n\nIf this was not expected, revoke the key and review the audit trail.\n",
         key.name,
         key.display,
         key.scopes.join(", "),
@@ -105,38 +106,70 @@ pub fn transport(url: &str) -> ApiResult<AsyncSmtpTransport<Tokio1Executor>> {
     Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(port).timeout(Some(Duration::from_secs(10))).build())
 }
 
-/// Delivers every due mail once; returns how many were sent. Failures are rescheduled with
-/// exponential backoff (5 s, 10 s, 20 s … at most an hour).
+/// Attempts after which a mail is given up (`failed`, shown on the Outbox page): with the
+/// backoff below, about a day and a half of retrying.
+pub const MAX_ATTEMPTS: i64 = 12;
+/// How long a claim holds: longer than one SMTP exchange (10 s timeout). A loop that died
+/// mid-send leaves its claim to expire, and another loop sends the mail then.
+const LEASE_SECS: i64 = 60;
+const CLAIM_BATCH: i64 = 20;
+
+/// Claims up to [`CLAIM_BATCH`] due mails for this loop: a mail claimed by one app instance
+/// is invisible to the others until its lease ends, so each mail is sent once.
+async fn claim_due(db: &Db) -> ApiResult<Vec<(String, String, String, String, i64, String)>> {
+    let at = now();
+    let lease = format_time(chrono::Utc::now() + chrono::Duration::seconds(LEASE_SECS));
+    // PostgreSQL: rows another transaction is claiming are skipped, not waited for. SQLite
+    // runs one write at a time, so the UPDATE alone is atomic there.
+    let skip_locked = if db.backend() == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
+    let sql = format!(
+        "UPDATE outbox SET claimed_until = $1 WHERE id IN (\
+           SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 \
+           AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY next_attempt_at LIMIT $3{skip_locked}) \
+         RETURNING id, recipient, subject, body, attempts, claimed_until"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&lease).bind(&at).bind(CLAIM_BATCH).fetch_all(db.pool()).await?)
+}
+
+/// Delivers every due mail this loop can claim; returns how many were sent. Failures are
+/// rescheduled with exponential backoff (5 s, 10 s, 20 s … at most an hour) and given up
+/// after [`MAX_ATTEMPTS`].
 pub async fn deliver_due(db: &Db, smtp: &AsyncSmtpTransport<Tokio1Executor>) -> ApiResult<usize> {
-    let due: Vec<(String, String, String, String, i64)> = sqlx::query_as(
-        "SELECT id, recipient, subject, body, attempts FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
-         ORDER BY next_attempt_at LIMIT 50",
-    )
-    .bind(now())
-    .fetch_all(db.pool())
-    .await?;
     let mut sent = 0;
-    for (id, to, subject, body, attempts) in due {
+    for (id, to, subject, body, attempts, lease) in claim_due(db).await? {
+        let attempts = attempts + 1;
+        // Each update holds only while our claim does, so a loop whose lease ran out never
+        // overwrites what the loop that took over recorded.
         match send(smtp, &to, &subject, body).await {
             Ok(()) => {
-                sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, attempts = $2, last_error = NULL WHERE id = $3")
-                    .bind(now())
-                    .bind(attempts + 1)
-                    .bind(&id)
-                    .execute(db.pool())
-                    .await?;
+                sqlx::query(
+                    "UPDATE outbox SET status = 'sent', sent_at = $1, attempts = $2, last_error = NULL, claimed_until = NULL \
+                     WHERE id = $3 AND claimed_until = $4",
+                )
+                .bind(now())
+                .bind(attempts)
+                .bind(&id)
+                .bind(&lease)
+                .execute(db.pool())
+                .await?;
                 sent += 1;
             }
             Err(err) => {
-                let wait = (5i64 << attempts.min(20)).min(MAX_BACKOFF_SECS);
-                tracing::warn!(mail = %id, attempts = attempts + 1, retry_in_s = wait, error = %err, "mail delivery failed");
-                sqlx::query("UPDATE outbox SET attempts = $1, last_error = $2, next_attempt_at = $3 WHERE id = $4")
-                    .bind(attempts + 1)
-                    .bind(err.chars().take(500).collect::<String>())
-                    .bind(format_time(chrono::Utc::now() + chrono::Duration::seconds(wait)))
-                    .bind(&id)
-                    .execute(db.pool())
-                    .await?;
+                let wait = (5i64 << (attempts - 1).min(20)).min(MAX_BACKOFF_SECS);
+                let status = if attempts >= MAX_ATTEMPTS { "failed" } else { "pending" };
+                tracing::warn!(mail = %id, attempts, status, retry_in_s = wait, error = %err, "mail delivery failed");
+                sqlx::query(
+                    "UPDATE outbox SET status = $1, attempts = $2, last_error = $3, next_attempt_at = $4, claimed_until = NULL \
+                     WHERE id = $5 AND claimed_until = $6",
+                )
+                .bind(status)
+                .bind(attempts)
+                .bind(err.chars().take(500).collect::<String>())
+                .bind(format_time(chrono::Utc::now() + chrono::Duration::seconds(wait)))
+                .bind(&id)
+                .bind(&lease)
+                .execute(db.pool())
+                .await?;
             }
         }
     }

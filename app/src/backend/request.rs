@@ -2,7 +2,7 @@
 
 use super::auth::{self, Caller};
 use super::sessions::ClientInfo;
-use super::AppState;
+use super::{AppState, Config};
 use crate::error::{ApiError, ApiResult};
 use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderMap};
@@ -42,21 +42,28 @@ pub async fn caller_and_client() -> ApiResult<(AppState, Caller, ClientInfo)> {
 
 async fn client_from(state: &AppState, headers: &HeaderMap) -> ApiResult<ClientInfo> {
     let peer = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.ok().map(|c| c.0);
-    Ok(client_info(headers, peer, state.config.trusted_proxy_header.as_deref()))
+    Ok(client_info(headers, peer, &state.config))
 }
 
 /// The client's address and user agent. A forwarding header counts only when configured as
-/// trusted: otherwise any client could claim any address.
-pub fn client_info(headers: &HeaderMap, peer: Option<SocketAddr>, trusted_header: Option<&str>) -> ClientInfo {
-    let forwarded = trusted_header
-        .and_then(|name| headers.get(name))
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|ip| ip.trim().to_owned())
-        .filter(|ip| !ip.is_empty());
+/// trusted, and then only the entry our own proxies wrote (`trusted_proxy_hops` from the
+/// right): anything to its left came from the client, who could claim any address.
+pub fn client_info(headers: &HeaderMap, peer: Option<SocketAddr>, config: &Config) -> ClientInfo {
+    let forwarded = config.trusted_proxy_header.as_deref().and_then(|name| {
+        // A header may be repeated: its entries read as one list, in order.
+        let entries: Vec<&str> = headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect();
+        let hop = entries.len().checked_sub(config.trusted_proxy_hops)?;
+        Some(entries[hop]).filter(|ip| !ip.is_empty()).map(str::to_owned)
+    });
     ClientInfo {
         ip: forwarded.or_else(|| peer.map(|p| p.ip().to_string())),
-        user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|ua| ua.chars().take(512).collect()),
     }
 }
 
@@ -65,14 +72,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_forwarding_header_counts_only_when_trusted() {
+    fn a_forwarding_header_counts_only_when_trusted_and_only_from_the_right() {
         let mut h = HeaderMap::new();
-        h.insert("x-forwarded-for", "203.0.113.7, 10.0.0.1".parse().unwrap());
+        h.insert("x-forwarded-for", "6.6.6.6, 203.0.113.7, 10.0.0.1".parse().unwrap());
         h.insert(header::USER_AGENT, "curl/8".parse().unwrap());
         let peer: SocketAddr = "127.0.0.1:5000".parse().unwrap();
-        assert_eq!(client_info(&h, Some(peer), None).ip.as_deref(), Some("127.0.0.1"));
-        let trusted = client_info(&h, Some(peer), Some("x-forwarded-for"));
-        assert_eq!(trusted.ip.as_deref(), Some("203.0.113.7"));
+        let untrusted = Config::default();
+        assert_eq!(client_info(&h, Some(peer), &untrusted).ip.as_deref(), Some("127.0.0.1"));
+        let one_hop = Config { trusted_proxy_header: Some("x-forwarded-for".into()), ..Config::default() };
+        let trusted = client_info(&h, Some(peer), &one_hop);
+        assert_eq!(trusted.ip.as_deref(), Some("10.0.0.1"), "our proxy appended the address it saw");
         assert_eq!(trusted.user_agent.as_deref(), Some("curl/8"));
+        let two_hops = Config { trusted_proxy_hops: 2, ..one_hop.clone() };
+        assert_eq!(client_info(&h, Some(peer), &two_hops).ip.as_deref(), Some("203.0.113.7"));
+        // More hops than entries: the header cannot be trusted, the peer is the client.
+        let five_hops = Config { trusted_proxy_hops: 5, ..one_hop.clone() };
+        assert_eq!(client_info(&h, Some(peer), &five_hops).ip.as_deref(), Some("127.0.0.1"));
+        // A repeated header is one list.
+        let mut repeated = HeaderMap::new();
+        repeated.append("x-forwarded-for", "6.6.6.6".parse().unwrap());
+        repeated.append("x-forwarded-for", "198.51.100.23".parse().unwrap());
+        assert_eq!(client_info(&repeated, Some(peer), &one_hop).ip.as_deref(), Some("198.51.100.23"));
     }
 }

@@ -2,6 +2,7 @@
 //! stored, so a leaked database holds no usable session.
 
 use super::db::{format_time, new_id, now, Db};
+use super::Config;
 use crate::error::ApiResult;
 use crate::model::{SessionRow, UserInfo};
 use axum::http::{header, HeaderMap};
@@ -57,6 +58,11 @@ pub async fn lookup(db: &Db, token: &str) -> ApiResult<Option<(String, UserInfo)
     Ok(row.map(|(session_id, id, email, name)| (session_id, UserInfo { id, email, name })))
 }
 
+/// Removes sessions past their expiry (the housekeeping loop calls this); returns how many.
+pub async fn purge_expired(db: &Db) -> ApiResult<u64> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now()).execute(db.pool()).await?.rows_affected())
+}
+
 pub async fn delete(db: &Db, session_id: &str) -> ApiResult<()> {
     sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(db.pool()).await?;
     Ok(())
@@ -92,19 +98,21 @@ pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
 }
 
 /// `Set-Cookie` for a new session. Secure when the request arrived over https.
-pub fn set_cookie(token: &str, headers: &HeaderMap) -> String {
-    let secure = if is_https(headers) { "; Secure" } else { "" };
+pub fn set_cookie(token: &str, headers: &HeaderMap, config: &Config) -> String {
+    let secure = if is_https(headers, config) { "; Secure" } else { "" };
     let max_age = SESSION_DAYS * 24 * 3600;
     format!("{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
 }
 
-pub fn clear_cookie(headers: &HeaderMap) -> String {
-    let secure = if is_https(headers) { "; Secure" } else { "" };
+pub fn clear_cookie(headers: &HeaderMap, config: &Config) -> String {
+    let secure = if is_https(headers, config) { "; Secure" } else { "" };
     format!("{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
 }
 
-fn is_https(headers: &HeaderMap) -> bool {
-    headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https")
+/// Secure whenever the public URL is https, whatever the request's headers say; a proxy's
+/// `X-Forwarded-Proto: https` can only add the flag, never remove it.
+fn is_https(headers: &HeaderMap, config: &Config) -> bool {
+    config.https_only() || headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https")
 }
 
 #[cfg(test)]
@@ -135,10 +143,14 @@ mod tests {
 
     #[test]
     fn cookie_flags() {
-        let plain = set_cookie("t", &HeaderMap::new());
+        let plain_config = Config::default();
+        let plain = set_cookie("t", &HeaderMap::new(), &plain_config);
         assert!(plain.contains("HttpOnly") && plain.contains("SameSite=Lax") && !plain.contains("Secure"));
-        assert!(set_cookie("t", &headers(&[("x-forwarded-proto", "https")])).ends_with("; Secure"));
-        assert!(clear_cookie(&HeaderMap::new()).contains("Max-Age=0"));
+        assert!(set_cookie("t", &headers(&[("x-forwarded-proto", "https")]), &plain_config).ends_with("; Secure"));
+        assert!(clear_cookie(&HeaderMap::new(), &plain_config).contains("Max-Age=0"));
+        let https = Config { public_url: Some("https://chronicle.example".into()), ..Config::default() };
+        assert!(set_cookie("t", &headers(&[("x-forwarded-proto", "http")]), &https).ends_with("; Secure"));
+        assert!(clear_cookie(&HeaderMap::new(), &https).ends_with("; Secure"));
     }
 
     #[test]

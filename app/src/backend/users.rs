@@ -17,6 +17,7 @@ fn normalise_email(email: &str) -> ApiResult<(String, String)> {
     Ok((email.to_owned(), email.to_lowercase()))
 }
 
+/// A display name (users, workflows, keys): trimmed, 1–100 characters, no control characters.
 pub fn validate_name(field: &str, name: &str) -> ApiResult<String> {
     let name = name.trim();
     if name.is_empty() {
@@ -24,6 +25,10 @@ pub fn validate_name(field: &str, name: &str) -> ApiResult<String> {
     }
     if name.chars().count() > 100 {
         return Err(ApiError::invalid(field, "must be at most 100 characters"));
+    }
+    // A line break in a name would forge lines in alert mails and log lines.
+    if name.chars().any(char::is_control) {
+        return Err(ApiError::invalid(field, "must not contain control characters (line breaks, tabs…)"));
     }
     Ok(name.to_owned())
 }

@@ -6,7 +6,7 @@ use super::audit::NewEvent;
 use super::db::{new_id, now, Db};
 use super::Acting;
 use super::users::validate_name;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::model::{Actor, HistoryPage, VersionDiff, VersionInfo, VersionSource, Workflow, WorkflowSummary};
 use crate::workflow::catalog::validate_strict;
 use crate::workflow::definition::normalise;
@@ -27,6 +27,9 @@ pub struct SaveInput {
     pub enabled: Option<bool>,
     /// An optional label for the version this save creates.
     pub label: Option<String>,
+    /// The version the editor started from: if another save came first, the save answers
+    /// 409 `version_conflict` instead of overwriting it. `None`: last write wins.
+    pub base_version: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -39,20 +42,73 @@ pub struct Saved {
 /// Creates (`id: None`) or updates a workflow, creating a version when — and only when —
 /// the content hash changes. Concurrent saves of one workflow run one after another: the
 /// update holds the workflow row's write lock from its first statement, and the unique
-/// (workflow, version) constraint backs that up.
+/// (workflow, version) constraint backs that up. The semantic diff is computed before the
+/// lock, on a blocking thread, against the version read then; under the lock a save only
+/// checks that no other save came in between (and diffs again in the rare case one did).
 pub async fn save(db: &Db, org_id: &str, id: Option<&str>, input: SaveInput, by: &Acting<'_>, source: VersionSource) -> ApiResult<Saved> {
     let actor = &by.actor;
     let definition = normalise(input.definition)?;
     let hash = content_hash(&definition);
     let label = input.label.map(|l| validate_name("label", &l)).transpose()?;
+    let new_name = input.name.as_deref().map(|n| validate_name("name", n)).transpose()?;
+    let (definition, prepared) = match id {
+        Some(id) => {
+            let (d, p) = prepare_update(db, org_id, id, definition, &hash).await?;
+            (d, Some(p))
+        }
+        None => (definition, None),
+    };
     let at = now();
     let mut tx = db.pool().begin().await?;
 
     // The audited state before the save (None: a new workflow).
     let mut before: Option<Value> = None;
-    let (id, name, enabled, version, change) = match id {
-        None => {
-            let name = validate_name("name", input.name.as_deref().unwrap_or(""))?;
+    let (id, name, enabled, version, change) = match (id, prepared) {
+        (Some(id), Some(prepared)) => {
+            let current = lock_current(&mut tx, org_id, id).await?;
+            if let Some(base) = input.base_version.filter(|b| *b != current.version) {
+                return Err(ApiError {
+                    version: Some(current.version),
+                    ..ApiError::new(
+                        ErrorKind::VersionConflict,
+                        format!("{} saved version {} since your version {base}: reload or compare before saving.", current.updated_by, current.version),
+                    )
+                });
+            }
+            before = Some(audited_state(&current.name, &current.content_hash, current.enabled));
+            let name = new_name.unwrap_or_else(|| current.name.clone());
+            let enabled = input.enabled.unwrap_or(current.enabled);
+            // An enabled workflow stays strictly valid, whatever the save changes.
+            if enabled {
+                validate_strict(&definition.nodes)?;
+            }
+            let (version, change) = if hash == current.content_hash {
+                (current.version, None)
+            } else if current.version == prepared.version {
+                (current.version + 1, prepared.change)
+            } else {
+                // Someone saved between our read and the lock: diff against what is there now.
+                let now_live = read_definition(&mut tx, id).await?;
+                (current.version + 1, Some(diff(&now_live, &definition)))
+            };
+            sqlx::query(
+                "UPDATE workflows SET name = $1, definition = $2, version = $3, content_hash = $4, enabled = $5, \
+                 updated_at = $6, updated_by_name = $7 WHERE id = $8",
+            )
+            .bind(&name)
+            .bind(to_json(&definition))
+            .bind(version)
+            .bind(&hash)
+            .bind(enabled as i64)
+            .bind(&at)
+            .bind(&actor.label)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            (id.to_owned(), name, enabled, version, change)
+        }
+        _ => {
+            let name = new_name.ok_or_else(|| ApiError::invalid("name", "must not be empty"))?;
             let enabled = input.enabled.unwrap_or(false);
             if enabled {
                 validate_strict(&definition.nodes)?;
@@ -74,38 +130,6 @@ pub async fn save(db: &Db, org_id: &str, id: Option<&str>, input: SaveInput, by:
             .await?;
             (id, name, enabled, 1, Some(diff(&Definition::default(), &definition)))
         }
-        Some(id) => {
-            let current = lock_current(&mut tx, org_id, id).await?;
-            before = Some(audited_state(&current.name, &current.content_hash, current.enabled));
-            let name = match input.name {
-                Some(n) => validate_name("name", &n)?,
-                None => current.name.clone(),
-            };
-            let enabled = input.enabled.unwrap_or(current.enabled);
-            if enabled && !current.enabled {
-                validate_strict(&definition.nodes)?;
-            }
-            let (version, change) = if hash == current.content_hash {
-                (current.version, None)
-            } else {
-                (current.version + 1, Some(diff(&current.definition, &definition)))
-            };
-            sqlx::query(
-                "UPDATE workflows SET name = $1, definition = $2, version = $3, content_hash = $4, enabled = $5, \
-                 updated_at = $6, updated_by_name = $7 WHERE id = $8",
-            )
-            .bind(&name)
-            .bind(to_json(&definition))
-            .bind(version)
-            .bind(&hash)
-            .bind(enabled as i64)
-            .bind(&at)
-            .bind(&actor.label)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            (id.to_owned(), name, enabled, version, change)
-        }
     };
 
     if let Some(change) = &change {
@@ -120,9 +144,9 @@ pub async fn save(db: &Db, org_id: &str, id: Option<&str>, input: SaveInput, by:
             .client(by.client)
     };
     match &before {
-        None => by.audit.record(event("workflow.created")),
+        None => by.audit.record(event("workflow.created")).await,
         // A restore is recorded as such by `restore`; a cosmetic save changes nothing audited.
-        Some(b) if source != VersionSource::Restore && *b != after => by.audit.record(event("workflow.updated")),
+        Some(b) if source != VersionSource::Restore && *b != after => by.audit.record(event("workflow.updated")).await,
         _ => {}
     }
     Ok(Saved {
@@ -154,6 +178,7 @@ pub async fn restore(db: &Db, org_id: &str, id: &str, n: i64, by: &Acting<'_>) -
         definition: Definition { nodes: old.nodes, edges: old.edges },
         enabled: None,
         label: Some(format!("Restored from version {n}")),
+        base_version: None,
     };
     let saved = save(db, org_id, Some(id), input, by, VersionSource::Restore).await?;
     by.audit.record(
@@ -161,7 +186,8 @@ pub async fn restore(db: &Db, org_id: &str, id: &str, n: i64, by: &Acting<'_>) -
             .changes(&json!({ "content_hash": hash_before }), &json!({ "content_hash": saved.workflow.content_hash }))
             .metadata(json!({ "name": saved.workflow.name, "from_version": n, "to_version": saved.workflow.version }))
             .client(by.client),
-    );
+    )
+    .await;
     Ok(saved)
 }
 
@@ -172,14 +198,44 @@ fn audited_state(name: &str, content_hash: &str, enabled: bool) -> Value {
 
 struct Current {
     name: String,
-    definition: Definition,
     version: i64,
     content_hash: String,
     enabled: bool,
+    updated_by: String,
 }
 
-/// Reads the live row inside `tx`, having first taken its write lock (an UPDATE that changes
-/// nothing): on PostgreSQL a row lock, on SQLite the database write lock.
+/// An update's diff, computed before the save takes its lock, against `version`.
+struct Prepared {
+    version: i64,
+    /// `None` when the content is unchanged.
+    change: Option<WorkflowDiff>,
+}
+
+/// Reads the live definition (no lock) and diffs the new one against it on a blocking
+/// thread: parsing and diffing a big workflow takes milliseconds of CPU, which must neither
+/// stall an async worker nor hold the write lock. 404 for a workflow not in the org.
+async fn prepare_update(db: &Db, org_id: &str, id: &str, definition: Definition, hash: &str) -> ApiResult<(Definition, Prepared)> {
+    let live: Option<(String, i64, String)> =
+        sqlx::query_as("SELECT definition, version, content_hash FROM workflows WHERE id = $1 AND org_id = $2")
+            .bind(id)
+            .bind(org_id)
+            .fetch_optional(db.pool())
+            .await?;
+    let (live, version, live_hash) = live.ok_or_else(|| ApiError::not_found("Workflow"))?;
+    if live_hash == hash {
+        return Ok((definition, Prepared { version, change: None }));
+    }
+    let (definition, change) = tokio::task::spawn_blocking(move || {
+        let change = from_json(&live).map(|old| diff(&old, &definition));
+        (definition, change)
+    })
+    .await
+    .map_err(|_| ApiError::internal())?;
+    Ok((definition, Prepared { version, change: Some(change?) }))
+}
+
+/// Takes the live row's write lock inside `tx` (an UPDATE that changes nothing: on
+/// PostgreSQL a row lock, on SQLite the database write lock) and reads what a save checks.
 async fn lock_current(tx: &mut Transaction<'_, Any>, org_id: &str, id: &str) -> ApiResult<Current> {
     let locked = sqlx::query("UPDATE workflows SET version = version WHERE id = $1 AND org_id = $2")
         .bind(id)
@@ -190,12 +246,17 @@ async fn lock_current(tx: &mut Transaction<'_, Any>, org_id: &str, id: &str) -> 
     if locked == 0 {
         return Err(ApiError::not_found("Workflow"));
     }
-    let (name, definition, version, content_hash, enabled): (String, String, i64, String, i64) =
-        sqlx::query_as("SELECT name, definition, version, content_hash, enabled FROM workflows WHERE id = $1")
+    let (name, version, content_hash, enabled, updated_by): (String, i64, String, i64, String) =
+        sqlx::query_as("SELECT name, version, content_hash, enabled, updated_by_name FROM workflows WHERE id = $1")
             .bind(id)
             .fetch_one(&mut **tx)
             .await?;
-    Ok(Current { name, definition: from_json(&definition)?, version, content_hash, enabled: enabled != 0 })
+    Ok(Current { name, version, content_hash, enabled: enabled != 0, updated_by })
+}
+
+async fn read_definition(tx: &mut Transaction<'_, Any>, id: &str) -> ApiResult<Definition> {
+    let (definition,): (String,) = sqlx::query_as("SELECT definition FROM workflows WHERE id = $1").bind(id).fetch_one(&mut **tx).await?;
+    from_json(&definition)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -325,26 +386,23 @@ async fn live_name_and_hash(db: &Db, org_id: &str, id: &str) -> ApiResult<(Strin
     found.ok_or_else(|| ApiError::not_found("Workflow"))
 }
 
-/// Deletes a workflow and its versions. The audit event is stored before the delete runs: if
-/// the trail cannot take it, nothing is deleted.
+/// Deletes a workflow and its versions; the event is recorded once the delete is committed,
+/// and only by the call that deleted it (a concurrent second delete answers 404).
 pub async fn delete(db: &Db, org_id: &str, id: &str, by: &Acting<'_>) -> ApiResult<()> {
-    let (name, hash) = live_name_and_hash(db, org_id, id).await?;
+    let deleted: Option<(String, String)> =
+        sqlx::query_as("DELETE FROM workflows WHERE id = $1 AND org_id = $2 RETURNING name, content_hash")
+            .bind(id)
+            .bind(org_id)
+            .fetch_optional(db.pool())
+            .await?;
+    let (name, hash) = deleted.ok_or_else(|| ApiError::not_found("Workflow"))?;
     by.audit
-        .record_now(
+        .record(
             NewEvent::new(Some(org_id), "workflow.deleted", by.actor.clone(), "workflow", Some(id))
                 .metadata(json!({ "name": name, "content_hash": hash }))
                 .client(by.client),
         )
-        .await?;
-    let deleted = sqlx::query("DELETE FROM workflows WHERE id = $1 AND org_id = $2")
-        .bind(id)
-        .bind(org_id)
-        .execute(db.pool())
-        .await?
-        .rows_affected();
-    if deleted == 0 {
-        return Err(ApiError::not_found("Workflow"));
-    }
+        .await;
     Ok(())
 }
 
@@ -465,7 +523,7 @@ mod tests {
     }
 
     fn input(def: Definition) -> SaveInput {
-        SaveInput { name: Some("Onboarding".into()), definition: def, enabled: None, label: None }
+        SaveInput { name: Some("Onboarding".into()), definition: def, enabled: None, label: None, base_version: None }
     }
 
     #[tokio::test]

@@ -19,7 +19,11 @@ pub fn MailList(list: Vec<OutboxMail>) -> impl IntoView {
                         </summary>
                         <pre class="mail-body">{m.body.clone()}</pre>
                         {m.last_error.clone().map(|e| view! {
-                            <p class="form-error">{format!("Delivery failed ({} attempts): {e}", m.attempts)}</p>
+                            <p class="form-error">{if m.status == "failed" {
+                                format!("Given up after {} attempts: {e}", m.attempts)
+                            } else {
+                                format!("Delivery failed ({} attempts, retrying): {e}", m.attempts)
+                            }}</p>
                         })}
                     </details>
                 </li>

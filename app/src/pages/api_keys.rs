@@ -29,6 +29,8 @@ struct KeyForm {
     name: RwSignal<String>,
     scopes: RwSignal<Vec<String>>,
     expiry: RwSignal<String>,
+    /// Personal keys only: the caller's current password.
+    password: RwSignal<String>,
 }
 
 /// One set of keys. Every resource is created here, outside any suspense, so hydration finds
@@ -42,7 +44,12 @@ fn KeySection(org: Option<String>, title: &'static str, blurb: &'static str) -> 
     let keys = Resource::new(changed, move |_| list_keys(org_for_list.clone()));
     let org_for_activity = org.clone();
     let activity = Resource::new(changed, move |_| key_activity(org_for_activity.clone(), None));
-    let form = KeyForm { name: RwSignal::new(String::new()), scopes: RwSignal::new(Vec::new()), expiry: RwSignal::new(String::new()) };
+    let form = KeyForm {
+        name: RwSignal::new(String::new()),
+        scopes: RwSignal::new(Vec::new()),
+        expiry: RwSignal::new(String::new()),
+        password: RwSignal::new(String::new()),
+    };
     let (revealed, set_revealed) = signal(None::<CreatedKey>);
     Effect::new(move |_| {
         if let Some(Ok(created)) = create.value().get() {
@@ -50,6 +57,7 @@ fn KeySection(org: Option<String>, title: &'static str, blurb: &'static str) -> 
             form.name.set(String::new());
             form.scopes.set(Vec::new());
             form.expiry.set(String::new());
+            form.password.set(String::new());
         }
     });
     let error = move || create.value().get().and_then(Result::err).or_else(|| revoke.value().get().and_then(Result::err));
@@ -87,13 +95,15 @@ fn KeySection(org: Option<String>, title: &'static str, blurb: &'static str) -> 
 
 #[component]
 fn CreateKeyForm(org: Option<String>, create: ServerAction<CreateKey>, form: KeyForm) -> impl IntoView {
-    let KeyForm { name, scopes, expiry } = form;
-    let prefix = if org.is_some() { "org" } else { "personal" };
+    let KeyForm { name, scopes, expiry, password } = form;
+    let personal = org.is_none();
+    let prefix = if personal { "personal" } else { "org" };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         // A date picks the end of that day, UTC.
         let expires_at = Some(expiry.get()).filter(|d| !d.is_empty()).map(|d| format!("{d}T23:59:59Z"));
-        create.dispatch(CreateKey { org: org.clone(), name: name.get(), scopes: scopes.get(), expires_at });
+        let current_password = Some(password.get()).filter(|_| personal);
+        create.dispatch(CreateKey { org: org.clone(), name: name.get(), scopes: scopes.get(), expires_at, current_password });
     };
     view! {
         <form class="key-form" on:submit=on_submit>
@@ -123,6 +133,14 @@ fn CreateKeyForm(org: Option<String>, create: ServerAction<CreateKey>, form: Key
                 "Expires (optional)"
                 <input type="date" prop:value=expiry on:input=move |ev| expiry.set(event_target_value(&ev))/>
             </label>
+            {personal.then(|| view! {
+                // A key acts as you until revoked: a stolen session alone must not mint one.
+                <label>
+                    "Your current password"
+                    <input type="password" autocomplete="current-password" prop:value=password
+                        on:input=move |ev| password.set(event_target_value(&ev))/>
+                </label>
+            })}
             <button type="submit" class="primary" disabled=move || create.pending().get()>
                 {move || if create.pending().get() { "Creating…" } else { "Create key" }}
             </button>

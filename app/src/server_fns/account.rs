@@ -5,7 +5,7 @@ use crate::model::{OutboxMail, SessionRow};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use crate::backend::{auth, outbox, request};
+use crate::backend::{account, outbox, request};
 
 #[server]
 pub async fn change_password(current_password: String, new_password: String, confirm_password: String) -> Result<(), ApiError> {
@@ -14,13 +14,13 @@ pub async fn change_password(current_password: String, new_password: String, con
     }
     let (state, caller, client) = request::caller_and_client().await?;
     let by = state.acting(&caller, &client);
-    auth::change_password(&state.db, &caller, &current_password, &new_password, &by).await
+    account::change_password(&state.db, &caller, &current_password, &new_password, &by).await
 }
 
 #[server]
 pub async fn my_sessions() -> Result<Vec<SessionRow>, ApiError> {
     let (state, caller) = request::caller().await?;
-    auth::list_sessions(&state.db, &caller).await
+    account::list_sessions(&state.db, &caller).await
 }
 
 /// Ends one session (`id`) or, without one, every session but this one. Returns how many ended.
@@ -28,7 +28,7 @@ pub async fn my_sessions() -> Result<Vec<SessionRow>, ApiError> {
 pub async fn revoke_sessions(id: Option<String>) -> Result<u64, ApiError> {
     let (state, caller, client) = request::caller_and_client().await?;
     let by = state.acting(&caller, &client);
-    auth::revoke_sessions(&state.db, &caller, id.as_deref(), &by).await
+    account::revoke_sessions(&state.db, &caller, id.as_deref(), &by).await
 }
 
 /// Mail to the signed-in user about their personal keys (what SMTP sent, or what waits).

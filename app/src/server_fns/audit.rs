@@ -3,6 +3,7 @@
 use crate::error::ApiError;
 use crate::model::{AuditPage, AuditQuery, OutboxMail};
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 
 #[cfg(feature = "ssr")]
 use crate::backend::access::{require, require_role, Access};
@@ -11,12 +12,13 @@ use crate::backend::audit::store::{self, Filter};
 #[cfg(feature = "ssr")]
 use crate::backend::{outbox, request};
 
-/// One page of the org's trail under the explorer's filters (owner/admin).
-#[server]
+/// One page of the org's trail under the explorer's filters (owner/admin). JSON in: an
+/// empty filter has no fields at all, which a URL-encoded body cannot carry.
+#[server(input = Json)]
 pub async fn explore_audit(org: String, query: AuditQuery) -> Result<AuditPage, ApiError> {
     let (state, caller) = request::caller().await?;
     require(&state.db, &caller, &org, Access::READ_AUDIT).await?;
-    store::list(&state.db, Some(&org), &Filter::from_query(&query), query.limit, query.cursor.as_deref()).await
+    store::list(&state.db, Some(&org), &Filter::from_query(&query)?, query.limit, query.cursor.as_deref()).await
 }
 
 /// The org's outgoing mail (owners).

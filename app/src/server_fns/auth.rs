@@ -19,7 +19,7 @@ pub async fn login(email: String, password: String) -> Result<(), ApiError> {
     let state = request::state()?;
     let headers = request::headers().await?;
     let (_, token) = auth::login(&state.db, &state.audit, &email, &password, &request::client().await?).await?;
-    set_response_cookie(sessions::set_cookie(&token, &headers))?;
+    set_response_cookie(sessions::set_cookie(&token, &headers, &state.config))?;
     leptos_axum::redirect("/");
     Ok(())
 }
@@ -31,7 +31,7 @@ pub async fn logout() -> Result<(), ApiError> {
     if let Some(caller) = auth::authenticate(&state.db, &headers).await? {
         auth::logout(&state.db, &state.audit, &caller, &request::client().await?).await?;
     }
-    set_response_cookie(sessions::clear_cookie(&headers))?;
+    set_response_cookie(sessions::clear_cookie(&headers, &state.config))?;
     leptos_axum::redirect("/login");
     Ok(())
 }

@@ -3,6 +3,7 @@
 use crate::error::ApiError;
 use crate::model::{ApiKey, AuditPage, CreatedKey};
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 
 #[cfg(feature = "ssr")]
 use crate::backend::access::{require, require_self, Access};
@@ -31,10 +32,20 @@ pub async fn list_keys(org: Option<String>) -> Result<Vec<ApiKey>, ApiError> {
     api_keys::list(&state.db, &owner).await
 }
 
-/// Creates a key; the answer carries its secret, the only time it is ever shown.
-#[server]
-pub async fn create_key(org: Option<String>, name: String, scopes: Vec<String>, expires_at: Option<String>) -> Result<CreatedKey, ApiError> {
+/// Creates a key; the answer carries its secret, the only time it is ever shown. A personal
+/// key needs the caller's current password.
+#[server(input = Json)]
+pub async fn create_key(
+    org: Option<String>,
+    name: String,
+    scopes: Vec<String>,
+    expires_at: Option<String>,
+    current_password: Option<String>,
+) -> Result<CreatedKey, ApiError> {
     let (state, caller, client, owner) = owner_for(org, Access::MANAGE_KEYS).await?;
+    if let Owner::User(_) = owner {
+        crate::backend::account::confirm_key_creation(&state.db, &caller, current_password.as_deref()).await?;
+    }
     let by = state.acting(&caller, &client);
     api_keys::create(&state.db, &owner, caller.person()?, NewKey { name, scopes, expires_at }, &by).await
 }

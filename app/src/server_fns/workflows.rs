@@ -26,7 +26,7 @@ pub async fn create_workflow(org: String, name: String) -> Result<String, ApiErr
         "edges": []
     }))
     .map_err(|_| ApiError::internal())?;
-    let input = workflows::SaveInput { name: Some(name), definition: starter, enabled: None, label: None };
+    let input = workflows::SaveInput { name: Some(name), definition: starter, enabled: None, label: None, base_version: None };
     let by = state.acting(&caller, &client);
     let saved = workflows::save(&state.db, &org, None, input, &by, VersionSource::Create).await?;
     Ok(saved.workflow.id)
@@ -52,7 +52,7 @@ pub struct SaveResult {
 pub async fn save_workflow(org: String, id: String, name: Option<String>, definition: Definition) -> Result<SaveResult, ApiError> {
     let (state, caller, client) = request::caller_and_client().await?;
     require_role(&state.db, &caller, &org, Role::Member).await?;
-    let input = workflows::SaveInput { name, definition, enabled: None, label: None };
+    let input = workflows::SaveInput { name, definition, enabled: None, label: None, base_version: None };
     let by = state.acting(&caller, &client);
     let saved = workflows::save(&state.db, &org, Some(&id), input, &by, VersionSource::Update).await?;
     Ok(SaveResult { version: saved.workflow.version, versioned: saved.versioned, content_hash: saved.workflow.content_hash })

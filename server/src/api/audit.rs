@@ -20,7 +20,7 @@ pub async fn list(
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<AuditPage>> {
     require(&state.db, &caller, &org, Access::READ_AUDIT).await?;
-    store::list(&state.db, Some(&org), &Filter::from_query(&q), q.limit, q.cursor.as_deref()).await.map(Json)
+    store::list(&state.db, Some(&org), &Filter::from_query(&q)?, q.limit, q.cursor.as_deref()).await.map(Json)
 }
 
 /// The explorer's filters plus `format`; no paging: an export is the whole filtered trail.
@@ -54,7 +54,7 @@ pub async fn export(
         action: q.action, actor_id: q.actor_id, resource_type: q.resource_type, resource_id: q.resource_id,
         since: q.since, until: q.until, limit: None, cursor: None,
     };
-    let filter = Filter::from_query(&query);
+    let filter = Filter::from_query(&query)?;
     // Check the filters before the first byte goes out: a bad one is a 422, not a broken file.
     store::list(&state.db, Some(&org), &filter, Some(1), None).await?;
     let by = state.acting(&caller, &client);

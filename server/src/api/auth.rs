@@ -22,7 +22,7 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<impl IntoResponse> {
     let (info, token) = auth::login(&state.db, &state.audit, &body.email, &body.password, &client).await?;
-    Ok(([(SET_COOKIE, sessions::set_cookie(&token, &headers))], Json(info)))
+    Ok(([(SET_COOKIE, sessions::set_cookie(&token, &headers, &state.config))], Json(info)))
 }
 
 /// Ends the session, if there is one; always clears the cookie.
@@ -30,7 +30,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, Client(cl
     if let Some(caller) = auth::authenticate(&state.db, &headers).await? {
         auth::logout(&state.db, &state.audit, &caller, &client).await?;
     }
-    Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, sessions::clear_cookie(&headers))]))
+    Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, sessions::clear_cookie(&headers, &state.config))]))
 }
 
 pub async fn me(State(state): State<AppState>, Authenticated(caller): Authenticated) -> ApiResult<Json<SessionInfo>> {

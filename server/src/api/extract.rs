@@ -39,6 +39,6 @@ impl FromRequestParts<AppState> for Client {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-        Ok(Client(client_info(&parts.headers, peer, state.config.trusted_proxy_header.as_deref())))
+        Ok(Client(client_info(&parts.headers, peer, &state.config)))
     }
 }

@@ -1,5 +1,6 @@
 use super::{ApiJson, ApiQuery, Authenticated, Client};
 use app::backend::access::{require, require_self, Access};
+use app::backend::account;
 use app::backend::api_keys::{self, NewKey, Owner};
 use app::backend::AppState;
 use app::error::ApiResult;
@@ -20,6 +21,8 @@ pub struct CreateBody {
     name: String,
     scopes: Vec<String>,
     expires_at: Option<String>,
+    /// Required for a personal key created with a session.
+    current_password: Option<String>,
 }
 
 impl From<CreateBody> for NewKey {
@@ -87,6 +90,7 @@ pub async fn create_mine(
     ApiJson(body): ApiJson<CreateBody>,
 ) -> ApiResult<(StatusCode, Json<CreatedKey>)> {
     let me = require_self(&caller, Access::MANAGE_KEYS)?;
+    account::confirm_key_creation(&state.db, &caller, body.current_password.as_deref()).await?;
     let by = state.acting(&caller, &client);
     let created = api_keys::create(&state.db, &Owner::User(me.clone()), me, body.into(), &by).await?;
     Ok((StatusCode::CREATED, Json(created)))

@@ -1,6 +1,7 @@
 //! REST API v1: the door for CI jobs, SIEMs and scripts. Handlers are thin — extract, check
 //! the role, call the same backend functions the server functions call.
 
+mod account;
 mod audit;
 mod auth;
 mod extract;
@@ -19,7 +20,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
-        .route("/me", get(auth::me))
+        .route("/me", get(auth::me).delete(account::delete))
+        .route("/me/password", post(account::change_password))
         .route("/me/api-keys", get(keys::list_mine).post(keys::create_mine))
         .route("/me/api-keys/activity", get(keys::activity_mine))
         .route("/me/api-keys/{id}", delete(keys::revoke_mine))

@@ -29,11 +29,19 @@ pub struct WorkflowBody {
     edges: Vec<Edge>,
     enabled: Option<bool>,
     label: Option<String>,
+    /// The version the client started from (PUT): 409 `version_conflict` if another save came first.
+    base_version: Option<i64>,
 }
 
 impl From<WorkflowBody> for SaveInput {
     fn from(b: WorkflowBody) -> SaveInput {
-        SaveInput { name: b.name, definition: Definition { nodes: b.nodes, edges: b.edges }, enabled: b.enabled, label: b.label }
+        SaveInput {
+            name: b.name,
+            definition: Definition { nodes: b.nodes, edges: b.edges },
+            enabled: b.enabled,
+            label: b.label,
+            base_version: b.base_version,
+        }
     }
 }
 

@@ -53,7 +53,7 @@ impl TestServer {
 
     /// As [`TestServer::start`], delivering the outbox to `smtp_url` when given.
     pub async fn start_with_smtp(db: Db, smtp_url: Option<String>) -> TestServer {
-        let config = Config { data_dir: std::env::temp_dir(), database_url: String::new(), trusted_proxy_header: None, smtp_url };
+        let config = Config { data_dir: std::env::temp_dir(), smtp_url, ..Config::default() };
         let metrics = server::metrics::Metrics::new();
         let options = LeptosOptions::builder().output_name("chronicle").build();
         let state = server::app_state(db.clone(), options, config, &metrics);

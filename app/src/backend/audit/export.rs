@@ -97,9 +97,10 @@ impl Drop for ExportRecord {
         let meta = serde_json::json!({
             "format": self.format.name(), "filters": self.filters, "rows": self.rows, "complete": self.complete,
         });
-        self.audit.record(
-            NewEvent::new(Some(&self.org), "audit_log.exported", self.actor.clone(), "audit_log", None).metadata(meta).client(&self.client),
-        );
+        let event = NewEvent::new(Some(&self.org), "audit_log.exported", self.actor.clone(), "audit_log", None).metadata(meta).client(&self.client);
+        // The download has ended (or the client went away): nobody waits for this answer.
+        let audit = self.audit.clone();
+        tokio::spawn(async move { audit.record(event).await });
     }
 }
 

@@ -1,24 +1,25 @@
 //! The recorder: the only way an audit event is written.
 //!
-//! Recording never fails or slows the action it records: [`Recorder::record`] redacts, stamps
-//! and enqueues (bounded), and a background writer batches inserts, one transaction per batch.
-//! When the database refuses a batch the writer keeps it and retries with backoff: nothing is
-//! silently dropped. When the queue is full the action still succeeds and the event goes to
-//! the log in full (redacted) and to the `audit_events_overflowed` counter.
-//! [`Recorder::record_now`] is the awaited variant for events that must be durable before the
-//! action continues. [`Recorder::shutdown`] drains the queue.
+//! An acknowledged action's event is durable: [`Recorder::record`] redacts, stamps and queues
+//! the event, then waits until the background writer has committed it. The writer commits
+//! whatever is queued as one transaction (group commit), so many concurrent requests share
+//! one commit: waiting costs a request a few milliseconds, not the trail its throughput.
+//! A full queue makes callers wait for room (backpressure), never drops an event. When the
+//! database refuses a batch the writer keeps it and retries with backoff; a caller waits for
+//! that at most [`MAX_WAIT`], then goes on (availability) while its event stays queued and
+//! retried. Only an event that found no room in the queue for that long is, as a last
+//! resort, written in full to the log and counted (`audit_events_overflowed`).
+//! [`Recorder::shutdown`] drains the queue.
 
 use super::redact::{is_sensitive, redact, storable, storable_json, REDACTED};
-use super::store;
 use super::writer_connection::WriterConnection;
 use crate::backend::db::{new_id, now, Db};
 use crate::backend::sessions::ClientInfo;
-use crate::error::ApiResult;
 use crate::model::{Actor, AuditChange, AuditEvent, AuditResource};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 
 /// Events waiting for the writer: about 1 KB each, so at most ~40 MB however hard it is pushed.
@@ -28,17 +29,35 @@ pub const QUEUE_CAPACITY: usize = 40_000;
 /// rather than once per event (4x the rate of 1,000-event batches; benches/audit.rs).
 const MAX_BATCH: usize = 20_000;
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How long a caller waits for room in the queue, and then for the commit, before it goes on.
+pub const MAX_WAIT: Duration = Duration::from_secs(10);
 
-/// Called once per event that did not fit in the queue (the server counts them in /metrics).
+/// Called once per event that found no room in the queue within [`MAX_WAIT`].
 pub type OverflowHook = Arc<dyn Fn() + Send + Sync>;
+
+/// An event and who waits for it to be stored.
+struct Queued {
+    event: AuditEvent,
+    stored: oneshot::Sender<()>,
+}
 
 #[derive(Clone)]
 pub struct Recorder {
-    queue: mpsc::Sender<AuditEvent>,
-    db: Db,
+    queue: mpsc::Sender<Queued>,
     on_overflow: OverflowHook,
     stop: Arc<Notify>,
     writer: Arc<tokio::sync::Mutex<Option<JoinHandle<()>>>>,
+}
+
+/// Resolves once its event is committed.
+pub struct Receipt(Option<oneshot::Receiver<()>>);
+
+impl Receipt {
+    /// Waits for the commit, at most [`MAX_WAIT`]; `false` if it did not come in time.
+    pub async fn stored(self) -> bool {
+        let Some(rx) = self.0 else { return false };
+        matches!(tokio::time::timeout(MAX_WAIT, rx).await, Ok(Ok(())))
+    }
 }
 
 impl Recorder {
@@ -46,28 +65,38 @@ impl Recorder {
     pub fn start(db: Db, on_overflow: OverflowHook) -> Recorder {
         let (queue, rx) = mpsc::channel(QUEUE_CAPACITY);
         let stop = Arc::new(Notify::new());
-        let writer = tokio::spawn(write_loop(db.clone(), rx, stop.clone()));
-        Recorder { queue, db, on_overflow, stop, writer: Arc::new(tokio::sync::Mutex::new(Some(writer))) }
+        let writer = tokio::spawn(write_loop(db, rx, stop.clone()));
+        Recorder { queue, on_overflow, stop, writer: Arc::new(tokio::sync::Mutex::new(Some(writer))) }
     }
 
-    /// Records `event` without waiting for the database.
-    pub fn record(&self, event: NewEvent) {
-        let event = event.finish();
-        if let Err(mpsc::error::TrySendError::Full(event) | mpsc::error::TrySendError::Closed(event)) = self.queue.try_send(event) {
-            (self.on_overflow)();
-            let line = serde_json::to_string(&event).unwrap_or_default();
-            tracing::warn!(event = %line, "audit queue full: event kept in this log line instead");
+    /// Records `event` and returns once it is stored (or, if the database has been refusing
+    /// writes for [`MAX_WAIT`], once it is queued for retry, with an error in the log).
+    pub async fn record(&self, event: NewEvent) {
+        let action = event.action;
+        if !self.enqueue(event).await.stored().await {
+            tracing::error!(action, "audit event not stored within {MAX_WAIT:?}: it stays queued and is retried");
+        }
+    }
+
+    /// Queues `event`, waiting for room when the queue is full; the receipt tells when it is
+    /// stored. (The request path uses [`Recorder::record`]; this is its first half.)
+    pub async fn enqueue(&self, event: NewEvent) -> Receipt {
+        let (stored, rx) = oneshot::channel();
+        let item = Queued { event: event.finish(), stored };
+        match self.queue.send_timeout(item, MAX_WAIT).await {
+            Ok(()) => Receipt(Some(rx)),
+            Err(mpsc::error::SendTimeoutError::Timeout(item) | mpsc::error::SendTimeoutError::Closed(item)) => {
+                (self.on_overflow)();
+                let line = serde_json::to_string(&item.event).unwrap_or_default();
+                tracing::warn!(event = %line, "audit queue full for {MAX_WAIT:?}: event kept in this log line instead");
+                Receipt(None)
+            }
         }
     }
 
     /// Events waiting for the writer.
     pub fn queued(&self) -> usize {
         QUEUE_CAPACITY - self.queue.capacity()
-    }
-
-    /// Records `event` and returns once it is stored.
-    pub async fn record_now(&self, event: NewEvent) -> ApiResult<()> {
-        store::insert_batch(&self.db, &[event.finish()]).await.map_err(Into::into)
     }
 
     /// Stops taking events and writes out everything queued.
@@ -79,18 +108,20 @@ impl Recorder {
     }
 }
 
-async fn write_loop(db: Db, mut rx: mpsc::Receiver<AuditEvent>, stop: Arc<Notify>) {
+async fn write_loop(db: Db, mut rx: mpsc::Receiver<Queued>, stop: Arc<Notify>) {
     let mut stopping = false;
     let mut conn = None;
-    // Reused: it grows to the biggest batch once (~7 MB at most) instead of reallocating
+    // Reused: they grow to the biggest batch once (~7 MB at most) instead of reallocating
     // and moving every event again as each big batch is gathered.
-    let mut batch = Vec::new();
+    let mut queued = Vec::new();
+    let mut events = Vec::new();
+    let mut waiting = Vec::new();
     loop {
         let received = if stopping {
-            rx.recv_many(&mut batch, MAX_BATCH).await
+            rx.recv_many(&mut queued, MAX_BATCH).await
         } else {
             tokio::select! {
-                received = rx.recv_many(&mut batch, MAX_BATCH) => received,
+                received = rx.recv_many(&mut queued, MAX_BATCH) => received,
                 _ = stop.notified() => {
                     // No new events from here on; what is queued is still written.
                     rx.close();
@@ -102,8 +133,15 @@ async fn write_loop(db: Db, mut rx: mpsc::Receiver<AuditEvent>, stop: Arc<Notify
         if received == 0 {
             return; // closed and drained
         }
-        write_with_retry(&db, &mut conn, &batch).await;
-        batch.clear();
+        for Queued { event, stored } in queued.drain(..) {
+            events.push(event);
+            waiting.push(stored);
+        }
+        write_with_retry(&db, &mut conn, &events).await;
+        events.clear();
+        for stored in waiting.drain(..) {
+            let _ = stored.send(()); // the caller may have stopped waiting
+        }
     }
 }
 

@@ -10,6 +10,8 @@ use std::borrow::Cow;
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
+/// Actions one filter may name (repeats counted): a bound on the query's size.
+pub const MAX_ACTIONS: usize = 50;
 
 /// Rows per INSERT statement, measured (`benches/audit.rs`): within SQLite's 32,766 and
 /// PostgreSQL's 65,535 parameters, longer statements were faster up to these sizes.
@@ -129,16 +131,27 @@ pub struct Filter {
 
 impl Filter {
     /// The filters of an explorer URL or API query (`action` is a comma list).
-    pub fn from_query(q: &crate::model::AuditQuery) -> Filter {
+    /// The filters of a query; an unknown action, or more than [`MAX_ACTIONS`] of them
+    /// (repeats counted), is a 422 naming `action`.
+    pub fn from_query(q: &crate::model::AuditQuery) -> ApiResult<Filter> {
         let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
-        Filter {
-            actions: q.action.iter().flat_map(|a| a.split(',')).map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect(),
+        let actions: Vec<String> =
+            q.action.iter().flat_map(|a| a.split(',')).map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect();
+        if actions.len() > MAX_ACTIONS {
+            return Err(ApiError::invalid("action", format!("names {} actions; at most {MAX_ACTIONS}", actions.len())));
+        }
+        if let Some(unknown) = actions.iter().find(|a| !crate::model::is_known_action(a)) {
+            let shown: String = unknown.chars().take(60).collect();
+            return Err(ApiError::invalid("action", format!("\"{shown}\" is not an audit action")));
+        }
+        Ok(Filter {
+            actions,
             actor_id: text(&q.actor_id),
             resource_type: text(&q.resource_type),
             resource_id: text(&q.resource_id),
             since: text(&q.since),
             until: text(&q.until),
-        }
+        })
     }
 
     /// The filters as recorded with an export: only those in use.

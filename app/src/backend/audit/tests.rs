@@ -24,19 +24,18 @@ async fn events_are_redacted_stamped_and_listed_newest_first() {
         let audit = Recorder::start(db.clone(), no_overflow());
         let client = ClientInfo { ip: Some("203.0.113.7".into()), user_agent: Some("curl/8".into()) };
         audit
-            .record_now(
+            .record(
                 NewEvent::new(Some("org-1"), "api_key.created", ada(), "api_key", Some("k1"))
                     .changes(&json!({"name": "ci"}), &json!({"name": "ci-prod", "secret": "chr_org_s3cr3t", "key_hash": "abc"}))
                     .metadata(json!({"display": "chr_org_…a1b2", "token": "t0k3n"}))
                     .client(&client),
             )
-            .await
-            .unwrap();
+            .await;
         for i in 0..5 {
-            audit.record(NewEvent::new(Some("org-1"), "workflow.updated", ada(), "workflow", Some(&format!("w{i}"))));
+            audit.record(NewEvent::new(Some("org-1"), "workflow.updated", ada(), "workflow", Some(&format!("w{i}")))).await;
         }
-        audit.record(NewEvent::new(Some("org-2"), "workflow.updated", ada(), "workflow", Some("other")));
-        audit.shutdown().await;
+        audit.record(NewEvent::new(Some("org-2"), "workflow.updated", ada(), "workflow", Some("other"))).await;
+        // `record` returned: every event is stored, before any shutdown or flush.
 
         let page = store::list(&db, Some("org-1"), &Filter::default(), None, None).await.unwrap();
         assert_eq!(page.events.len(), 6, "[{backend}] other orgs' events are not listed");
@@ -76,8 +75,8 @@ async fn events_are_redacted_stamped_and_listed_newest_first() {
     }
 }
 
-/// The database refuses writes for a while: the actions go on, and every event arrives once
-/// it recovers.
+/// The database refuses writes for a while: no receipt claims an event stored before it is,
+/// and every event arrives, acknowledged, once the database recovers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_survive_a_database_outage() {
     for (backend, db) in test_databases().await {
@@ -85,14 +84,21 @@ async fn events_survive_a_database_outage() {
         let counter = overflowed.clone();
         let audit = Recorder::start(db.clone(), Arc::new(move || { counter.fetch_add(1, Ordering::Relaxed); }));
         sqlx::query("ALTER TABLE audit_events RENAME TO audit_events_away").execute(db.pool()).await.unwrap();
+        let mut receipts = Vec::new();
         for i in 0..200 {
-            audit.record(NewEvent::new(Some("org-1"), "workflow.updated", ada(), "workflow", Some(&format!("w{i}"))));
+            receipts.push(audit.enqueue(NewEvent::new(Some("org-1"), "workflow.updated", ada(), "workflow", Some(&format!("w{i}")))).await);
         }
+        let early = tokio::spawn(receipts.pop().unwrap().stored());
         tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(!early.is_finished(), "[{backend}] acknowledged while the database refused it");
         sqlx::query("ALTER TABLE audit_events_away RENAME TO audit_events").execute(db.pool()).await.unwrap();
-        audit.shutdown().await;
+        assert!(early.await.unwrap(), "[{backend}]");
+        for receipt in receipts {
+            assert!(receipt.stored().await, "[{backend}]");
+        }
         let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_events").fetch_one(db.pool()).await.unwrap();
         assert_eq!((count, overflowed.load(Ordering::Relaxed)), (200, 0), "[{backend}]");
+        audit.shutdown().await;
     }
 }
 
@@ -103,7 +109,7 @@ async fn keyset_pages_break_time_ties_by_write_order() {
     for (backend, db) in test_databases().await {
         let recorder = Recorder::start(db.clone(), Arc::new(|| {}));
         for i in 0..7 {
-            recorder.record_now(NewEvent::new(Some("org-1"), "workflow.updated", ada(), "workflow", Some(&format!("w{i}")))).await.unwrap();
+            recorder.record(NewEvent::new(Some("org-1"), "workflow.updated", ada(), "workflow", Some(&format!("w{i}")))).await;
         }
         sqlx::query("UPDATE audit_events SET created_at = '2026-11-23T12:00:00.000000Z'").execute(db.pool()).await.unwrap();
         let (mut seen, mut cursor) = (Vec::new(), None);
@@ -127,8 +133,8 @@ async fn a_nul_character_cannot_wedge_the_writer() {
         let recorder = Recorder::start(db.clone(), Arc::new(|| {}));
         let mut actor = ada();
         actor.name = Some("Ada\0".into());
-        recorder.record(NewEvent::new(Some("org-1"), "auth.login_failed", actor, "user", Some("u\0")).metadata(json!({"email\0": "a\0@b"})));
-        recorder.record(NewEvent::new(Some("org-1"), "auth.login", ada(), "user", Some("u1")));
+        recorder.record(NewEvent::new(Some("org-1"), "auth.login_failed", actor, "user", Some("u\0")).metadata(json!({"email\0": "a\0@b"}))).await;
+        recorder.record(NewEvent::new(Some("org-1"), "auth.login", ada(), "user", Some("u1"))).await;
         recorder.shutdown().await;
         let events = store::list(&db, Some("org-1"), &Filter::default(), None, None).await.unwrap().events;
         assert_eq!(events.len(), 2, "[{backend}]");
@@ -140,7 +146,7 @@ async fn a_nul_character_cannot_wedge_the_writer() {
 
 /// Whatever characters an event holds come back as written, through the writer's batch path
 /// (COPY's text format on PostgreSQL escapes tab, newline, carriage return and backslash)
-/// and through the awaited one; a NULL stays NULL and is not read as the text `\N`.
+/// alone and in a batch of several; a NULL stays NULL and is not read as the text `\N`.
 #[tokio::test]
 async fn every_character_survives_the_writer() {
     let odd = "tab\there\nnew line\r\\N back\\slash \\t é 🦀 'quote' \"dq\" ,;|";
@@ -150,9 +156,12 @@ async fn every_character_survives_the_writer() {
         actor.label = odd.into();
         actor.email = None;
         let client = ClientInfo { ip: None, user_agent: Some(odd.into()) };
-        recorder.record(NewEvent::new(Some("org-1"), "workflow.updated", actor.clone(), "workflow", Some(odd)).metadata(json!({ "name": odd })).client(&client));
+        recorder.record(NewEvent::new(Some("org-1"), "workflow.updated", actor.clone(), "workflow", Some(odd)).metadata(json!({ "name": odd })).client(&client)).await;
+        let deleted = NewEvent::new(Some("org-1"), "workflow.deleted", actor.clone(), "workflow", Some(odd)).metadata(json!({ "name": odd })).client(&client);
+        let other = NewEvent::new(Some("org-1"), "workflow.created", ada(), "workflow", Some("w-other"));
+        let (a, b) = (recorder.enqueue(deleted).await, recorder.enqueue(other).await);
+        assert!(a.stored().await && b.stored().await);
         recorder.shutdown().await;
-        recorder.record_now(NewEvent::new(Some("org-1"), "workflow.deleted", actor.clone(), "workflow", Some(odd)).metadata(json!({ "name": odd })).client(&client)).await.unwrap();
 
         let filter = Filter { resource_id: Some(odd.into()), ..Filter::default() };
         let events = store::list(&db, Some("org-1"), &filter, None, None).await.unwrap().events;
@@ -177,7 +186,8 @@ async fn sqlite_checkpoints_bring_the_writers_batches_into_the_database_file() {
     let before = size();
     let recorder = Recorder::start(db.clone(), no_overflow());
     for i in 0..3_000 {
-        recorder.record(NewEvent::new(Some("org-1"), "workflow.updated", ada(), "workflow", Some(&format!("w{i}"))).metadata(json!({ "name": "Onboarding" })));
+        // Queued without waiting for each commit, so the writer gets big batches.
+        let _receipt = recorder.enqueue(NewEvent::new(Some("org-1"), "workflow.updated", ada(), "workflow", Some(&format!("w{i}"))).metadata(json!({ "name": "Onboarding" }))).await;
     }
     recorder.shutdown().await;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);

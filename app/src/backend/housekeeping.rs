@@ -1,0 +1,22 @@
+//! What expires is removed: sessions past their expiry and login failures past every
+//! throttling window. Deletes of what is already dead, so any number of app instances may
+//! run this loop at once.
+
+use super::db::Db;
+use super::{sessions, throttle};
+use std::time::Duration;
+
+pub fn spawn(db: Db, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match (sessions::purge_expired(&db).await, throttle::purge(&db).await) {
+                (Ok(sessions), Ok(failures)) if sessions + failures > 0 => {
+                    tracing::info!(sessions, login_failures = failures, "housekeeping: expired rows removed");
+                }
+                (Ok(_), Ok(_)) => {}
+                (Err(err), _) | (_, Err(err)) => tracing::warn!(error = %err, "housekeeping failed; retried next round"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    })
+}

@@ -1,0 +1,51 @@
+import { test, expect, Page } from '@playwright/test';
+import { loginToOrg } from './helpers';
+
+/** Fails the test on any uncaught page error, console error or 5xx answer seen on the way. */
+function watchForFaults(page: Page): string[] {
+  const faults: string[] = [];
+  page.on('pageerror', (e) => faults.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') faults.push(`console error: ${m.text()}`);
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 500) faults.push(`${r.status()} from ${r.request().method()} ${r.url()}`);
+  });
+  return faults;
+}
+
+const menus: Array<[string, string[]]> = [
+  ['owner@acme.test', ['Overview', 'Workflows', 'Members', 'Audit log', 'API keys', 'Outbox']],
+  ['admin@acme.test', ['Overview', 'Workflows', 'Members', 'Audit log', 'API keys']],
+  ['member@acme.test', ['Overview', 'Workflows', 'API keys']],
+];
+
+for (const [email, links] of menus) {
+  test(`${email} reaches every page of the menu by clicking`, async ({ page }) => {
+    const faults = watchForFaults(page);
+    await loginToOrg(page, email);
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    await expect(nav.getByRole('link')).toHaveText(links);
+    for (const name of links) {
+      await nav.getByRole('link', { name, exact: true }).click();
+      await expect(nav.getByRole('link', { name, exact: true })).toHaveAttribute('aria-current', 'page');
+      await page.waitForLoadState('networkidle');
+      await expect(page.locator('.error-panel')).toHaveCount(0);
+      await expect(page.locator('.loading')).toHaveCount(0);
+    }
+    // The explorer, reached from the menu, lists the sign-in that just happened.
+    if (links.includes('Audit log')) {
+      await nav.getByRole('link', { name: 'Audit log' }).click();
+      await expect(page.locator('table.audit tbody.event').first()).toBeVisible();
+    }
+    // A workflow from the list, then the account page from the user's name.
+    await nav.getByRole('link', { name: 'Workflows', exact: true }).click();
+    await page.locator('table a').first().click();
+    await expect(page.getByRole('application', { name: 'Workflow canvas' })).toBeVisible();
+    await page.locator('header .who').click();
+    await expect(page).toHaveURL('/account');
+    await page.waitForLoadState('networkidle');
+    await expect(page.locator('.error-panel')).toHaveCount(0);
+    expect(faults).toEqual([]);
+  });
+}

@@ -1,0 +1,119 @@
+//! Rules every request and answer passes, whatever the door (REST, server functions, pages):
+//! cross-site writes refused, security headers on every answer, and server-function errors
+//! answered with the same status as their REST twins.
+
+use app::backend::{sessions, Config};
+use app::error::{ApiError, ErrorKind};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+
+/// Paths a browser may post to before it has a session: a cross-site post there is login CSRF.
+const SIGN_IN_PATHS: [&str; 2] = ["/api/v1/auth/login", "/api/login"];
+
+/// Refuses a state-changing request that a browser sent from another site with the user's
+/// cookie (or to the sign-in form), so SameSite is not the only line of defence. Bearer-key
+/// calls carry no ambient credential and pass; so do scripts, which send neither `Origin`
+/// nor `Sec-Fetch-Site`.
+pub async fn refuse_cross_site(State(config): State<Arc<Config>>, req: Request, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let headers = req.headers();
+    let ambient = !headers.contains_key(header::AUTHORIZATION)
+        && (sessions::token_from_headers(headers).is_some() || SIGN_IN_PATHS.contains(&req.uri().path()));
+    if !safe && ambient && is_cross_site(headers, &config) {
+        return ApiError::new(ErrorKind::CrossSiteRequest, "Cross-site requests cannot change anything here.").into_response();
+    }
+    next.run(req).await
+}
+
+/// `Sec-Fetch-Site: cross-site`, or an `Origin` that is neither this host nor the public URL.
+fn is_cross_site(headers: &HeaderMap, config: &Config) -> bool {
+    let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    if text("sec-fetch-site") == Some("cross-site") {
+        return true;
+    }
+    let Some(origin) = text("origin") else { return false };
+    let origin = origin.trim_end_matches('/');
+    let same_host = origin.split_once("://").map(|(_, host)| host).zip(text("host")).is_some_and(|(o, h)| o.eq_ignore_ascii_case(h));
+    let public = config.public_url.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(origin));
+    !(same_host || public)
+}
+
+/// A body announced larger than the limit is refused before a byte of it is read, in the
+/// API's JSON words (the body-limit layer outside this one stops an unannounced one).
+pub async fn refuse_oversized(req: Request, next: Next) -> Response {
+    let announced = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if announced.is_some_and(|len| len > crate::MAX_BODY_BYTES) {
+        return ApiError::new(ErrorKind::PayloadTooLarge, "The request body is too large (2 MiB at most).").into_response();
+    }
+    next.run(req).await
+}
+
+/// Security headers on every answer: pages get a Content-Security-Policy whose scripts must
+/// carry the page's nonce (see `app::shell`), nothing may frame us, no MIME sniffing, no
+/// full URLs in Referer, and HSTS when users reach us over https.
+pub async fn security_headers(State(config): State<Arc<Config>>, req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let headers = res.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        // Answers that are not pages (JSON, files) run nothing and embed nothing.
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
+    }
+    if config.https_only() {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    }
+    res
+}
+
+/// Leptos answers every server-function error with 500; the error itself names its kind, so
+/// this gives it the status its REST twin answers (401/403/404/409/422…) and /metrics counts
+/// a client's mistake as one.
+pub async fn server_fn_status(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR || !res.headers().contains_key("serverfnerror") {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    if let Ok(err) = serde_json::from_slice::<ApiError>(&bytes) {
+        parts.status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let Some(secs) = err.retry_after {
+            parts.headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs.iter().map(|(k, v)| (k.parse().unwrap(), v.parse().unwrap())).collect()
+    }
+
+    #[test]
+    fn cross_site_is_told_by_origin_or_fetch_metadata() {
+        let plain = Config::default();
+        let public = Config { public_url: Some("https://chronicle.example".into()), ..Config::default() };
+        let cases: [(&[(&str, &str)], &Config, bool); 8] = [
+            (&[], &plain, false),
+            (&[("host", "127.0.0.1:3000"), ("origin", "http://127.0.0.1:3000")], &plain, false),
+            (&[("host", "127.0.0.1:3000"), ("origin", "https://evil.example")], &plain, true),
+            (&[("host", "127.0.0.1:3000"), ("origin", "null")], &plain, true),
+            (&[("sec-fetch-site", "cross-site")], &plain, true),
+            (&[("sec-fetch-site", "same-origin")], &plain, false),
+            (&[("host", "internal:3000"), ("origin", "https://chronicle.example")], &public, false),
+            (&[("host", "internal:3000"), ("origin", "https://chronicle.example.evil")], &public, true),
+        ];
+        for (pairs, config, want) in cases {
+            assert_eq!(is_cross_site(&headers(pairs), config), want, "{pairs:?}");
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! SPEC "Safety rules", through a real server on both databases: server functions answer like
+//! REST, login throttling, cross-site refusal, security headers, body limits, filter and name
+//! validation, account operations, concurrent edits and deletes.
+
+mod common;
+
+use common::{audit_events, error_body, As, TestServer};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// The path Leptos registered for the server function named `name`.
+fn server_fn_path(name: &str) -> String {
+    leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path)
+        .find(|path| path.trim_start_matches("/api/").starts_with(name))
+        .unwrap_or_else(|| panic!("no server function {name}"))
+        .to_owned()
+}
+
+async fn create_workflow(s: &TestServer, who: As, name: &str) -> Value {
+    let res = s
+        .request(who, Method::POST, &format!("/api/v1/orgs/{}/workflows", s.acme))
+        .json(&json!({ "name": name, "nodes": [{"id": "t", "type": "manual_trigger", "position": {"x": 0, "y": 0}, "data": {"label": "Start", "config": {}}}], "edges": [] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn server_functions_answer_with_the_status_of_their_rest_twins() {
+    for (backend, db) in common::test_databases().await {
+        let s = TestServer::start(db).await;
+        let explore = server_fn_path("explore_audit");
+        let call = |who: As, body: Value| s.request(who, Method::POST, &explore).json(&body).send();
+        // An empty filter (the explorer reached from the menu) is a valid query.
+        let ok = call(As::Owner, json!({ "org": s.acme, "query": {} })).await.unwrap();
+        assert_eq!(ok.status(), 200, "[{backend}] {}", ok.text().await.unwrap());
+        let cases = [
+            (As::Member, json!({ "org": s.acme, "query": {} }), 403),
+            (As::OtherOrg, json!({ "org": s.acme, "query": {} }), 404),
+            (As::Anonymous, json!({ "org": s.acme, "query": {} }), 401),
+            (As::Owner, json!({ "org": s.acme, "query": { "action": "no.such_action" } }), 422),
+        ];
+        for (who, body, want) in cases {
+            let res = call(who, body.clone()).await.unwrap();
+            assert_eq!(res.status(), want, "[{backend}] {who:?} {body}");
+            let err: Value = res.json().await.unwrap();
+            assert!(err["message"].as_str().is_some_and(|m| !m.is_empty()), "{err}");
+        }
+        // A member's keys page asks for the org's keys: a refusal, not a server fault.
+        let list_keys = server_fn_path("list_keys");
+        let res = s.request(As::Member, Method::POST, &list_keys).form(&[("org", s.acme.as_str())]).send().await.unwrap();
+        assert_eq!(res.status(), 403, "[{backend}]");
+        // Bodies over the limit are refused before they are read, server functions included.
+        let big = "x".repeat(3 * 1024 * 1024);
+        let res = s.request(As::Owner, Method::POST, &explore).header("content-type", "application/json").body(big).send().await.unwrap();
+        assert_eq!(res.status(), 413, "[{backend}]");
+    }
+}
+
+#[tokio::test]
+async fn login_is_throttled_per_account_and_per_address() {
+    for (backend, db) in common::test_databases().await {
+        let s = TestServer::start(db).await;
+        let login = |email: String, password: &'static str| {
+            s.http.post(s.url("/api/v1/auth/login")).json(&json!({ "email": email, "password": password })).send()
+        };
+        for _ in 0..5 {
+            assert_eq!(login("member@acme.test".into(), "wrong-password").await.unwrap().status(), 401, "[{backend}]");
+        }
+        // The sixth attempt is refused, the right password included, and says when to retry.
+        let res = login("member@acme.test".into(), "chronicle-demo").await.unwrap();
+        let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=900).contains(&retry), "[{backend}] Retry-After {retry}");
+        let (status, code, _) = error_body(res).await;
+        assert_eq!((status, code.as_str()), (429, "too_many_attempts"), "[{backend}]");
+        // Another account from the same address still signs in.
+        assert_eq!(login("admin@acme.test".into(), "chronicle-demo").await.unwrap().status(), 200);
+        let blocked = audit_events(&s, "action=auth.login_blocked", 1).await;
+        assert_eq!(blocked[0]["metadata"]["email"], "member@acme.test", "[{backend}]");
+
+        // 30 failures from one address in a minute (any accounts) close it for everyone.
+        for i in 0..25 {
+            assert_eq!(login(format!("nobody{i}@acme.test"), "wrong-password").await.unwrap().status(), 401, "[{backend}] {i}");
+        }
+        let (status, code, _) = error_body(login("admin@acme.test".into(), "chronicle-demo").await.unwrap()).await;
+        assert_eq!((status, code.as_str()), (429, "too_many_attempts"), "[{backend}]");
+
+        // An email longer than any address is refused before any lookup.
+        let long = format!("{}@acme.test", "a".repeat(250));
+        let res = s.http.post(s.url("/api/v1/auth/login")).json(&json!({ "email": long, "password": "x" })).send().await.unwrap();
+        assert_eq!(res.status(), 422, "[{backend}]");
+    }
+}
+
+#[tokio::test]
+async fn cross_site_writes_are_refused_and_pages_carry_security_headers() {
+    for (backend, db) in common::test_databases().await {
+        let s = TestServer::start(db).await;
+        let path = format!("/api/v1/orgs/{}/workflows", s.acme);
+        let body = json!({ "name": "From afar", "nodes": [], "edges": [] });
+        let post = |headers: &[(&'static str, String)]| {
+            let mut req = s.request(As::Owner, Method::POST, &path).json(&body);
+            for (k, v) in headers {
+                req = req.header(*k, v);
+            }
+            req.send()
+        };
+        let host = s.base.trim_start_matches("http://").to_owned();
+        for evil in [vec![("origin", "https://evil.example".to_owned())], vec![("sec-fetch-site", "cross-site".to_owned())]] {
+            let (status, code, _) = error_body(post(&evil).await.unwrap()).await;
+            assert_eq!((status, code.as_str()), (403, "cross_site_request"), "[{backend}] {evil:?}");
+        }
+        assert_eq!(post(&[("origin", s.base.clone()), ("host", host)]).await.unwrap().status(), 201, "[{backend}] same origin");
+        assert_eq!(post(&[]).await.unwrap().status(), 201, "[{backend}] a script sends neither header");
+        // Login CSRF: a cross-site form post to sign in is refused too.
+        let res = s
+            .http
+            .post(s.url("/api/v1/auth/login"))
+            .header("origin", "https://evil.example")
+            .json(&json!({ "email": "owner@acme.test", "password": "chronicle-demo" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "[{backend}]");
+
+        let page = s.get(As::Anonymous, "/login").await;
+        let header = |name: &str| page.headers().get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        let csp = header("content-security-policy");
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("'nonce-"), "[{backend}] {csp}");
+        assert!(!csp.split(';').any(|d| d.trim().starts_with("script-src") && d.contains("unsafe-inline")), "{csp}");
+        assert_eq!(header("x-content-type-options"), "nosniff");
+        assert!(!header("referrer-policy").is_empty());
+        let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap().to_owned();
+        let html = page.text().await.unwrap();
+        assert!(html.contains(&format!("nonce=\"{nonce}\"")), "[{backend}] the page's scripts carry the nonce");
+    }
+}
+
+#[tokio::test]
+async fn filters_and_names_are_validated() {
+    for (backend, db) in common::test_databases().await {
+        let s = TestServer::start(db).await;
+        let s = &s;
+        let audit = |query: String| {
+            let path = format!("/api/v1/orgs/{}/audit?{query}", s.acme);
+            async move { s.get(As::Owner, &path).await }
+        };
+        let (status, code, message) = error_body(audit("action=workflow.created,no.such".into()).await).await;
+        assert_eq!((status, code.as_str()), (422, "invalid_input"), "[{backend}]");
+        assert!(message.contains("action"), "{message}");
+        let many = vec!["workflow.created"; 51].join(",");
+        assert_eq!(audit(format!("action={many}")).await.status(), 422, "[{backend}] 51 repeats");
+        let thousands = vec!["workflow.created"; 1000].join(",");
+        assert_eq!(audit(format!("action={thousands}")).await.status(), 422, "[{backend}]");
+        assert_eq!(audit(format!("action={}", vec!["workflow.created"; 50].join(","))).await.status(), 200);
+        assert_eq!(audit("action=billing.invoice_paid".into()).await.status(), 200, "[{backend}] a SPEC action not yet emitted");
+
+        let res = s
+            .request(As::Owner, Method::POST, &format!("/api/v1/orgs/{}/workflows", s.acme))
+            .json(&json!({ "name": "Line\nbreak", "nodes": [], "edges": [] }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 422, "[{backend}]");
+        let res = s
+            .request(As::Owner, Method::POST, &format!("/api/v1/orgs/{}/api-keys", s.acme))
+            .json(&json!({ "name": "ci\r\nBcc: x", "scopes": ["audit:read"] }))
+            .send()
+            .await
+            .unwrap();
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["field"], "name", "[{backend}] {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_stale_base_version_is_a_conflict_and_enabled_workflows_stay_valid() {
+    for (backend, db) in common::test_databases().await {
+        let s = TestServer::start(db).await;
+        let wf = create_workflow(&s, As::Owner, "Conflicts").await;
+        let path = format!("/api/v1/orgs/{}/workflows/{}", s.acme, wf["id"].as_str().unwrap());
+        let nodes = |label: &str| json!([{"id": "t", "type": "manual_trigger", "position": {"x": 0, "y": 0}, "data": {"label": label, "config": {}}}]);
+        let put = |who: As, body: Value| s.request(who, Method::PUT, &path).json(&body).send();
+        let first = put(As::Admin, json!({ "nodes": nodes("Admin's"), "edges": [], "base_version": 1 })).await.unwrap();
+        assert_eq!(first.status(), 200, "[{backend}]");
+        let res = put(As::Owner, json!({ "nodes": nodes("Owner's"), "edges": [], "base_version": 1 })).await.unwrap();
+        assert_eq!(res.status(), 409, "[{backend}]");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!((body["error"]["code"].as_str(), body["error"]["version"].as_i64()), (Some("version_conflict"), Some(2)), "[{backend}] {body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains("Ada Admin"), "{body}");
+        // Nothing was overwritten; with the current base it saves.
+        let live: Value = s.get(As::Owner, &path).await.json().await.unwrap();
+        assert_eq!(live["nodes"][0]["data"]["label"], "Admin's");
+        assert_eq!(put(As::Owner, json!({ "nodes": nodes("Owner's"), "edges": [], "base_version": 2 })).await.unwrap().status(), 200);
+
+        // Enabled: a save that would make it strictly invalid is refused, naming the field.
+        let fetch = json!([{"id": "t", "type": "manual_trigger", "position": {"x": 0, "y": 0}, "data": {"label": "Start", "config": {}}},
+                           {"id": "fetch", "type": "http_request", "position": {"x": 0, "y": 90}, "data": {"label": "Fetch", "config": {"url": "https://example.com", "method": "GET"}}}]);
+        assert_eq!(put(As::Owner, json!({ "nodes": fetch, "edges": [], "enabled": true })).await.unwrap().status(), 200, "[{backend}]");
+        let mut broken = fetch.clone();
+        broken[1]["data"]["config"] = json!({ "method": "GET" });
+        let res = put(As::Owner, json!({ "nodes": broken, "edges": [] })).await.unwrap();
+        assert_eq!(res.status(), 422, "[{backend}]");
+        let body: Value = res.json().await.unwrap();
+        assert!(body["error"]["message"].as_str().unwrap().contains("nodes[fetch].config.url"), "{body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_deletes_delete_and_record_once() {
+    for (backend, db) in common::test_databases().await {
+        let s = TestServer::start(db).await;
+        let wf = create_workflow(&s, As::Owner, "Twice").await;
+        let path = format!("/api/v1/orgs/{}/workflows/{}", s.acme, wf["id"].as_str().unwrap());
+        let (a, b) = tokio::join!(
+            s.request(As::Owner, Method::DELETE, &path).send(),
+            s.request(As::Admin, Method::DELETE, &path).send()
+        );
+        let mut statuses = [a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];
+        statuses.sort();
+        assert_eq!(statuses, [204, 404], "[{backend}]");
+        let events = audit_events(&s, &format!("action=workflow.deleted&resource_id={}", wf["id"].as_str().unwrap()), 1).await;
+        assert_eq!(events.len(), 1, "[{backend}] one delete, one event");
+    }
+}
+
+#[tokio::test]
+async fn account_password_personal_keys_and_deletion() {
+    for (backend, db) in common::test_databases().await {
+        let s = TestServer::start(db).await;
+        // Minting a personal key with a session needs the current password.
+        let mint = |password: Option<&str>| {
+            let mut body = json!({ "name": "laptop", "scopes": ["workflows:read"] });
+            if let Some(p) = password {
+                body["current_password"] = p.into();
+            }
+            s.request(As::Member, Method::POST, "/api/v1/me/api-keys").json(&body).send()
+        };
+        for bad in [None, Some("wrong-password")] {
+            let body: Value = mint(bad).await.unwrap().json().await.unwrap();
+            assert_eq!(body["error"]["field"], "current_password", "[{backend}] {body}");
+        }
+        let created: Value = mint(Some("chronicle-demo")).await.unwrap().json().await.unwrap();
+        let secret = created["secret"].as_str().unwrap().to_owned();
+        let with_key = || s.http.get(s.url("/api/v1/me")).bearer_auth(&secret).send();
+        assert_eq!(with_key().await.unwrap().status(), 200);
+
+        // A second session of the member, then a password change from the first.
+        let (other_cookie, _) = s.login("member@acme.test", "chronicle-demo").await;
+        let change = |current: &str| {
+            s.request(As::Member, Method::POST, "/api/v1/me/password")
+                .json(&json!({ "current_password": current, "new_password": "a-brand-new-password" }))
+                .send()
+        };
+        let body: Value = change("not-it").await.unwrap().json().await.unwrap();
+        assert_eq!(body["error"]["field"], "current_password", "[{backend}]");
+        assert_eq!(change("chronicle-demo").await.unwrap().status(), 204, "[{backend}]");
+        let other = s.http.get(s.url("/api/v1/me")).header("cookie", &other_cookie).send().await.unwrap();
+        assert_eq!(other.status(), 401, "[{backend}] the other session is signed out");
+        assert_eq!(with_key().await.unwrap().status(), 401, "[{backend}] the personal key is revoked");
+        assert_eq!(s.get(As::Member, "/api/v1/me").await.status(), 200, "[{backend}] this session stays");
+
+        // The last owner cannot leave; a member can, and the trail keeps their name.
+        let delete = |who: As, password: &str| s.request(who, Method::DELETE, "/api/v1/me").json(&json!({ "current_password": password })).send();
+        assert_eq!(delete(As::OtherOrg, "chronicle-demo").await.unwrap().status(), 409, "[{backend}]");
+        assert_eq!(delete(As::Member, "chronicle-demo").await.unwrap().status(), 422, "[{backend}] old password");
+        assert_eq!(delete(As::Member, "a-brand-new-password").await.unwrap().status(), 204, "[{backend}]");
+        assert_eq!(s.get(As::Member, "/api/v1/me").await.status(), 401);
+        let deleted = audit_events(&s, "action=account.deleted", 1).await;
+        assert_eq!(deleted[0]["actor"]["name"], "Max Member", "[{backend}]");
+        assert_eq!(deleted[0]["metadata"]["email"], "member@acme.test");
+        let changed = audit_events(&s, "action=auth.password_changed", 1).await;
+        assert_eq!(changed[0]["metadata"]["personal_keys_revoked"], 1, "[{backend}]");
+        let members: Value = s.get(As::Owner, &format!("/api/v1/orgs/{}/members", s.acme)).await.json().await.unwrap();
+        assert!(!members.to_string().contains("member@acme.test"), "[{backend}] gone from the org");
+    }
+}
