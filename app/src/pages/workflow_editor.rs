@@ -7,6 +7,7 @@ use crate::components::history_panel::HistoryPanel;
 use crate::components::node_panel::NodePanel;
 use crate::components::shell::membership;
 use crate::components::time::relative;
+use crate::error::ErrorKind;
 use crate::model::{Role, VersionInfo, Workflow};
 use crate::server_fns::workflows::{get_workflow, restore_workflow, save_workflow, workflow_version};
 use crate::workflow::catalog::CATALOG;
@@ -46,6 +47,8 @@ enum SaveState {
     Pending,
     Saving,
     Failed(String),
+    /// Someone else saved `current` since the version this editor started from.
+    Conflict { message: String, current: i64 },
 }
 
 /// What is being previewed: the version, its snapshot, and how it differs from now.
@@ -71,26 +74,63 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
     let notice = RwSignal::new(None::<String>);
     let edit_seq = StoredValue::new(0u64);
 
+    // One save at a time: a save asked for while one is in flight runs when it returns, so
+    // each save starts from the version the previous one made (its `base_version`).
+    let in_flight = StoredValue::new(false);
+    let again = StoredValue::new(false);
     let do_save = {
         let (org, id) = (org.clone(), id.clone());
-        move || {
+        move |overwrite: bool| {
             // Nothing leaves the browser while an old version is on the canvas.
             if preview.get_untracked().is_some() {
                 return;
             }
+            if in_flight.get_value() {
+                again.set_value(true);
+                return;
+            }
+            let base = match save_state.get_untracked() {
+                // "Keep mine": save over the version someone else made.
+                SaveState::Conflict { current, .. } if overwrite => current,
+                SaveState::Conflict { .. } => return,
+                _ => version.get_untracked(),
+            };
+            in_flight.set_value(true);
             save_state.set(SaveState::Saving);
             let (org, id, definition, name) = (org.clone(), id.clone(), graph.get_untracked(), name.get_untracked());
             spawn_local(async move {
-                match save_workflow(org, id, Some(name), definition).await {
+                let result = save_workflow(org, id, Some(name), definition, Some(base)).await;
+                in_flight.set_value(false);
+                match result {
                     Ok(r) => {
                         version.set(r.version);
-                        save_state.set(SaveState::Saved { version: r.version, versioned: r.versioned });
+                        if again.get_value() {
+                            again.set_value(false);
+                            save_state.set(SaveState::Pending);
+                        } else {
+                            save_state.set(SaveState::Saved { version: r.version, versioned: r.versioned });
+                        }
+                    }
+                    Err(e) if e.code == ErrorKind::VersionConflict => {
+                        again.set_value(false);
+                        save_state.set(SaveState::Conflict { message: e.message, current: e.version.unwrap_or(base) });
                     }
                     Err(e) => save_state.set(SaveState::Failed(e.message)),
                 }
             });
         }
     };
+    // A save that was asked for during the last one goes out now.
+    {
+        let resave = do_save.clone();
+        Effect::new(move |_| {
+            if save_state.get() == SaveState::Pending && !in_flight.get_value() && edit_seq.get_value() > 0 {
+                let resave = resave.clone();
+                let mine = edit_seq.get_value();
+                set_timeout(move || if edit_seq.get_value() == mine && save_state.get_untracked() == SaveState::Pending { resave(false) }, AUTOSAVE_PAUSE);
+            }
+        });
+    }
     let save_later = do_save.clone();
     let on_edit = Callback::new(move |_: EditKind| {
         if preview.get_untracked().is_some() {
@@ -101,7 +141,7 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
         edit_seq.update_value(|s| *s += 1);
         let mine = edit_seq.get_value();
         let save = save_later.clone();
-        set_timeout(move || if edit_seq.get_value() == mine { save() }, AUTOSAVE_PAUSE);
+        set_timeout(move || if edit_seq.get_value() == mine { save(false) }, AUTOSAVE_PAUSE);
     });
 
     let add_node = move |kind: &'static str, title: &'static str| {
@@ -203,8 +243,21 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
         SaveState::Failed(message) => {
             let retry = retry.clone();
             view! {
-                <span class="save-state failed" title=message>
-                    <button type="button" class="link-button danger" on:click=move |_| retry()>"Save failed — retry"</button>
+                <span class="save-state failed">
+                    {format!("Not saved: {message} ")}
+                    <button type="button" class="link-button danger" on:click=move |_| retry(false)>"Retry"</button>
+                </span>
+            }
+            .into_any()
+        }
+        SaveState::Conflict { message, .. } => {
+            let keep = retry.clone();
+            view! {
+                <span class="save-state failed">
+                    {format!("Not saved: {message} ")}
+                    <button type="button" class="link-button" on:click=move |_| history_open.set(true)>"Compare"</button>" · "
+                    <button type="button" class="link-button" on:click=move |_| { let _ = window().location().reload(); }>"Reload theirs"</button>" · "
+                    <button type="button" class="link-button danger" on:click=move |_| keep(true)>"Keep mine"</button>
                 </span>
             }
             .into_any()

@@ -47,12 +47,13 @@ pub struct SaveResult {
     pub content_hash: String,
 }
 
-/// The editor's save (autosave and rename).
+/// The editor's save (autosave and rename). `base_version`: the version the editor holds; if
+/// someone saved since, the answer is a `version_conflict` naming the current version.
 #[server(input = Json)]
-pub async fn save_workflow(org: String, id: String, name: Option<String>, definition: Definition) -> Result<SaveResult, ApiError> {
+pub async fn save_workflow(org: String, id: String, name: Option<String>, definition: Definition, base_version: Option<i64>) -> Result<SaveResult, ApiError> {
     let (state, caller, client) = request::caller_and_client().await?;
     require_role(&state.db, &caller, &org, Role::Member).await?;
-    let input = workflows::SaveInput { name, definition, enabled: None, label: None, base_version: None };
+    let input = workflows::SaveInput { name, definition, enabled: None, label: None, base_version };
     let by = state.acting(&caller, &client);
     let saved = workflows::save(&state.db, &org, Some(&id), input, &by, VersionSource::Update).await?;
     Ok(SaveResult { version: saved.workflow.version, versioned: saved.versioned, content_hash: saved.workflow.content_hash })
