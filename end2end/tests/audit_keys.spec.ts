@@ -53,8 +53,8 @@ test('an owner creates an org key, sees it once, revokes it, and finds both in t
   await page.getByRole('link', { name: 'Audit log', exact: true }).click();
   await expect(page).toHaveURL(`/orgs/${org}/audit`);
   await page.getByText('Actions: all').click();
-  await page.getByLabel('api_key.created').check();
-  await page.getByLabel('api_key.revoked').check();
+  await page.getByRole('checkbox', { name: 'api_key.created' }).check();
+  await page.getByRole('checkbox', { name: 'api_key.revoked' }).check();
   await page.getByRole('button', { name: 'Apply filters' }).click();
   await expect(page).toHaveURL(/action=api_key\.created%2Capi_key\.revoked/);
   const events = page.locator('table.audit tbody.event');

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_role_table, audit_events, error_body, test_databases, As, RoleRow, TestServer};
+use common::{assert_role_table, audit_events, error_body, smtp_sink, test_databases, As, RoleRow, TestServer};
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -251,54 +251,6 @@ async fn export_streams_the_filtered_trail_and_is_audited() {
     }
 }
 
-/// A minimal SMTP sink on a loopback port: accepts every mail and hands its text over.
-async fn smtp_sink() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("smtp://{}", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        loop {
-            let Ok((socket, _)) = listener.accept().await else { return };
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let (read, mut write) = socket.into_split();
-                let mut lines = BufReader::new(read).lines();
-                write.write_all(b"220 sink ESMTP\r\n").await.ok();
-                let mut in_data = false;
-                let mut mail = String::new();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    if in_data {
-                        if line == "." {
-                            in_data = false;
-                            tx.send(std::mem::take(&mut mail)).ok();
-                            write.write_all(b"250 queued\r\n").await.ok();
-                        } else {
-                            mail.push_str(&line);
-                            mail.push('\n');
-                        }
-                        continue;
-                    }
-                    let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
-                    let reply: &[u8] = match verb.as_str() {
-                        "EHLO" | "HELO" => b"250 sink\r\n",
-                        "DATA" => {
-                            in_data = true;
-                            b"354 go on\r\n"
-                        }
-                        "QUIT" => {
-                            write.write_all(b"221 bye\r\n").await.ok();
-                            return;
-                        }
-                        _ => b"250 ok\r\n",
-                    };
-                    write.write_all(reply).await.ok();
-                }
-            });
-        }
-    });
-    (url, rx)
-}
 
 #[tokio::test]
 async fn key_alerts_are_delivered_by_smtp_and_retried_when_it_fails() {

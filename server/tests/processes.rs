@@ -1,7 +1,10 @@
 //! Real server processes over one database: an acknowledged action's audit event survives a
 //! `kill -9`, and two instances deliver each outbox mail once.
 
+mod common;
+
 use app::backend::db::{new_id, Db};
+use common::smtp_sink;
 use app::backend::testing::test_database_urls;
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
@@ -118,51 +121,6 @@ async fn no_acknowledged_audit_event_is_lost_to_kill_9() {
         drop(restarted);
         db.close().await;
     }
-}
-
-/// A minimal SMTP sink: counts every message it accepts.
-async fn smtp_sink() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("smtp://{}", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let (read, mut write) = socket.into_split();
-                let mut lines = BufReader::new(read).lines();
-                write.write_all(b"220 sink ESMTP\r\n").await.ok();
-                let (mut in_data, mut mail) = (false, String::new());
-                while let Ok(Some(line)) = lines.next_line().await {
-                    if in_data {
-                        if line == "." {
-                            in_data = false;
-                            tx.send(std::mem::take(&mut mail)).ok();
-                            write.write_all(b"250 queued\r\n").await.ok();
-                        } else {
-                            mail.push_str(&line);
-                            mail.push('\n');
-                        }
-                        continue;
-                    }
-                    let reply: &[u8] = match line.split_whitespace().next().unwrap_or("").to_ascii_uppercase().as_str() {
-                        "DATA" => {
-                            in_data = true;
-                            b"354 go on\r\n"
-                        }
-                        "QUIT" => {
-                            write.write_all(b"221 bye\r\n").await.ok();
-                            return;
-                        }
-                        _ => b"250 ok\r\n",
-                    };
-                    write.write_all(reply).await.ok();
-                }
-            });
-        }
-    });
-    (url, rx)
 }
 
 /// Two instances share the outbox: each key alert reaches the relay exactly once.

@@ -125,6 +125,15 @@ async fn cross_site_writes_are_refused_and_pages_carry_security_headers() {
             .await
             .unwrap();
         assert_eq!(res.status(), 403, "[{backend}]");
+        let res = s
+            .http
+            .post(s.url(&server_fn_path("login")))
+            .header("origin", "https://evil.example")
+            .form(&[("email", "owner@acme.test"), ("password", "chronicle-demo")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "[{backend}] the sign-in form's server function");
 
         let page = s.get(As::Anonymous, "/login").await;
         let header = |name: &str| page.headers().get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();

@@ -2,7 +2,8 @@ use crate::components::audit_pager::{audit_pager, LoadMore};
 use crate::components::error_panel::ErrorPanel;
 use crate::components::time::RelativeTime;
 use crate::error::{ApiError, ErrorKind};
-use crate::model::{ApiKey, AuditEvent, AuditPage, CreatedKey, SCOPES};
+use crate::components::shell::membership;
+use crate::model::{ApiKey, AuditEvent, AuditPage, CreatedKey, Role, SCOPES};
 use crate::server_fns::keys::{key_activity, list_keys, CreateKey, RevokeKey};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -23,6 +24,17 @@ pub fn ApiKeysPage() -> impl IntoView {
     }
 }
 
+/// Anyone may see their personal keys; an org's keys need owner or admin there.
+async fn may_see(session: crate::components::shell::SessionResource, org: Option<&str>) -> Result<(), ApiError> {
+    let Some(org) = org else { return Ok(()) };
+    let role = session.await.ok().flatten().and_then(|info| membership(&info, org).map(|m| m.role));
+    if role.is_some_and(|r| r >= Role::Admin) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("admin"))
+    }
+}
+
 /// What the create form holds; kept here so a refresh of the list never loses typed input.
 #[derive(Clone, Copy)]
 struct KeyForm {
@@ -40,10 +52,24 @@ fn KeySection(org: Option<String>, title: &'static str, blurb: &'static str) -> 
     let create = ServerAction::<CreateKey>::new();
     let revoke = ServerAction::<RevokeKey>::new();
     let changed = move || (create.version().get(), revoke.version().get());
+    // A member never asks for the org's keys: the section is not theirs to see.
+    let session = super::session();
     let org_for_list = org.clone();
-    let keys = Resource::new(changed, move |_| list_keys(org_for_list.clone()));
+    let keys = Resource::new(changed, move |_| {
+        let org = org_for_list.clone();
+        async move {
+            may_see(session, org.as_deref()).await?;
+            list_keys(org).await
+        }
+    });
     let org_for_activity = org.clone();
-    let activity = Resource::new(changed, move |_| key_activity(org_for_activity.clone(), None));
+    let activity = Resource::new(changed, move |_| {
+        let org = org_for_activity.clone();
+        async move {
+            may_see(session, org.as_deref()).await?;
+            key_activity(org, None).await
+        }
+    });
     let form = KeyForm {
         name: RwSignal::new(String::new()),
         scopes: RwSignal::new(Vec::new()),
