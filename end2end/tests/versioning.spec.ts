@@ -138,3 +138,39 @@ test('a new workflow is created, built on the canvas and autosaved', async ({ pa
   expect(w.edges.map((e: any) => `${e.source}->${e.target}`)).toEqual(['trigger->http_request_1']);
   expect(w.nodes.find((n: any) => n.id === 'http_request_1').data.config.url).toBe('https://reports.acme.test/nightly');
 });
+
+test('two editors at once: the later save is refused and offers compare, reload or keep mine', async ({ page, browser }) => {
+  const org = await loginToOrg(page, 'admin@acme.test');
+  const created = await page.request.post(`/api/v1/orgs/${org}/workflows`, {
+    data: {
+      name: 'Shared draft',
+      nodes: [{ id: 't', type: 'manual_trigger', position: { x: 40, y: 40 }, data: { label: 'Start', config: {} } }],
+      edges: [],
+    },
+  });
+  expect(created.status()).toBe(201);
+  await openWorkflow(page, org, 'Shared draft');
+
+  const ownerContext = await browser.newContext();
+  const owner = await ownerContext.newPage();
+  await loginToOrg(owner, 'owner@acme.test');
+  await openWorkflow(owner, org, 'Shared draft');
+  await owner.getByRole('button', { name: 'Node Start' }).click();
+  await owner.getByLabel('Node label').fill('Begin');
+  await owner.getByLabel('Node label').press('Tab');
+  await expect(owner.getByRole('status')).toHaveText('Saved · v2');
+
+  // The admin still holds v1: their edit is not saved over the owner's.
+  await page.getByRole('button', { name: 'Node Start' }).click();
+  await page.getByLabel('Node label').fill('Kick-off');
+  await page.getByLabel('Node label').press('Tab');
+  const status = page.getByRole('status');
+  await expect(status).toContainText('Not saved: Olive Owner saved version 2');
+  await expect(status.getByRole('button', { name: 'Keep mine' })).toBeVisible();
+  const live = await (await page.request.get(workflowPath(page, org))).json();
+  expect(live.nodes[0].data.label).toBe('Begin');
+
+  await status.getByRole('button', { name: 'Reload theirs' }).click();
+  await expect(page.getByRole('button', { name: 'Node Begin' })).toBeVisible();
+  await ownerContext.close();
+});
