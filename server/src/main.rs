@@ -1,6 +1,7 @@
 //! `server`: runs Chronicle, or with a subcommand, administers it.
 
 use app::backend::{db::Db, demo, orgs, users, Config};
+use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
 use leptos::config::LeptosOptions;
 use std::net::SocketAddr;
@@ -85,7 +86,17 @@ async fn serve(db: Db, config: Config, demo: bool) -> Result<(), String> {
         tracing::info!("seeded the demo data");
     }
     let app = server::router(state.clone(), metrics);
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    // Pages stream in several chunks (the shell, then each resolved suspense): with Nagle's
+    // algorithm on, every chunk after the first waited for the browser's delayed ACK, ~40 ms
+    // a page.
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?
+        .tap_io(|tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::warn!(error = %err, "could not set TCP_NODELAY on a connection");
+            }
+        });
     println!("Chronicle is running at http://{addr}");
     if demo {
         println!("Demo logins (password \"{}\"):", demo::DEMO_PASSWORD);

@@ -1,5 +1,5 @@
 //! Where roles and scopes are enforced: every server function and REST handler that touches
-//! an org asks [`require`] (or [`require_role`]) first.
+//! an org asks [`require`] first, with one of the [`Access`] rows below — the one role table.
 
 use super::auth::{Caller, Credential};
 use super::db::Db;
@@ -25,6 +25,10 @@ impl Access {
     pub const READ_KEYS: Access = Access { role: Role::Admin, scope: Some("keys:read") };
     /// Creating and revoking org keys: a key never mints or revokes keys.
     pub const MANAGE_KEYS: Access = Access { role: Role::Admin, scope: None };
+    /// Listing members, changing roles, removing members: people only.
+    pub const MANAGE_MEMBERS: Access = Access { role: Role::Admin, scope: None };
+    /// The org's outgoing mail (key alerts): owners, people only.
+    pub const READ_OUTBOX: Access = Access { role: Role::Owner, scope: None };
 }
 
 /// The caller's role in `org_id` if they may do what `access` needs.
@@ -57,11 +61,6 @@ pub async fn require(db: &Db, caller: &Caller, org_id: &str, access: Access) -> 
         return Err(ApiError::forbidden(access.role.as_str()));
     }
     Ok(role)
-}
-
-/// For what only a signed-in person may do (member management, the UI's server functions).
-pub async fn require_role(db: &Db, caller: &Caller, org_id: &str, min: Role) -> ApiResult<Role> {
-    require(db, caller, org_id, Access { role: min, scope: None }).await
 }
 
 fn check_scope(scopes: &[String], access: Access) -> ApiResult<()> {

@@ -104,18 +104,9 @@ pub async fn delete_account(db: &Db, caller: &Caller, current_password: Option<&
     let orgs = orgs::orgs_of_user(db, &user.id).await?;
     let mut tx = db.pool().begin().await?;
     for org in orgs.iter().filter(|o| o.role == crate::model::Role::Owner) {
-        // The org row's lock orders this against concurrent role changes (see `orgs`).
-        sqlx::query("UPDATE orgs SET updated_at = updated_at WHERE id = $1").bind(&org.id).execute(&mut *tx).await?;
-        let (owners,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role = 'owner'")
-            .bind(&org.id)
-            .fetch_one(&mut *tx)
-            .await?;
-        if owners <= 1 {
-            return Err(ApiError::conflict(format!(
-                "You are the last owner of {}. Make someone else an owner (or delete the org) first.",
-                org.name
-            )));
-        }
+        // The org row's lock orders this against concurrent role changes.
+        orgs::lock_org_in(&mut tx, &org.id).await?;
+        orgs::ensure_another_owner(&mut tx, &org.id, &format!("deleted (you own {})", org.name)).await?;
     }
     // Memberships, sessions and personal keys go with the user (ON DELETE CASCADE).
     sqlx::query("DELETE FROM users WHERE id = $1").bind(&user.id).execute(&mut *tx).await?;

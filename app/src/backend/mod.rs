@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod csp;
+pub mod cursor;
 pub mod db;
 pub mod demo;
 pub mod housekeeping;

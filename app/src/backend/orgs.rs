@@ -123,16 +123,22 @@ pub async fn remove_member(db: &Db, by: &Acting<'_>, actor_role: Role, org_id: &
 /// of one org run one after another (two owners demoting each other cannot both succeed).
 async fn lock_org(db: &Db, org_id: &str) -> ApiResult<Transaction<'static, Any>> {
     let mut tx = db.pool().begin().await?;
+    lock_org_in(&mut tx, org_id).await?;
+    Ok(tx)
+}
+
+/// Takes the org row's write lock inside `tx` (see [`lock_org`]).
+pub(super) async fn lock_org_in(tx: &mut Transaction<'_, Any>, org_id: &str) -> ApiResult<()> {
     let touched = sqlx::query("UPDATE orgs SET updated_at = $1 WHERE id = $2")
         .bind(now())
         .bind(org_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?
         .rows_affected();
     if touched == 0 {
         return Err(ApiError::not_found("Organisation"));
     }
-    Ok(tx)
+    Ok(())
 }
 
 async fn membership_role(tx: &mut Transaction<'_, Any>, org_id: &str, user_id: &str) -> ApiResult<Role> {
@@ -154,7 +160,8 @@ fn check_may_touch(actor_role: Role, target_role: Role) -> ApiResult<()> {
     Ok(())
 }
 
-async fn ensure_another_owner(tx: &mut Transaction<'_, Any>, org_id: &str, verb: &str) -> ApiResult<()> {
+/// 409 unless the org has an owner besides the one about to be `verb` (demoted, removed…).
+pub(super) async fn ensure_another_owner(tx: &mut Transaction<'_, Any>, org_id: &str, verb: &str) -> ApiResult<()> {
     let (owners,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role = 'owner'")
         .bind(org_id)
         .fetch_one(&mut **tx)

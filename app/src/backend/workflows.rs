@@ -414,7 +414,7 @@ pub async fn history(db: &Db, org_id: &str, id: &str, limit: Option<i64>, cursor
         return Err(ApiError::invalid("limit", format!("must be between 1 and {HISTORY_MAX_LIMIT}")));
     }
     let before = match cursor {
-        Some(c) => decode_cursor(c)?,
+        Some(c) => super::cursor::decode::<1>(c)?[0],
         None => i64::MAX,
     };
     type Row = (i64, String, String, String, Option<String>, String, String, Option<String>, String, Option<String>, Option<String>, i64, i64, i64, i64, i64);
@@ -445,7 +445,7 @@ pub async fn history(db: &Db, org_id: &str, id: &str, limit: Option<i64>, cursor
             })
         })
         .collect::<ApiResult<_>>()?;
-    let next_cursor = if more { versions.last().map(|v| encode_cursor(v.version)) } else { None };
+    let next_cursor = if more { versions.last().map(|v| super::cursor::encode([v.version])) } else { None };
     Ok(HistoryPage { versions, next_cursor })
 }
 
@@ -469,17 +469,6 @@ pub async fn version_change(db: &Db, org_id: &str, id: &str, n: i64) -> ApiResul
     serde_json::from_str(&change).map_err(|_| ApiError::internal())
 }
 
-fn encode_cursor(version: i64) -> String {
-    hex::encode(format!("v:{version}"))
-}
-
-fn decode_cursor(cursor: &str) -> ApiResult<i64> {
-    hex::decode(cursor)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.strip_prefix("v:").and_then(|n| n.parse().ok()))
-        .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this endpoint gave out"))
-}
 
 fn to_json(d: &Definition) -> String {
     serde_json::to_string(d).expect("a definition always serialises")

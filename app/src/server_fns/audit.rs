@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 #[cfg(feature = "ssr")]
-use crate::backend::access::{require, require_role, Access};
+use crate::backend::access::{require, Access};
 #[cfg(feature = "ssr")]
 use crate::backend::audit::store::{self, Filter};
 #[cfg(feature = "ssr")]
@@ -25,6 +25,6 @@ pub async fn explore_audit(org: String, query: AuditQuery) -> Result<AuditPage, 
 #[server]
 pub async fn list_outbox(org: String) -> Result<Vec<OutboxMail>, ApiError> {
     let (state, caller) = request::caller().await?;
-    require_role(&state.db, &caller, &org, crate::model::Role::Owner).await?;
+    require(&state.db, &caller, &org, Access::READ_OUTBOX).await?;
     outbox::list_for_org(&state.db, &org).await
 }

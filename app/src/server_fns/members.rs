@@ -3,19 +3,21 @@ use crate::model::{Member, Role};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use crate::backend::{access::require_role, orgs, request};
+use crate::backend::access::{require, Access};
+#[cfg(feature = "ssr")]
+use crate::backend::{orgs, request};
 
 #[server]
 pub async fn list_members(org: String) -> Result<Vec<Member>, ApiError> {
     let (state, caller) = request::caller().await?;
-    require_role(&state.db, &caller, &org, Role::Admin).await?;
+    require(&state.db, &caller, &org, Access::MANAGE_MEMBERS).await?;
     orgs::list_members(&state.db, &org).await
 }
 
 #[server]
 pub async fn change_role(org: String, user_id: String, role: Role) -> Result<(), ApiError> {
     let (state, caller, client) = request::caller_and_client().await?;
-    let actor_role = require_role(&state.db, &caller, &org, Role::Admin).await?;
+    let actor_role = require(&state.db, &caller, &org, Access::MANAGE_MEMBERS).await?;
     let by = state.acting(&caller, &client);
     orgs::change_role(&state.db, &by, actor_role, &org, &user_id, role).await.map(|_| ())
 }
@@ -23,7 +25,7 @@ pub async fn change_role(org: String, user_id: String, role: Role) -> Result<(),
 #[server]
 pub async fn remove_member(org: String, user_id: String) -> Result<(), ApiError> {
     let (state, caller, client) = request::caller_and_client().await?;
-    let actor_role = require_role(&state.db, &caller, &org, Role::Admin).await?;
+    let actor_role = require(&state.db, &caller, &org, Access::MANAGE_MEMBERS).await?;
     let by = state.acting(&caller, &client);
     orgs::remove_member(&state.db, &by, actor_role, &org, &user_id).await.map(|_| ())
 }

@@ -1,5 +1,5 @@
 use super::{ApiJson, Authenticated, Client};
-use app::backend::access::require_role;
+use app::backend::access::{require, Access};
 use app::backend::{orgs, AppState};
 use app::error::{ApiError, ApiResult};
 use app::model::{Member, Role};
@@ -18,7 +18,7 @@ pub async fn list(
     Authenticated(caller): Authenticated,
     Path(org): Path<String>,
 ) -> ApiResult<Json<MemberList>> {
-    require_role(&state.db, &caller, &org, Role::Admin).await?;
+    require(&state.db, &caller, &org, Access::MANAGE_MEMBERS).await?;
     Ok(Json(MemberList { members: orgs::list_members(&state.db, &org).await? }))
 }
 
@@ -35,7 +35,7 @@ pub async fn change_role(
     Path((org, user_id)): Path<(String, String)>,
     ApiJson(body): ApiJson<RoleBody>,
 ) -> ApiResult<Json<Member>> {
-    let actor_role = require_role(&state.db, &caller, &org, Role::Admin).await?;
+    let actor_role = require(&state.db, &caller, &org, Access::MANAGE_MEMBERS).await?;
     let by = state.acting(&caller, &client);
     orgs::change_role(&state.db, &by, actor_role, &org, &user_id, body.role).await?;
     let members = orgs::list_members(&state.db, &org).await?;
@@ -48,7 +48,7 @@ pub async fn remove(
     Client(client): Client,
     Path((org, user_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let actor_role = require_role(&state.db, &caller, &org, Role::Admin).await?;
+    let actor_role = require(&state.db, &caller, &org, Access::MANAGE_MEMBERS).await?;
     let by = state.acting(&caller, &client);
     orgs::remove_member(&state.db, &by, actor_role, &org, &user_id).await?;
     Ok(StatusCode::NO_CONTENT)

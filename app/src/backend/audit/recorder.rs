@@ -29,6 +29,8 @@ pub const QUEUE_CAPACITY: usize = 40_000;
 /// rather than once per event (4x the rate of 1,000-event batches; benches/audit.rs).
 const MAX_BATCH: usize = 20_000;
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// A writer with nothing to write for this long checkpoints what its commits left in the WAL.
+const IDLE_CHECKPOINT: Duration = Duration::from_secs(1);
 /// How long a caller waits for room in the queue, and then for the commit, before it goes on.
 pub const MAX_WAIT: Duration = Duration::from_secs(10);
 
@@ -120,6 +122,7 @@ async fn write_loop(db: Db, mut rx: mpsc::Receiver<Queued>, stop: Arc<Notify>) {
         let received = if stopping {
             rx.recv_many(&mut queued, MAX_BATCH).await
         } else {
+            let idle_work = conn.as_ref().is_some_and(WriterConnection::wants_idle_checkpoint);
             tokio::select! {
                 received = rx.recv_many(&mut queued, MAX_BATCH) => received,
                 _ = stop.notified() => {
@@ -128,10 +131,20 @@ async fn write_loop(db: Db, mut rx: mpsc::Receiver<Queued>, stop: Arc<Notify>) {
                     stopping = true;
                     continue;
                 }
+                _ = tokio::time::sleep(IDLE_CHECKPOINT), if idle_work => {
+                    if let Some(c) = conn.as_mut() {
+                        c.idle(&db);
+                    }
+                    continue;
+                }
             }
         };
         if received == 0 {
-            return; // closed and drained
+            // Closed and drained: the last commits go from the WAL into the database file.
+            if let Some(c) = conn.as_mut() {
+                c.idle(&db);
+            }
+            return;
         }
         for Queued { event, stored } in queued.drain(..) {
             events.push(event);

@@ -242,7 +242,7 @@ pub(crate) async fn page(db: &Db, org_id: Option<&str>, filter: &Filter, limit: 
         q.bind(" AND created_us < ?", parse_time("until", v)?)?;
     }
     if let Some(c) = cursor {
-        let (at, seq) = decode_cursor(c)?;
+        let [at, seq] = crate::backend::cursor::decode(c)?;
         // A row-value comparison: both databases seek the index to it, so a page deep in
         // the trail costs what the first does (an OR of the two conditions scans instead).
         q.bind(" AND (created_us, seq) < (?", at)?;
@@ -252,7 +252,7 @@ pub(crate) async fn page(db: &Db, org_id: Option<&str>, filter: &Filter, limit: 
     let mut rows: Vec<Row> = sqlx::query_as_with(sqlx::AssertSqlSafe(q.sql), q.args).fetch_all(db.pool()).await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next_cursor = if more { rows.last().map(|r| encode_cursor(r.created_us, r.seq)) } else { None };
+    let next_cursor = if more { rows.last().map(|r| crate::backend::cursor::encode([r.created_us, r.seq])) } else { None };
     Ok(AuditPage { events: rows.into_iter().map(from_row).collect(), next_cursor })
 }
 
@@ -308,14 +308,3 @@ fn parse_time(field: &str, value: &str) -> ApiResult<i64> {
         .map_err(|_| ApiError::invalid(field, "must be an RFC 3339 time like 2026-11-23T12:00:00Z"))
 }
 
-fn encode_cursor(at: i64, seq: i64) -> String {
-    hex::encode(format!("{at}|{seq}"))
-}
-
-fn decode_cursor(cursor: &str) -> ApiResult<(i64, i64)> {
-    hex::decode(cursor)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.split_once('|').and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?))))
-        .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this endpoint gave out"))
-}

@@ -36,6 +36,19 @@ impl WriterConnection {
     }
 
     /// Writes `events` all or nothing.
+    /// Whether [`WriterConnection::idle`] has work: commits not yet checkpointed (SQLite).
+    pub fn wants_idle_checkpoint(&self) -> bool {
+        matches!(self, WriterConnection::Sqlite { checkpoints, .. } if checkpoints.pending())
+    }
+
+    /// The writer has had nothing to write for a while: checkpoint what the last commits left
+    /// in the WAL, instead of leaving it there until the next event comes.
+    pub fn idle(&mut self, db: &Db) {
+        if let WriterConnection::Sqlite { checkpoints, .. } = self {
+            checkpoints.start(db);
+        }
+    }
+
     pub async fn insert(&mut self, db: &Db, events: &[AuditEvent]) -> Result<(), sqlx::Error> {
         match self {
             WriterConnection::Sqlite { conn, checkpoints } => {
@@ -84,9 +97,17 @@ impl Default for Checkpoints {
 impl Checkpoints {
     fn after_commit(&mut self, db: &Db, events: usize) {
         self.events_since += events;
-        if self.events_since < CHECKPOINT_EVENTS && self.started.elapsed() < CHECKPOINT_INTERVAL {
-            return;
+        if self.events_since >= CHECKPOINT_EVENTS || self.started.elapsed() >= CHECKPOINT_INTERVAL {
+            self.start(db);
         }
+    }
+
+    /// Whether commits since the last checkpoint left frames in the WAL.
+    fn pending(&self) -> bool {
+        self.events_since > 0
+    }
+
+    fn start(&mut self, db: &Db) {
         match self.running.as_mut().map(|running| running.now_or_never()) {
             Some(None) => return, // still running
             Some(Some(Ok(Ok(frames)))) => self.wal_frames = frames,
@@ -100,7 +121,6 @@ impl Checkpoints {
         self.running = Some(tokio::spawn(async move {
             let sql = if restart { "PRAGMA wal_checkpoint(RESTART)" } else { "PRAGMA wal_checkpoint(PASSIVE)" };
             let (busy, frames, _copied): (i64, i64, i64) = sqlx::query_as(sql).fetch_one(&pool).await?;
-            // After a RESTART that got through, the next write starts the WAL over.
             Ok(if restart && busy == 0 { 0 } else { frames })
         }));
     }
