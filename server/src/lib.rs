@@ -46,7 +46,7 @@ pub fn router(state: AppState, metrics: Arc<metrics::Metrics>) -> Router {
     Router::new()
         .nest("/api/v1", api::router())
         .route("/healthz", get(healthz))
-        .route("/metrics", get(move || async move { metrics_for_route.render() }))
+        .route("/metrics", get(move |State(state): State<AppState>| async move { metrics_for_route.scrape(&state).await }))
         .leptos_routes_with_context(
             &state,
             routes,

@@ -239,11 +239,39 @@ async fn health_and_metrics() {
         let res = s.get(As::Anonymous, "/metrics").await;
         assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
         let text = res.text().await.unwrap();
+        // What a Prometheus server reads: parsed by a Prometheus text-format parser.
+        let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).expect("Prometheus text format");
+        let value = |name: &str, label: Option<(&str, &str)>| {
+            scrape.samples.iter().find(|m| m.metric == name && label.is_none_or(|(k, v)| m.labels.get(k) == Some(v))).map(|m| m.value.clone())
+        };
+        // The exposition declares counters OpenMetrics-style (`# TYPE chronicle_http_requests
+        // counter`), which this parser reads as untyped samples: the value is what counts.
+        let number = |v: &prometheus_parse::Value| match v {
+            prometheus_parse::Value::Counter(n) | prometheus_parse::Value::Gauge(n) | prometheus_parse::Value::Untyped(n) => Some(*n),
+            _ => None,
+        };
+        let health = value("chronicle_http_requests_total", Some(("route", "/healthz")));
+        assert_eq!(health.and_then(|v| number(&v)), Some(1.0), "{text}");
+        // (This parser stops a label value at its first `}`, so routes with parameters are
+        // checked in the text.)
         assert!(
-            text.contains(r#"http_requests_total{method="GET",route="/api/v1/orgs/{org}/members",status="403"} 1"#),
+            text.contains(r#"chronicle_http_requests_total{method="GET",route="/api/v1/orgs/{org}/members",status="403"} 1"#),
             "{text}"
         );
-        assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
+        let written = value("chronicle_audit_events_written_total", None).and_then(|v| number(&v));
+        assert!(written.is_some_and(|n| n > 0.0), "the demo's and the logins' events: {text}");
+        for (name, label) in [
+            ("chronicle_audit_queue_depth", None),
+            ("chronicle_outbox_mails", Some(("status", "failed"))),
+            ("chronicle_db_pool_connections", Some(("state", "idle"))),
+            ("process_resident_memory_bytes", None),
+            ("process_open_fds", None),
+            ("process_cpu_seconds_total", None),
+            ("chronicle_audit_events_overflowed_total", None),
+        ] {
+            assert!(value(name, label).is_some(), "{name} missing: {text}");
+        }
+        assert!(text.contains("chronicle_http_request_duration_seconds_bucket"), "{text}");
         assert!(!text.contains(&s.acme), "ids never become label values");
     }
 }

@@ -67,6 +67,11 @@ pub async fn key_alert(db: &Db, owner: &Owner, key: &ApiKey, action: &str, reaso
     Ok(())
 }
 
+/// How many mails are in each status (for /metrics).
+pub async fn count_by_status(db: &Db) -> ApiResult<Vec<(String, i64)>> {
+    Ok(sqlx::query_as("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetch_all(db.pool()).await?)
+}
+
 /// Mail an owner may read: the org's mail, newest first.
 pub async fn list_for_org(db: &Db, org_id: &str) -> ApiResult<Vec<OutboxMail>> {
     list_where(db, "org_id = $1", org_id).await

@@ -17,6 +17,7 @@ use crate::backend::db::{new_id, now, Db};
 use crate::backend::sessions::ClientInfo;
 use crate::model::{Actor, AuditChange, AuditEvent, AuditResource};
 use serde_json::Value;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -49,6 +50,8 @@ pub struct Recorder {
     on_overflow: OverflowHook,
     stop: Arc<Notify>,
     writer: Arc<tokio::sync::Mutex<Option<JoinHandle<()>>>>,
+    /// Events this writer has committed (for /metrics).
+    written: Arc<AtomicU64>,
 }
 
 /// Resolves once its event is committed.
@@ -67,8 +70,9 @@ impl Recorder {
     pub fn start(db: Db, on_overflow: OverflowHook) -> Recorder {
         let (queue, rx) = mpsc::channel(QUEUE_CAPACITY);
         let stop = Arc::new(Notify::new());
-        let writer = tokio::spawn(write_loop(db, rx, stop.clone()));
-        Recorder { queue, on_overflow, stop, writer: Arc::new(tokio::sync::Mutex::new(Some(writer))) }
+        let written = Arc::new(AtomicU64::new(0));
+        let writer = tokio::spawn(write_loop(db, rx, stop.clone(), written.clone()));
+        Recorder { queue, on_overflow, stop, writer: Arc::new(tokio::sync::Mutex::new(Some(writer))), written }
     }
 
     /// Records `event` and returns once it is stored (or, if the database has been refusing
@@ -96,6 +100,11 @@ impl Recorder {
         }
     }
 
+    /// Events committed since this recorder started.
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+
     /// Events waiting for the writer.
     pub fn queued(&self) -> usize {
         QUEUE_CAPACITY - self.queue.capacity()
@@ -110,7 +119,7 @@ impl Recorder {
     }
 }
 
-async fn write_loop(db: Db, mut rx: mpsc::Receiver<Queued>, stop: Arc<Notify>) {
+async fn write_loop(db: Db, mut rx: mpsc::Receiver<Queued>, stop: Arc<Notify>, written: Arc<AtomicU64>) {
     let mut stopping = false;
     let mut conn = None;
     // Reused: they grow to the biggest batch once (~7 MB at most) instead of reallocating
@@ -151,6 +160,7 @@ async fn write_loop(db: Db, mut rx: mpsc::Receiver<Queued>, stop: Arc<Notify>) {
             waiting.push(stored);
         }
         write_with_retry(&db, &mut conn, &events).await;
+        written.fetch_add(events.len() as u64, Ordering::Relaxed);
         events.clear();
         for stored in waiting.drain(..) {
             let _ = stored.send(()); // the caller may have stopped waiting
