@@ -151,7 +151,7 @@ async fn write_loop(db: Db, mut rx: mpsc::Receiver<Queued>, stop: Arc<Notify>, w
         if received == 0 {
             // Closed and drained: the last commits go from the WAL into the database file.
             if let Some(c) = conn.as_mut() {
-                c.idle(&db);
+                c.finish(&db).await;
             }
             return;
         }

@@ -49,6 +49,19 @@ impl WriterConnection {
         }
     }
 
+    /// The writer stops: wait for a checkpoint under way, then checkpoint what is left, so
+    /// the database file holds every commit.
+    pub async fn finish(&mut self, db: &Db) {
+        if let WriterConnection::Sqlite { checkpoints, .. } = self {
+            if let Some(running) = checkpoints.running.take() {
+                let _ = running.await;
+            }
+            if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(db.pool()).await {
+                tracing::warn!(error = %err, "audit WAL checkpoint at shutdown failed");
+            }
+        }
+    }
+
     pub async fn insert(&mut self, db: &Db, events: &[AuditEvent]) -> Result<(), sqlx::Error> {
         match self {
             WriterConnection::Sqlite { conn, checkpoints } => {
