@@ -50,7 +50,10 @@ pub fn router(state: AppState, metrics: Arc<metrics::Metrics>) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(context_state.clone()),
+            move || {
+                provide_context(context_state.clone());
+                provide_context(app::backend::request::CallerOnce::default());
+            },
             move || shell(shell_options.clone()),
         )
         .route_layer(axum::middleware::from_fn_with_state(metrics, metrics::track))

@@ -53,6 +53,9 @@ impl Db {
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
             .acquire_timeout(Duration::from_secs(10))
+            // No ping before each use: a dead connection fails its query, which the caller
+            // sees anyway, and the ping cost a round trip (on SQLite two thread hops) per query.
+            .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

@@ -7,6 +7,7 @@ use crate::error::{ApiError, ApiResult};
 use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderMap};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 pub fn state() -> ApiResult<AppState> {
     leptos::prelude::use_context::<AppState>().ok_or_else(|| {
@@ -19,10 +20,23 @@ pub async fn headers() -> ApiResult<HeaderMap> {
     leptos_axum::extract::<HeaderMap>().await.map_err(|_| ApiError::internal())
 }
 
+/// Who is calling, looked up once per request: a page's server functions (the session, then
+/// the page's data) share one lookup. Provided per request by the server's router.
+#[derive(Clone, Default)]
+pub struct CallerOnce(Arc<tokio::sync::OnceCell<Option<Caller>>>);
+
+/// The caller behind this request's credentials, if any (see [`auth::authenticate`]).
+pub async fn authenticated(state: &AppState, headers: &HeaderMap) -> ApiResult<Option<Caller>> {
+    match leptos::prelude::use_context::<CallerOnce>() {
+        Some(once) => once.0.get_or_try_init(|| auth::authenticate(&state.db, headers)).await.cloned(),
+        None => auth::authenticate(&state.db, headers).await,
+    }
+}
+
 /// The signed-in caller of this server function, or 401.
 pub async fn caller() -> ApiResult<(AppState, Caller)> {
     let state = state()?;
-    let caller = auth::require_caller(&state.db, &headers().await?).await?;
+    let caller = authenticated(&state, &headers().await?).await?.ok_or_else(ApiError::unauthorized)?;
     Ok((state, caller))
 }
 
@@ -35,7 +49,7 @@ pub async fn client() -> ApiResult<ClientInfo> {
 pub async fn caller_and_client() -> ApiResult<(AppState, Caller, ClientInfo)> {
     let state = state()?;
     let headers = headers().await?;
-    let caller = auth::require_caller(&state.db, &headers).await?;
+    let caller = authenticated(&state, &headers).await?.ok_or_else(ApiError::unauthorized)?;
     let client = client_from(&state, &headers).await?;
     Ok((state, caller, client))
 }

@@ -40,7 +40,7 @@ pub async fn logout() -> Result<(), ApiError> {
 #[server]
 pub async fn get_session() -> Result<Option<SessionInfo>, ApiError> {
     let state = request::state()?;
-    let Some(caller) = auth::authenticate(&state.db, &request::headers().await?).await? else {
+    let Some(caller) = request::authenticated(&state, &request::headers().await?).await? else {
         return Ok(None);
     };
     auth::session_info(&state.db, &caller).await.map(Some)
