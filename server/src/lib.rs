@@ -44,7 +44,7 @@ pub fn router(state: AppState, metrics: Arc<metrics::Metrics>) -> Router {
     let metrics_for_route = metrics.clone();
     let config = state.config.clone();
     Router::new()
-        .nest("/api/v1", api::router())
+        .merge(api::router())
         .route("/healthz", get(healthz))
         .route("/metrics", get(move |State(state): State<AppState>| async move { metrics_for_route.scrape(&state).await }))
         .leptos_routes_with_context(

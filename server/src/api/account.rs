@@ -15,6 +15,13 @@ pub struct PasswordBody {
     new_password: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/me/password",
+    summary = "Change the password: signs out other sessions, revokes personal keys",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 204, description = "No content"), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+)]
 /// 204; the other sessions are signed out and the personal keys revoked.
 pub async fn change_password(
     State(state): State<AppState>,
@@ -33,6 +40,13 @@ pub struct DeleteBody {
     current_password: Option<String>,
 }
 
+#[utoipa::path(
+    delete,
+    path = "/me",
+    summary = "Delete the account (409 for the last owner of an org)",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 204, description = "No content"), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+)]
 /// 204 and the cookie cleared; 409 while the caller is the last owner of an org.
 pub async fn delete(
     State(state): State<AppState>,

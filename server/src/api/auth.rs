@@ -15,6 +15,13 @@ pub struct LoginBody {
     password: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    summary = "Sign in: the user and their orgs, and the session cookie",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+)]
 pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -25,6 +32,12 @@ pub async fn login(
     Ok(([(SET_COOKIE, sessions::set_cookie(&token, &headers, &state.config))], Json(info)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    summary = "Sign out (ends the session, clears the cookie)",
+    responses((status = 204, description = "No content"), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+)]
 /// Ends the session, if there is one; always clears the cookie.
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap, Client(client): Client) -> ApiResult<impl IntoResponse> {
     if let Some(caller) = auth::authenticate(&state.db, &headers).await? {
@@ -33,6 +46,12 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, Client(cl
     Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, sessions::clear_cookie(&headers, &state.config))]))
 }
 
+#[utoipa::path(
+    get,
+    path = "/me",
+    summary = "The caller: user and orgs",
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+)]
 pub async fn me(State(state): State<AppState>, Authenticated(caller): Authenticated) -> ApiResult<Json<SessionInfo>> {
     auth::session_info(&state.db, &caller).await.map(Json)
 }

@@ -38,11 +38,26 @@ pub struct PageQuery {
     cursor: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/api-keys",
+    summary = "The org's API keys, revoked ones too",
+    params(("org" = String, Path, description = "Organisation id")),
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+)]
 pub async fn list_org(State(state): State<AppState>, Authenticated(caller): Authenticated, Path(org): Path<String>) -> ApiResult<Json<KeyList>> {
     require(&state.db, &caller, &org, Access::READ_KEYS).await?;
     Ok(Json(KeyList { keys: api_keys::list(&state.db, &Owner::Org(org)).await? }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/api-keys",
+    summary = "Create an org key: the secret is in this answer only",
+    params(("org" = String, Path, description = "Organisation id")),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 201, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+)]
 pub async fn create_org(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -56,6 +71,13 @@ pub async fn create_org(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/orgs/{org}/api-keys/{id}",
+    summary = "Revoke an org key",
+    params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id")),
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+)]
 pub async fn revoke_org(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -67,6 +89,13 @@ pub async fn revoke_org(
     api_keys::revoke(&state.db, &Owner::Org(org), &id, &by).await.map(Json)
 }
 
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/api-keys/activity",
+    summary = "Create/revoke events of the org's keys",
+    params(("org" = String, Path, description = "Organisation id"), ("limit" = Option<String>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+)]
 /// Every create and revoke of the org's keys, revoked keys included, from the audit trail.
 pub async fn activity_org(
     State(state): State<AppState>,
@@ -78,11 +107,24 @@ pub async fn activity_org(
     api_keys::activity(&state.db, &Owner::Org(org), q.limit, q.cursor.as_deref()).await.map(Json)
 }
 
+#[utoipa::path(
+    get,
+    path = "/me/api-keys",
+    summary = "The caller's personal keys",
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+)]
 pub async fn list_mine(State(state): State<AppState>, Authenticated(caller): Authenticated) -> ApiResult<Json<KeyList>> {
     let me = require_self(&caller, Access::READ_KEYS)?;
     Ok(Json(KeyList { keys: api_keys::list(&state.db, &Owner::User(me.clone())).await? }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/me/api-keys",
+    summary = "Create a personal key (with a session: current_password)",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 201, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+)]
 pub async fn create_mine(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -96,6 +138,13 @@ pub async fn create_mine(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/me/api-keys/{id}",
+    summary = "Revoke a personal key",
+    params(("id" = String, Path, description = "Id")),
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+)]
 pub async fn revoke_mine(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -107,6 +156,13 @@ pub async fn revoke_mine(
     api_keys::revoke(&state.db, &Owner::User(me.clone()), &id, &by).await.map(Json)
 }
 
+#[utoipa::path(
+    get,
+    path = "/me/api-keys/activity",
+    summary = "Create/revoke events of the caller's personal keys",
+    params(("limit" = Option<String>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+)]
 pub async fn activity_mine(State(state): State<AppState>, Authenticated(caller): Authenticated, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<Json<AuditPage>> {
     let me = require_self(&caller, Access::READ_KEYS)?;
     api_keys::activity(&state.db, &Owner::User(me.clone()), q.limit, q.cursor.as_deref()).await.map(Json)

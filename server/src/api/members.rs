@@ -13,6 +13,13 @@ pub struct MemberList {
     members: Vec<Member>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/members",
+    summary = "The org's members",
+    params(("org" = String, Path, description = "Organisation id")),
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+)]
 pub async fn list(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -28,6 +35,14 @@ pub struct RoleBody {
     role: Role,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/orgs/{org}/members/{user_id}",
+    summary = "Change a member's role",
+    params(("org" = String, Path, description = "Organisation id"), ("user_id" = String, Path, description = "Member's user id")),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+)]
 pub async fn change_role(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -42,6 +57,13 @@ pub async fn change_role(
     members.into_iter().find(|m| m.user_id == user_id).map(Json).ok_or_else(|| ApiError::not_found("Member"))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/orgs/{org}/members/{user_id}",
+    summary = "Remove a member",
+    params(("org" = String, Path, description = "Organisation id"), ("user_id" = String, Path, description = "Member's user id")),
+    responses((status = 204, description = "No content"), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+)]
 pub async fn remove(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,

@@ -11,31 +11,63 @@ mod workflows;
 
 pub use extract::{ApiJson, ApiQuery, Authenticated, Client};
 
+
 use app::backend::AppState;
 use app::error::ApiError;
-use axum::routing::{delete, get, patch, post};
-use axum::Router;
+use std::sync::OnceLock;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/login", post(auth::login))
-        .route("/auth/logout", post(auth::logout))
-        .route("/me", get(auth::me).delete(account::delete))
-        .route("/me/password", post(account::change_password))
-        .route("/me/api-keys", get(keys::list_mine).post(keys::create_mine))
-        .route("/me/api-keys/activity", get(keys::activity_mine))
-        .route("/me/api-keys/{id}", delete(keys::revoke_mine))
-        .route("/orgs/{org}/audit", get(audit::list))
-        .route("/orgs/{org}/audit/export", get(audit::export))
-        .route("/orgs/{org}/api-keys", get(keys::list_org).post(keys::create_org))
-        .route("/orgs/{org}/api-keys/activity", get(keys::activity_org))
-        .route("/orgs/{org}/api-keys/{id}", delete(keys::revoke_org))
-        .route("/orgs/{org}/members", get(members::list))
-        .route("/orgs/{org}/members/{user_id}", patch(members::change_role).delete(members::remove))
-        .route("/orgs/{org}/workflows", get(workflows::list).post(workflows::create))
-        .route("/orgs/{org}/workflows/{id}", get(workflows::get).put(workflows::update).delete(workflows::delete))
-        .route("/orgs/{org}/workflows/{id}/history", get(workflows::history))
-        .route("/orgs/{org}/workflows/{id}/diff", get(workflows::diff))
-        .route("/orgs/{org}/workflows/{id}/restore", post(workflows::restore))
-        .fallback(|| async { ApiError::not_found("Endpoint") })
+/// The document's frame; the paths come from the handlers' `#[utoipa::path]` as they are
+/// routed below, so a route cannot exist without its entry.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Chronicle REST API", version = "1", description = "Version history, audit trail and API keys of a workflow-automation platform. Authenticate with the session cookie from POST /api/v1/auth/login, or `Authorization: Bearer <api key>`."),
+)]
+struct ApiDoc;
+
+static DOCUMENT: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+
+/// The OpenAPI 3.1 document of every route of this API.
+#[utoipa::path(get, path = "/openapi.json", summary = "This document", responses((status = 200, description = "OpenAPI 3.1", body = serde_json::Value)))]
+async fn openapi() -> axum::Json<&'static utoipa::openapi::OpenApi> {
+    axum::Json(document())
+}
+
+/// The document, built once from the routes.
+pub fn document() -> &'static utoipa::openapi::OpenApi {
+    DOCUMENT.get_or_init(|| routes_with_doc().split_for_parts().1)
+}
+
+/// REST API v1, to be nested under `/api/v1`, with its OpenAPI document.
+fn routes_with_doc() -> OpenApiRouter<AppState> {
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(openapi))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me, account::delete))
+        .routes(routes!(account::change_password))
+        .routes(routes!(keys::list_mine, keys::create_mine))
+        .routes(routes!(keys::activity_mine))
+        .routes(routes!(keys::revoke_mine))
+        .routes(routes!(audit::list))
+        .routes(routes!(audit::export))
+        .routes(routes!(keys::list_org, keys::create_org))
+        .routes(routes!(keys::activity_org))
+        .routes(routes!(keys::revoke_org))
+        .routes(routes!(members::list))
+        .routes(routes!(members::change_role, members::remove))
+        .routes(routes!(workflows::list, workflows::create))
+        .routes(routes!(workflows::get, workflows::update, workflows::delete))
+        .routes(routes!(workflows::history))
+        .routes(routes!(workflows::diff))
+        .routes(routes!(workflows::restore));
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1)
+}
+
+/// The REST API (its paths already under `/api/v1`); anything else under it is a JSON 404.
+pub fn router() -> axum::Router<AppState> {
+    let (router, _) = routes_with_doc().split_for_parts();
+    router.route("/api/v1/{*rest}", axum::routing::any(|| async { ApiError::not_found("Endpoint") }))
 }

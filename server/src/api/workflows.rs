@@ -15,6 +15,13 @@ pub struct WorkflowList {
     workflows: Vec<WorkflowSummary>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/workflows",
+    summary = "The org's workflows, without nodes and edges",
+    params(("org" = String, Path, description = "Organisation id")),
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+)]
 pub async fn list(State(state): State<AppState>, Authenticated(caller): Authenticated, Path(org): Path<String>) -> ApiResult<Json<WorkflowList>> {
     require(&state.db, &caller, &org, Access::READ_WORKFLOWS).await?;
     Ok(Json(WorkflowList { workflows: workflows::list(&state.db, &org).await? }))
@@ -52,6 +59,14 @@ pub struct SavedBody {
     versioned: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/workflows",
+    summary = "Create a workflow (version 1)",
+    params(("org" = String, Path, description = "Organisation id")),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 201, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+)]
 pub async fn create(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -71,6 +86,13 @@ pub struct VersionQuery {
     version: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/workflows/{id}",
+    summary = "A workflow, live or version N's snapshot",
+    params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id"), ("version" = Option<i64>, Query)),
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+)]
 /// The live workflow, or with `?version=N` that version's snapshot (owner/admin).
 pub async fn get(
     State(state): State<AppState>,
@@ -90,6 +112,14 @@ pub async fn get(
     }
 }
 
+#[utoipa::path(
+    put,
+    path = "/orgs/{org}/workflows/{id}",
+    summary = "Save a workflow (base_version: 409 version_conflict if someone saved first)",
+    params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id")),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+)]
 pub async fn update(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -103,6 +133,13 @@ pub async fn update(
     Ok(Json(SavedBody { workflow: saved.workflow, versioned: saved.versioned }))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/orgs/{org}/workflows/{id}",
+    summary = "Delete a workflow and its versions",
+    params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id")),
+    responses((status = 204, description = "No content"), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -122,6 +159,13 @@ pub struct HistoryQuery {
     cursor: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/workflows/{id}/history",
+    summary = "Versions, newest first",
+    params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id"), ("limit" = Option<String>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+)]
 pub async fn history(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -139,6 +183,13 @@ pub struct DiffQuery {
     to: i64,
 }
 
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/workflows/{id}/diff",
+    summary = "The semantic diff between two versions",
+    params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id"), ("from" = i64, Query), ("to" = i64, Query)),
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+)]
 pub async fn diff(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -155,6 +206,14 @@ pub struct RestoreBody {
     version: i64,
 }
 
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/workflows/{id}/restore",
+    summary = "Restore version N as a new version",
+    params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id")),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+)]
 pub async fn restore(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
