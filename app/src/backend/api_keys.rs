@@ -1,6 +1,5 @@
-//! API keys: personal keys act as their user, org keys act inside one org with exactly their
-//! scopes. A key is `prefix + 43 base62 chars (256 random bits) + 6 base62 chars of CRC32`,
-//! so a scanner can check the format offline; only its SHA-256 is stored.
+//! API keys, stored: personal keys act as their user, org keys act inside one org with exactly
+//! their scopes. What a secret looks like is `key_secret`; only its SHA-256 is stored here.
 
 use super::audit::store::{self, Filter};
 use super::audit::NewEvent;
@@ -8,16 +7,9 @@ use super::db::{format_time, new_id, now, Db};
 use super::{outbox, Acting};
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::model::{ApiKey, CreatedKey, KeyCreator, UserInfo, SCOPES};
-use rand::Rng;
-use sha2::{Digest, Sha256};
+use super::key_secret::{display_of, generate_secret, hash_secret, well_formed, ORG_PREFIX, PERSONAL_PREFIX};
 use subtle::ConstantTimeEq;
 
-pub const ORG_PREFIX: &str = "chr_org_";
-pub const PERSONAL_PREFIX: &str = "chr_pat_";
-const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-const BODY_LEN: usize = 43; // 62^43 > 2^256
-const CHECKSUM_LEN: usize = 6; // 62^6 > 2^32
-const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
 /// `last_used_at` is written at most this often per key, so busy keys cost no write per call.
 const TOUCH_EVERY_SECS: i64 = 60;
 
@@ -54,47 +46,6 @@ pub struct KeyIdentity {
     pub org_id: Option<String>,
     /// The user of a personal key.
     pub user: Option<UserInfo>,
-}
-
-fn base62(mut n: u64, width: usize) -> String {
-    let mut out = vec![b'0'; width];
-    for slot in out.iter_mut().rev() {
-        *slot = BASE62[(n % 62) as usize];
-        n /= 62;
-    }
-    String::from_utf8(out).expect("base62 is ASCII")
-}
-
-fn checksum(prefix_and_body: &str) -> String {
-    base62(u64::from(CRC32.checksum(prefix_and_body.as_bytes())), CHECKSUM_LEN)
-}
-
-/// A fresh secret for `prefix`.
-pub fn generate_secret(prefix: &str) -> String {
-    let mut rng = rand::rngs::OsRng;
-    let body: String = (0..BODY_LEN).map(|_| BASE62[rng.gen_range(0..62)] as char).collect();
-    let head = format!("{prefix}{body}");
-    let sum = checksum(&head);
-    format!("{head}{sum}")
-}
-
-/// Whether `secret` has a key's shape and a matching checksum: what a secret scanner checks.
-pub fn well_formed(secret: &str) -> bool {
-    let Some(rest) = secret.strip_prefix(ORG_PREFIX).or_else(|| secret.strip_prefix(PERSONAL_PREFIX)) else { return false };
-    if rest.len() != BODY_LEN + CHECKSUM_LEN || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return false;
-    }
-    let (head, sum) = secret.split_at(secret.len() - CHECKSUM_LEN);
-    checksum(head) == sum
-}
-
-fn hash_secret(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
-/// `chr_org_…a1b2`: enough to recognise a key, useless to an attacker.
-fn display_of(prefix: &str, secret: &str) -> String {
-    format!("{prefix}…{}", &secret[secret.len() - 4..])
 }
 
 #[derive(Debug)]
@@ -353,29 +304,6 @@ pub fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn secrets_are_long_random_and_checksummed() {
-        let a = generate_secret(ORG_PREFIX);
-        let b = generate_secret(PERSONAL_PREFIX);
-        assert!(a.starts_with("chr_org_") && b.starts_with("chr_pat_"));
-        assert_eq!(a.len(), ORG_PREFIX.len() + 49);
-        assert_ne!(a[8..], b[8..]);
-        assert!(well_formed(&a) && well_formed(&b));
-        // One changed character breaks the checksum: a scanner tells a real key from noise.
-        let mut typo = a.clone().into_bytes();
-        typo[20] = if typo[20] == b'a' { b'b' } else { b'a' };
-        assert!(!well_formed(&String::from_utf8(typo).unwrap()));
-        assert!(!well_formed("chr_org_short"));
-        assert!(!well_formed(&a.replace("chr_org_", "xyz_org_")));
-    }
-
-    #[test]
-    fn display_shows_prefix_and_last_four_only() {
-        let s = generate_secret(ORG_PREFIX);
-        let d = display_of(ORG_PREFIX, &s);
-        assert_eq!(d, format!("chr_org_…{}", &s[s.len() - 4..]));
-    }
 
     #[test]
     fn validation_names_the_field() {

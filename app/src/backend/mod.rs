@@ -11,6 +11,7 @@ pub mod cursor;
 pub mod db;
 pub mod demo;
 pub mod housekeeping;
+pub mod key_secret;
 pub mod orgs;
 pub mod outbox;
 pub mod passwords;
