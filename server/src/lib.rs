@@ -27,9 +27,9 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 pub fn app_state(db: Db, leptos_options: LeptosOptions, config: Config, metrics: &metrics::Metrics) -> AppState {
     let audit = Recorder::start(db.clone(), metrics.audit_overflow_hook());
     app::backend::housekeeping::spawn(db.clone(), std::time::Duration::from_secs(600));
-    match config.smtp_url.as_deref().map(app::backend::outbox::transport) {
+    match config.smtp_url.as_deref().map(app::backend::mail::smtp::transport) {
         Some(Ok(smtp)) => {
-            app::backend::outbox::spawn_delivery(db.clone(), smtp, std::time::Duration::from_secs(1));
+            app::backend::mail::outbox::spawn_delivery(db.clone(), smtp, std::time::Duration::from_secs(1));
         }
         Some(Err(err)) => tracing::error!("{}: {}; mail stays in the outbox", err.field.as_deref().unwrap_or("SMTP_URL"), err.message),
         None => tracing::info!("SMTP_URL is not set: mail stays in the outbox (Outbox page)"),

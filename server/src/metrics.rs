@@ -109,7 +109,7 @@ impl Metrics {
         let seen = self.audit_written_seen.swap(written, Ordering::Relaxed);
         self.audit_written.inc_by(written.saturating_sub(seen));
         self.audit_queue_depth.set(state.audit.queued() as i64);
-        match app::backend::outbox::count_by_status(&state.db).await {
+        match app::backend::mail::outbox::count_by_status(&state.db).await {
             Ok(counts) => {
                 for status in ["pending", "sent", "failed"] {
                     let n = counts.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);

@@ -4,7 +4,7 @@
 use super::audit::store::{self, Filter};
 use super::audit::NewEvent;
 use super::db::{format_time, new_id, now, Db};
-use super::{outbox, Acting};
+use super::{mail, Acting};
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::model::{ApiKey, CreatedKey, KeyCreator, UserInfo, SCOPES};
 use super::key_secret::{display_of, generate_secret, hash_secret, well_formed, ORG_PREFIX, PERSONAL_PREFIX};
@@ -215,7 +215,7 @@ async fn announce(db: &Db, owner: &Owner, key: &ApiKey, action: &'static str, re
     };
     let event = NewEvent::new(org, action, by.actor.clone(), "api_key", Some(&key.id)).metadata(meta).client(by.client);
     by.audit.record(event).await;
-    if let Err(err) = outbox::key_alert(db, owner, key, action, reason, by).await {
+    if let Err(err) = mail::alerts::key_alert(db, owner, key, action, reason, by).await {
         tracing::error!(error = %err, key = %key.display, "could not queue the key alert mail");
     }
 }

@@ -5,7 +5,9 @@ use crate::model::{OutboxMail, SessionRow};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use crate::backend::{account, outbox, request};
+use crate::backend::mail::outbox;
+#[cfg(feature = "ssr")]
+use crate::backend::{account, request};
 
 #[server]
 pub async fn change_password(current_password: String, new_password: String, confirm_password: String) -> Result<(), ApiError> {

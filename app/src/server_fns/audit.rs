@@ -10,7 +10,9 @@ use crate::backend::access::{require, Access};
 #[cfg(feature = "ssr")]
 use crate::backend::audit::store::{self, Filter};
 #[cfg(feature = "ssr")]
-use crate::backend::{outbox, request};
+use crate::backend::mail::outbox;
+#[cfg(feature = "ssr")]
+use crate::backend::request;
 
 /// One page of the org's trail under the explorer's filters (owner/admin). JSON in: an
 /// empty filter has no fields at all, which a URL-encoded body cannot carry.

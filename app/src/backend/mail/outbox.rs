@@ -1,16 +1,14 @@
-//! Mail goes through the outbox table: queued with the action, delivered by SMTP (lettre)
-//! when `SMTP_URL` is set, retried with backoff; without SMTP it stays for the Outbox page.
-//! A mail failure never fails the action that queued it.
+//! The outbox: mail is queued with the action that causes it (in the database, so it survives
+//! restarts) and delivered by a loop that claims each mail before sending it, so several app
+//! instances send it once; retried with backoff, given up as `failed` after [`MAX_ATTEMPTS`].
+//! Without SMTP it stays for the Outbox page. A mail failure never fails its action.
 
-use super::api_keys::Owner;
-use super::db::{format_time, new_id, now, Backend, Db};
-use super::Acting;
-use crate::error::{ApiError, ApiResult};
-use crate::model::{ApiKey, OutboxMail};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use super::smtp::{self, Smtp};
+use crate::backend::db::{format_time, new_id, now, Backend, Db};
+use crate::error::ApiResult;
+use crate::model::OutboxMail;
 use std::time::Duration;
 
-const FROM: &str = "Chronicle <chronicle@localhost>";
 const MAX_BACKOFF_SECS: i64 = 3600;
 
 pub async fn enqueue(db: &Db, org_id: Option<&str>, recipient: &str, subject: &str, body: &str) -> ApiResult<()> {
@@ -27,43 +25,6 @@ pub async fn enqueue(db: &Db, org_id: Option<&str>, recipient: &str, subject: &s
     .bind(&at)
     .execute(db.pool())
     .await?;
-    Ok(())
-}
-
-/// The out-of-band alert for a key created or revoked: to the org's owners (a personal key:
-/// its user), saying who, which key, when and from where.
-pub async fn key_alert(db: &Db, owner: &Owner, key: &ApiKey, action: &str, reason: Option<&str>, by: &Acting<'_>) -> ApiResult<()> {
-    let (org_id, recipients): (Option<&str>, Vec<String>) = match owner {
-        Owner::Org(org) => {
-            let rows: Vec<(String,)> = sqlx::query_as(
-                "SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 AND m.role = 'owner' ORDER BY u.email",
-            )
-            .bind(org)
-            .fetch_all(db.pool())
-            .await?;
-            (Some(org.as_str()), rows.into_iter().map(|r| r.0).collect())
-        }
-        Owner::User(user) => (None, vec![user.email.clone()]),
-    };
-    let verb = if action == "api_key.revoked" { "revoked" } else { "created" };
-    let kind = if key.kind == "org" { "org" } else { "personal" };
-    let who = match &by.actor.email {
-        Some(email) => format!("{} <{email}>", by.actor.label),
-        None => by.actor.label.clone(),
-    };
-    let subject = format!("Chronicle: {kind} API key \"{}\" {verb}", key.name);
-    let why = reason.map(|r| format!(" because {r}")).unwrap_or_default();
-    let body = format!(
-        "An API key was {verb}{why}.\n\nKey:   {} ({})\nScopes: {}\nBy:    {who}\nWhen:  {}\nFrom:  {}\n\nIf this was not expected, revoke the key and review the audit trail.\n",
-        key.name,
-        key.display,
-        key.scopes.join(", "),
-        if verb == "revoked" { key.revoked_at.as_deref().unwrap_or_default() } else { key.created_at.as_str() },
-        by.client.ip.as_deref().unwrap_or("unknown address"),
-    );
-    for to in recipients {
-        enqueue(db, org_id, &to, &subject, &body).await?;
-    }
     Ok(())
 }
 
@@ -97,20 +58,6 @@ fn mail_from_row(r: MailRow) -> OutboxMail {
     OutboxMail { id: r.0, recipient: r.1, subject: r.2, body: r.3, status: r.4, attempts: r.5, last_error: r.6, created_at: r.7, sent_at: r.8 }
 }
 
-/// An SMTP relay from `SMTP_URL` (`smtp://host:port`, plain SMTP to a local relay).
-pub fn transport(url: &str) -> ApiResult<AsyncSmtpTransport<Tokio1Executor>> {
-    let rest = url.trim().strip_prefix("smtp://").ok_or_else(|| ApiError::invalid("SMTP_URL", "must look like smtp://host:port"))?;
-    let rest = rest.trim_end_matches('/');
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((h, p)) => (h, p.parse::<u16>().map_err(|_| ApiError::invalid("SMTP_URL", "the port must be a number"))?),
-        None => (rest, 25),
-    };
-    if host.is_empty() {
-        return Err(ApiError::invalid("SMTP_URL", "names no host"));
-    }
-    Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(port).timeout(Some(Duration::from_secs(10))).build())
-}
-
 /// Attempts after which a mail is given up (`failed`, shown on the Outbox page): with the
 /// backoff below, about a day and a half of retrying.
 pub const MAX_ATTEMPTS: i64 = 12;
@@ -139,13 +86,13 @@ async fn claim_due(db: &Db) -> ApiResult<Vec<(String, String, String, String, i6
 /// Delivers every due mail this loop can claim; returns how many were sent. Failures are
 /// rescheduled with exponential backoff (5 s, 10 s, 20 s … at most an hour) and given up
 /// after [`MAX_ATTEMPTS`].
-pub async fn deliver_due(db: &Db, smtp: &AsyncSmtpTransport<Tokio1Executor>) -> ApiResult<usize> {
+pub async fn deliver_due(db: &Db, smtp: &Smtp) -> ApiResult<usize> {
     let mut sent = 0;
     for (id, to, subject, body, attempts, lease) in claim_due(db).await? {
         let attempts = attempts + 1;
         // Each update holds only while our claim does, so a loop whose lease ran out never
         // overwrites what the loop that took over recorded.
-        match send(smtp, &to, &subject, body).await {
+        match smtp::send(smtp, &to, &subject, body).await {
             Ok(()) => {
                 sqlx::query(
                     "UPDATE outbox SET status = 'sent', sent_at = $1, attempts = $2, last_error = NULL, claimed_until = NULL \
@@ -181,18 +128,8 @@ pub async fn deliver_due(db: &Db, smtp: &AsyncSmtpTransport<Tokio1Executor>) -> 
     Ok(sent)
 }
 
-async fn send(smtp: &AsyncSmtpTransport<Tokio1Executor>, to: &str, subject: &str, body: String) -> Result<(), String> {
-    let message = Message::builder()
-        .from(FROM.parse().map_err(|e| format!("{e}"))?)
-        .to(to.parse().map_err(|e| format!("bad recipient {to}: {e}"))?)
-        .subject(subject)
-        .body(body)
-        .map_err(|e| e.to_string())?;
-    smtp.send(message).await.map(|_| ()).map_err(|e| e.to_string())
-}
-
 /// The delivery loop: checks for due mail every `every` until the process ends.
-pub fn spawn_delivery(db: Db, smtp: AsyncSmtpTransport<Tokio1Executor>, every: Duration) -> tokio::task::JoinHandle<()> {
+pub fn spawn_delivery(db: Db, smtp: Smtp, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             if let Err(err) = deliver_due(&db, &smtp).await {
@@ -201,17 +138,4 @@ pub fn spawn_delivery(db: Db, smtp: AsyncSmtpTransport<Tokio1Executor>, every: D
             tokio::time::sleep(every).await;
         }
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn smtp_url_is_checked() {
-        assert!(transport("smtp://127.0.0.1:2525").is_ok());
-        assert!(transport("smtp://localhost").is_ok());
-        assert_eq!(transport("http://x").err().unwrap().field.as_deref(), Some("SMTP_URL"));
-        assert!(transport("smtp://host:port").is_err());
-    }
 }
