@@ -112,6 +112,8 @@ pub fn diff(from: &Definition, to: &Definition) -> WorkflowDiff {
     for n in &to.nodes {
         match old.get(n.id.as_str()) {
             None => out.nodes_added.push(node_ref(n)),
+            // Most nodes are unchanged: one equality check, no field walk.
+            Some(before) if before.kind == n.kind && before.data == n.data => {}
             Some(before) => {
                 let fields = node_fields(before, n);
                 if !fields.is_empty() {
@@ -167,10 +169,11 @@ fn object_fields(prefix: &str, before: &Map<String, Value>, after: &Map<String, 
     let mut keys: Vec<&String> = before.keys().chain(after.keys().filter(|k| !before.contains_key(*k))).collect();
     keys.sort();
     for key in keys {
-        let path = format!("{prefix}.{key}");
+        let path = || format!("{prefix}.{key}");
         match (before.get(key), after.get(key)) {
-            (Some(Value::Object(b)), Some(Value::Object(a))) => object_fields(&path, b, a, out),
-            (b, a) if b != a => out.push(change(path, b.cloned().unwrap_or(Value::Null), a.cloned().unwrap_or(Value::Null))),
+            (Some(Value::Object(b)), Some(Value::Object(a))) if b != a => object_fields(&path(), b, a, out),
+            (Some(Value::Object(_)), Some(Value::Object(_))) => {}
+            (b, a) if b != a => out.push(change(path(), b.cloned().unwrap_or(Value::Null), a.cloned().unwrap_or(Value::Null))),
             _ => {}
         }
     }

@@ -11,7 +11,11 @@ use std::io::{self, Write};
 /// Hex SHA-256 of the semantic content. Expects a normalised definition (sorted).
 pub fn content_hash(def: &Definition) -> String {
     let mut hasher = Sha256::new();
-    write_semantic(&mut hasher, def).expect("hashing never fails to write");
+    // The canonical form comes in many tiny writes; SHA-256 takes them best in blocks.
+    let mut buffered = io::BufWriter::with_capacity(16 * 1024, &mut hasher);
+    write_semantic(&mut buffered, def).expect("hashing never fails to write");
+    buffered.flush().expect("hashing never fails to write");
+    drop(buffered);
     hex::encode(hasher.finalize())
 }
 
