@@ -2,7 +2,6 @@
 //! an org asks [`require`] first, with one of the [`Access`] rows below — the one role table.
 
 use super::auth::{Caller, Credential};
-use super::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::model::Role;
 
@@ -35,8 +34,9 @@ impl Access {
 ///
 /// Not a member (or no such org, or another org's key) answers 404, never 403, so an org's
 /// existence does not leak; a role too low or a missing scope gets 403. An org key acts with
-/// exactly its scopes inside its org; a personal key with its user's role, limited by its scopes.
-pub async fn require(db: &Db, caller: &Caller, org_id: &str, access: Access) -> ApiResult<Role> {
+/// exactly its scopes inside its org; a personal key with its user's role, limited by its
+/// scopes. The roles are the caller's memberships as read with their credentials.
+pub fn require(caller: &Caller, org_id: &str, access: Access) -> ApiResult<Role> {
     if let Credential::ApiKey(key) = &caller.credential {
         if let Some(key_org) = &key.org_id {
             if key_org != org_id {
@@ -46,14 +46,7 @@ pub async fn require(db: &Db, caller: &Caller, org_id: &str, access: Access) -> 
             return Ok(access.role);
         }
     }
-    let Some(user) = &caller.user else { return Err(ApiError::not_found("Organisation")) };
-    let role: Option<(String,)> = sqlx::query_as("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2")
-        .bind(org_id)
-        .bind(&user.id)
-        .fetch_optional(db.pool())
-        .await?;
-    let Some((role,)) = role else { return Err(ApiError::not_found("Organisation")) };
-    let role: Role = role.parse().map_err(|_| ApiError::internal())?;
+    let Some(role) = caller.role_in(org_id) else { return Err(ApiError::not_found("Organisation")) };
     if let Credential::ApiKey(key) = &caller.credential {
         check_scope(&key.scopes, access)?;
     }

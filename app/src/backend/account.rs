@@ -147,7 +147,7 @@ mod tests {
             }
             let (_, eve_token) = login(&db, &audit, "eve@acme.test", "eve-password", &client).await.unwrap();
             let eve_session = sessions::lookup(&db, &eve_token).await.unwrap().unwrap().0;
-            let me = Caller { user: Some(ada.clone()), credential: Credential::Session { id: sessions_of[0].clone() } };
+            let me = Caller { user: Some(ada.clone()), credential: Credential::Session { id: sessions_of[0].clone() }, memberships: orgs::orgs_of_user(&db, &ada.id).await.unwrap() };
             let by = Acting { actor: me.actor(), client: &client, audit: &audit };
 
             let listed = list_sessions(&db, &me).await.unwrap();

@@ -7,7 +7,7 @@ use super::db::Db;
 use super::sessions::{self, ClientInfo};
 use super::{orgs, passwords, throttle, users};
 use crate::error::{ApiError, ApiResult, ErrorKind};
-use crate::model::{Actor, SessionInfo, UserInfo};
+use crate::model::{Actor, OrgMembership, SessionInfo, UserInfo};
 use axum::http::HeaderMap;
 
 /// An authenticated caller.
@@ -16,6 +16,9 @@ pub struct Caller {
     /// The person acting: a session's user or a personal key's user; `None` for an org key.
     pub user: Option<UserInfo>,
     pub credential: Credential,
+    /// The person's orgs and roles, read with the credentials (one query per request, which
+    /// every role check of the request then answers from).
+    pub memberships: Vec<OrgMembership>,
 }
 
 #[derive(Debug, Clone)]
@@ -25,6 +28,11 @@ pub enum Credential {
 }
 
 impl Caller {
+    /// The person's role in `org_id`, if they belong to it.
+    pub fn role_in(&self, org_id: &str) -> Option<crate::model::Role> {
+        self.memberships.iter().find(|m| m.id == org_id).map(|m| m.role)
+    }
+
     /// How the audit trail and version history name this caller: a key by its name and
     /// display (and its user, for a personal key), so "with which key?" has an answer.
     pub fn actor(&self) -> Actor {
@@ -59,14 +67,19 @@ impl Caller {
 /// (a bad key is a 401 that says why, never a fall-back to the cookie), else the session
 /// cookie. `None` when it carries neither or the session is not valid.
 pub async fn authenticate(db: &Db, headers: &HeaderMap) -> ApiResult<Option<Caller>> {
-    if let Some(secret) = api_keys::bearer(headers) {
+    let (user, credential) = if let Some(secret) = api_keys::bearer(headers) {
         let key = api_keys::authenticate(db, &secret).await?;
-        return Ok(Some(Caller { user: key.user.clone(), credential: Credential::ApiKey(key) }));
-    }
-    let Some(token) = sessions::token_from_headers(headers) else { return Ok(None) };
-    Ok(sessions::lookup(db, &token)
-        .await?
-        .map(|(id, user)| Caller { user: Some(user), credential: Credential::Session { id } }))
+        (key.user.clone(), Credential::ApiKey(key))
+    } else {
+        let Some(token) = sessions::token_from_headers(headers) else { return Ok(None) };
+        let Some((id, user)) = sessions::lookup(db, &token).await? else { return Ok(None) };
+        (Some(user), Credential::Session { id })
+    };
+    let memberships = match &user {
+        Some(user) => orgs::orgs_of_user(db, &user.id).await?,
+        None => Vec::new(),
+    };
+    Ok(Some(Caller { user, credential, memberships }))
 }
 
 pub async fn require_caller(db: &Db, headers: &HeaderMap) -> ApiResult<Caller> {
@@ -146,13 +159,13 @@ pub(super) async fn record_in_orgs(audit: &Recorder, orgs: &[crate::model::OrgMe
         receipts.push(audit.enqueue(event(Some(&org.id))).await);
     }
     for receipt in receipts {
-        if !receipt.stored().await {
+        if receipt.queued() && !receipt.stored().await {
             tracing::error!("identity audit event not stored in time: it stays queued and is retried");
         }
     }
 }
 
-pub async fn session_info(db: &Db, caller: &Caller) -> ApiResult<SessionInfo> {
+pub fn session_info(caller: &Caller) -> ApiResult<SessionInfo> {
     let user = caller.person()?;
-    Ok(SessionInfo { user: user.clone(), orgs: orgs::orgs_of_user(db, &user.id).await? })
+    Ok(SessionInfo { user: user.clone(), orgs: caller.memberships.clone() })
 }

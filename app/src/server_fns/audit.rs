@@ -19,7 +19,7 @@ use crate::backend::request;
 #[server(input = Json)]
 pub async fn explore_audit(org: String, query: AuditQuery) -> Result<AuditPage, ApiError> {
     let (state, caller) = request::caller().await?;
-    require(&state.db, &caller, &org, Access::READ_AUDIT).await?;
+    require(&caller, &org, Access::READ_AUDIT)?;
     store::list(&state.db, Some(&org), &Filter::from_query(&query)?, query.limit, query.cursor.as_deref()).await
 }
 
@@ -27,6 +27,6 @@ pub async fn explore_audit(org: String, query: AuditQuery) -> Result<AuditPage, 
 #[server]
 pub async fn list_outbox(org: String) -> Result<Vec<OutboxMail>, ApiError> {
     let (state, caller) = request::caller().await?;
-    require(&state.db, &caller, &org, Access::READ_OUTBOX).await?;
+    require(&caller, &org, Access::READ_OUTBOX)?;
     outbox::list_for_org(&state.db, &org).await
 }

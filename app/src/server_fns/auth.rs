@@ -43,5 +43,5 @@ pub async fn get_session() -> Result<Option<SessionInfo>, ApiError> {
     let Some(caller) = request::authenticated(&state, &request::headers().await?).await? else {
         return Ok(None);
     };
-    auth::session_info(&state.db, &caller).await.map(Some)
+    auth::session_info(&caller).map(Some)
 }

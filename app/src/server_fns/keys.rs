@@ -18,7 +18,7 @@ async fn owner_for(org: Option<String>, access: Access) -> Result<(crate::backen
     let (state, caller, client) = request::caller_and_client().await?;
     let owner = match org {
         Some(org) => {
-            require(&state.db, &caller, &org, access).await?;
+            require(&caller, &org, access)?;
             Owner::Org(org)
         }
         None => Owner::User(require_self(&caller, access)?.clone()),

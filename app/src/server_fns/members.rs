@@ -10,14 +10,14 @@ use crate::backend::{orgs, request};
 #[server]
 pub async fn list_members(org: String) -> Result<Vec<Member>, ApiError> {
     let (state, caller) = request::caller().await?;
-    require(&state.db, &caller, &org, Access::MANAGE_MEMBERS).await?;
+    require(&caller, &org, Access::MANAGE_MEMBERS)?;
     orgs::list_members(&state.db, &org).await
 }
 
 #[server]
 pub async fn change_role(org: String, user_id: String, role: Role) -> Result<(), ApiError> {
     let (state, caller, client) = request::caller_and_client().await?;
-    let actor_role = require(&state.db, &caller, &org, Access::MANAGE_MEMBERS).await?;
+    let actor_role = require(&caller, &org, Access::MANAGE_MEMBERS)?;
     let by = state.acting(&caller, &client);
     orgs::change_role(&state.db, &by, actor_role, &org, &user_id, role).await.map(|_| ())
 }
@@ -25,7 +25,7 @@ pub async fn change_role(org: String, user_id: String, role: Role) -> Result<(),
 #[server]
 pub async fn remove_member(org: String, user_id: String) -> Result<(), ApiError> {
     let (state, caller, client) = request::caller_and_client().await?;
-    let actor_role = require(&state.db, &caller, &org, Access::MANAGE_MEMBERS).await?;
+    let actor_role = require(&caller, &org, Access::MANAGE_MEMBERS)?;
     let by = state.acting(&caller, &client);
     orgs::remove_member(&state.db, &by, actor_role, &org, &user_id).await.map(|_| ())
 }

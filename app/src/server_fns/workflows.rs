@@ -14,7 +14,7 @@ use crate::model::VersionSource;
 #[server]
 pub async fn list_workflows(org: String) -> Result<Vec<WorkflowSummary>, ApiError> {
     let (state, caller) = request::caller().await?;
-    require(&state.db, &caller, &org, Access::READ_WORKFLOWS).await?;
+    require(&caller, &org, Access::READ_WORKFLOWS)?;
     workflows::list(&state.db, &org).await
 }
 
@@ -22,7 +22,7 @@ pub async fn list_workflows(org: String) -> Result<Vec<WorkflowSummary>, ApiErro
 #[server]
 pub async fn create_workflow(org: String, name: String) -> Result<String, ApiError> {
     let (state, caller, client) = request::caller_and_client().await?;
-    require(&state.db, &caller, &org, Access::EDIT_WORKFLOWS).await?;
+    require(&caller, &org, Access::EDIT_WORKFLOWS)?;
     let starter: Definition = serde_json::from_value(serde_json::json!({
         "nodes": [{"id": "trigger", "type": "manual_trigger", "position": {"x": 80, "y": 120}, "data": {"label": "Start"}}],
         "edges": []
@@ -37,7 +37,7 @@ pub async fn create_workflow(org: String, name: String) -> Result<String, ApiErr
 #[server]
 pub async fn get_workflow(org: String, id: String) -> Result<Workflow, ApiError> {
     let (state, caller) = request::caller().await?;
-    require(&state.db, &caller, &org, Access::READ_WORKFLOWS).await?;
+    require(&caller, &org, Access::READ_WORKFLOWS)?;
     workflows::get(&state.db, &org, &id).await
 }
 
@@ -54,7 +54,7 @@ pub struct SaveResult {
 #[server(input = Json)]
 pub async fn save_workflow(org: String, id: String, name: Option<String>, definition: Definition, base_version: Option<i64>) -> Result<SaveResult, ApiError> {
     let (state, caller, client) = request::caller_and_client().await?;
-    require(&state.db, &caller, &org, Access::EDIT_WORKFLOWS).await?;
+    require(&caller, &org, Access::EDIT_WORKFLOWS)?;
     let input = workflows::SaveInput { name, definition, enabled: None, label: None, base_version };
     let by = state.acting(&caller, &client);
     let saved = workflows::save(&state.db, &org, Some(&id), input, &by, VersionSource::Update).await?;
@@ -64,7 +64,7 @@ pub async fn save_workflow(org: String, id: String, name: Option<String>, defini
 #[server]
 pub async fn delete_workflow(org: String, id: String) -> Result<(), ApiError> {
     let (state, caller, client) = request::caller_and_client().await?;
-    require(&state.db, &caller, &org, Access::MANAGE_WORKFLOWS).await?;
+    require(&caller, &org, Access::MANAGE_WORKFLOWS)?;
     let by = state.acting(&caller, &client);
     workflows::delete(&state.db, &org, &id, &by).await
 }
@@ -72,14 +72,14 @@ pub async fn delete_workflow(org: String, id: String) -> Result<(), ApiError> {
 #[server]
 pub async fn workflow_history(org: String, id: String, cursor: Option<String>) -> Result<HistoryPage, ApiError> {
     let (state, caller) = request::caller().await?;
-    require(&state.db, &caller, &org, Access::READ_HISTORY).await?;
+    require(&caller, &org, Access::READ_HISTORY)?;
     workflows::history(&state.db, &org, &id, Some(30), cursor.as_deref()).await
 }
 
 #[server]
 pub async fn workflow_version(org: String, id: String, version: i64) -> Result<Workflow, ApiError> {
     let (state, caller) = request::caller().await?;
-    require(&state.db, &caller, &org, Access::READ_HISTORY).await?;
+    require(&caller, &org, Access::READ_HISTORY)?;
     workflows::get_version(&state.db, &org, &id, version).await
 }
 
@@ -87,21 +87,21 @@ pub async fn workflow_version(org: String, id: String, version: i64) -> Result<W
 #[server]
 pub async fn workflow_version_change(org: String, id: String, version: i64) -> Result<WorkflowDiff, ApiError> {
     let (state, caller) = request::caller().await?;
-    require(&state.db, &caller, &org, Access::READ_HISTORY).await?;
+    require(&caller, &org, Access::READ_HISTORY)?;
     workflows::version_change(&state.db, &org, &id, version).await
 }
 
 #[server]
 pub async fn compare_versions(org: String, id: String, from: i64, to: i64) -> Result<VersionDiff, ApiError> {
     let (state, caller) = request::caller().await?;
-    require(&state.db, &caller, &org, Access::READ_HISTORY).await?;
+    require(&caller, &org, Access::READ_HISTORY)?;
     workflows::diff_versions(&state.db, &org, &id, from, to).await
 }
 
 #[server]
 pub async fn restore_workflow(org: String, id: String, version: i64) -> Result<Workflow, ApiError> {
     let (state, caller, client) = request::caller_and_client().await?;
-    require(&state.db, &caller, &org, Access::MANAGE_WORKFLOWS).await?;
+    require(&caller, &org, Access::MANAGE_WORKFLOWS)?;
     let by = state.acting(&caller, &client);
     workflows::restore(&state.db, &org, &id, version, &by).await.map(|s| s.workflow)
 }

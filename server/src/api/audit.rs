@@ -26,7 +26,7 @@ pub async fn list(
     Path(org): Path<String>,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<AuditPage>> {
-    require(&state.db, &caller, &org, Access::READ_AUDIT).await?;
+    require(&caller, &org, Access::READ_AUDIT)?;
     store::list(&state.db, Some(&org), &Filter::from_query(&q)?, q.limit, q.cursor.as_deref()).await.map(Json)
 }
 
@@ -58,7 +58,7 @@ pub async fn export(
     Path(org): Path<String>,
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> ApiResult<Response> {
-    require(&state.db, &caller, &org, Access::READ_AUDIT).await?;
+    require(&caller, &org, Access::READ_AUDIT)?;
     let format = match q.format.as_deref().unwrap_or("csv") {
         "csv" => Format::Csv,
         "jsonl" => Format::Jsonl,

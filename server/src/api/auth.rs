@@ -52,6 +52,6 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, Client(cl
     summary = "The caller: user and orgs",
     responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
 )]
-pub async fn me(State(state): State<AppState>, Authenticated(caller): Authenticated) -> ApiResult<Json<SessionInfo>> {
-    auth::session_info(&state.db, &caller).await.map(Json)
+pub async fn me(Authenticated(caller): Authenticated) -> ApiResult<Json<SessionInfo>> {
+    auth::session_info(&caller).map(Json)
 }

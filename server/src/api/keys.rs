@@ -46,7 +46,7 @@ pub struct PageQuery {
     responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
 )]
 pub async fn list_org(State(state): State<AppState>, Authenticated(caller): Authenticated, Path(org): Path<String>) -> ApiResult<Json<KeyList>> {
-    require(&state.db, &caller, &org, Access::READ_KEYS).await?;
+    require(&caller, &org, Access::READ_KEYS)?;
     Ok(Json(KeyList { keys: api_keys::list(&state.db, &Owner::Org(org)).await? }))
 }
 
@@ -65,7 +65,7 @@ pub async fn create_org(
     Path(org): Path<String>,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> ApiResult<(StatusCode, Json<CreatedKey>)> {
-    require(&state.db, &caller, &org, Access::MANAGE_KEYS).await?;
+    require(&caller, &org, Access::MANAGE_KEYS)?;
     let by = state.acting(&caller, &client);
     let created = api_keys::create(&state.db, &Owner::Org(org), caller.person()?, body.into(), &by).await?;
     Ok((StatusCode::CREATED, Json(created)))
@@ -84,7 +84,7 @@ pub async fn revoke_org(
     Client(client): Client,
     Path((org, id)): Path<(String, String)>,
 ) -> ApiResult<Json<ApiKey>> {
-    require(&state.db, &caller, &org, Access::MANAGE_KEYS).await?;
+    require(&caller, &org, Access::MANAGE_KEYS)?;
     let by = state.acting(&caller, &client);
     api_keys::revoke(&state.db, &Owner::Org(org), &id, &by).await.map(Json)
 }
@@ -103,7 +103,7 @@ pub async fn activity_org(
     Path(org): Path<String>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<AuditPage>> {
-    require(&state.db, &caller, &org, Access::READ_KEYS).await?;
+    require(&caller, &org, Access::READ_KEYS)?;
     api_keys::activity(&state.db, &Owner::Org(org), q.limit, q.cursor.as_deref()).await.map(Json)
 }
 

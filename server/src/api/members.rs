@@ -25,7 +25,7 @@ pub async fn list(
     Authenticated(caller): Authenticated,
     Path(org): Path<String>,
 ) -> ApiResult<Json<MemberList>> {
-    require(&state.db, &caller, &org, Access::MANAGE_MEMBERS).await?;
+    require(&caller, &org, Access::MANAGE_MEMBERS)?;
     Ok(Json(MemberList { members: orgs::list_members(&state.db, &org).await? }))
 }
 
@@ -50,7 +50,7 @@ pub async fn change_role(
     Path((org, user_id)): Path<(String, String)>,
     ApiJson(body): ApiJson<RoleBody>,
 ) -> ApiResult<Json<Member>> {
-    let actor_role = require(&state.db, &caller, &org, Access::MANAGE_MEMBERS).await?;
+    let actor_role = require(&caller, &org, Access::MANAGE_MEMBERS)?;
     let by = state.acting(&caller, &client);
     orgs::change_role(&state.db, &by, actor_role, &org, &user_id, body.role).await?;
     let members = orgs::list_members(&state.db, &org).await?;
@@ -70,7 +70,7 @@ pub async fn remove(
     Client(client): Client,
     Path((org, user_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let actor_role = require(&state.db, &caller, &org, Access::MANAGE_MEMBERS).await?;
+    let actor_role = require(&caller, &org, Access::MANAGE_MEMBERS)?;
     let by = state.acting(&caller, &client);
     orgs::remove_member(&state.db, &by, actor_role, &org, &user_id).await?;
     Ok(StatusCode::NO_CONTENT)

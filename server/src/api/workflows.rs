@@ -23,7 +23,7 @@ pub struct WorkflowList {
     responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
 )]
 pub async fn list(State(state): State<AppState>, Authenticated(caller): Authenticated, Path(org): Path<String>) -> ApiResult<Json<WorkflowList>> {
-    require(&state.db, &caller, &org, Access::READ_WORKFLOWS).await?;
+    require(&caller, &org, Access::READ_WORKFLOWS)?;
     Ok(Json(WorkflowList { workflows: workflows::list(&state.db, &org).await? }))
 }
 
@@ -74,7 +74,7 @@ pub async fn create(
     Path(org): Path<String>,
     ApiJson(body): ApiJson<WorkflowBody>,
 ) -> ApiResult<(StatusCode, Json<Workflow>)> {
-    require(&state.db, &caller, &org, Access::EDIT_WORKFLOWS).await?;
+    require(&caller, &org, Access::EDIT_WORKFLOWS)?;
     let by = state.acting(&caller, &client);
     let saved = workflows::save(&state.db, &org, None, body.into(), &by, VersionSource::Create).await?;
     Ok((StatusCode::CREATED, Json(saved.workflow)))
@@ -102,11 +102,11 @@ pub async fn get(
 ) -> ApiResult<Json<Workflow>> {
     match q.version {
         None => {
-            require(&state.db, &caller, &org, Access::READ_WORKFLOWS).await?;
+            require(&caller, &org, Access::READ_WORKFLOWS)?;
             workflows::get(&state.db, &org, &id).await.map(Json)
         }
         Some(n) => {
-            require(&state.db, &caller, &org, Access::READ_HISTORY).await?;
+            require(&caller, &org, Access::READ_HISTORY)?;
             workflows::get_version(&state.db, &org, &id, n).await.map(Json)
         }
     }
@@ -127,7 +127,7 @@ pub async fn update(
     Path((org, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<WorkflowBody>,
 ) -> ApiResult<Json<SavedBody>> {
-    require(&state.db, &caller, &org, Access::EDIT_WORKFLOWS).await?;
+    require(&caller, &org, Access::EDIT_WORKFLOWS)?;
     let by = state.acting(&caller, &client);
     let saved = workflows::save(&state.db, &org, Some(&id), body.into(), &by, VersionSource::Api).await?;
     Ok(Json(SavedBody { workflow: saved.workflow, versioned: saved.versioned }))
@@ -146,7 +146,7 @@ pub async fn delete(
     Client(client): Client,
     Path((org, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    require(&state.db, &caller, &org, Access::MANAGE_WORKFLOWS).await?;
+    require(&caller, &org, Access::MANAGE_WORKFLOWS)?;
     let by = state.acting(&caller, &client);
     workflows::delete(&state.db, &org, &id, &by).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -172,7 +172,7 @@ pub async fn history(
     Path((org, id)): Path<(String, String)>,
     ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> ApiResult<Json<HistoryPage>> {
-    require(&state.db, &caller, &org, Access::READ_HISTORY).await?;
+    require(&caller, &org, Access::READ_HISTORY)?;
     workflows::history(&state.db, &org, &id, q.limit, q.cursor.as_deref()).await.map(Json)
 }
 
@@ -196,7 +196,7 @@ pub async fn diff(
     Path((org, id)): Path<(String, String)>,
     ApiQuery(q): ApiQuery<DiffQuery>,
 ) -> ApiResult<Json<VersionDiff>> {
-    require(&state.db, &caller, &org, Access::READ_HISTORY).await?;
+    require(&caller, &org, Access::READ_HISTORY)?;
     workflows::diff_versions(&state.db, &org, &id, q.from, q.to).await.map(Json)
 }
 
@@ -221,7 +221,7 @@ pub async fn restore(
     Path((org, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<RestoreBody>,
 ) -> ApiResult<Json<Workflow>> {
-    require(&state.db, &caller, &org, Access::MANAGE_WORKFLOWS).await?;
+    require(&caller, &org, Access::MANAGE_WORKFLOWS)?;
     let by = state.acting(&caller, &client);
     workflows::restore(&state.db, &org, &id, body.version, &by).await.map(|s| Json(s.workflow))
 }

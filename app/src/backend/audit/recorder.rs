@@ -58,6 +58,11 @@ pub struct Recorder {
 pub struct Receipt(Option<oneshot::Receiver<()>>);
 
 impl Receipt {
+    /// Whether the event found room in the queue (if not, it went to the log instead).
+    pub fn queued(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// Waits for the commit, at most [`MAX_WAIT`]; `false` if it did not come in time.
     pub async fn stored(self) -> bool {
         let Some(rx) = self.0 else { return false };
@@ -79,7 +84,8 @@ impl Recorder {
     /// writes for [`MAX_WAIT`], once it is queued for retry, with an error in the log).
     pub async fn record(&self, event: NewEvent) {
         let action = event.action;
-        if !self.enqueue(event).await.stored().await {
+        let receipt = self.enqueue(event).await;
+        if receipt.queued() && !receipt.stored().await {
             tracing::error!(action, "audit event not stored within {MAX_WAIT:?}: it stays queued and is retried");
         }
     }
