@@ -63,6 +63,10 @@ async fn the_openapi_document_lists_every_route() {
         for (method, op) in item.as_object().unwrap() {
             assert!(op["summary"].as_str().is_some_and(|s| !s.is_empty()), "{method} {path} has no summary");
             assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path} has no responses");
+            if path != "/api/v1/openapi.json" {
+                let failure = op["responses"]["4XX"]["description"].as_str().unwrap_or_default();
+                assert!(failure.contains("\"error\""), "{method} {path} does not describe its errors: {}", op["responses"]);
+            }
         }
     }
 }

@@ -20,7 +20,7 @@ pub struct PasswordBody {
     path = "/me/password",
     summary = "Change the password: signs out other sessions, revokes personal keys",
     request_body(content = serde_json::Value, content_type = "application/json"),
-    responses((status = 204, description = "No content"), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+    responses((status = 204, description = "No content"), super::Failure)
 )]
 /// 204; the other sessions are signed out and the personal keys revoked.
 pub async fn change_password(
@@ -45,7 +45,7 @@ pub struct DeleteBody {
     path = "/me",
     summary = "Delete the account (409 for the last owner of an org)",
     request_body(content = serde_json::Value, content_type = "application/json"),
-    responses((status = 204, description = "No content"), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+    responses((status = 204, description = "No content"), super::Failure)
 )]
 /// 204 and the cookie cleared; 409 while the caller is the last owner of an org.
 pub async fn delete(

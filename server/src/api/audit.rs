@@ -17,7 +17,7 @@ use serde::Deserialize;
     path = "/orgs/{org}/audit",
     summary = "The org's audit trail, newest first",
     params(("org" = String, Path, description = "Organisation id"), ("action" = Option<String>, Query), ("actor_id" = Option<String>, Query), ("resource_type" = Option<String>, Query), ("resource_id" = Option<String>, Query), ("since" = Option<String>, Query), ("until" = Option<String>, Query), ("limit" = Option<String>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+    responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 /// The org's audit trail, newest first (owner/admin, or a key with `audit:read`).
 pub async fn list(
@@ -48,7 +48,7 @@ pub struct ExportQuery {
     path = "/orgs/{org}/audit/export",
     summary = "The filtered trail as a streamed file (format=csv|jsonl)",
     params(("org" = String, Path, description = "Organisation id"), ("format" = Option<String>, Query), ("action" = Option<String>, Query), ("actor_id" = Option<String>, Query), ("resource_type" = Option<String>, Query), ("resource_id" = Option<String>, Query), ("since" = Option<String>, Query), ("until" = Option<String>, Query)),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+    responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 /// The filtered trail as a streamed CSV or JSON Lines file; the export is itself audited.
 pub async fn export(

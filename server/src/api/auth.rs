@@ -20,7 +20,7 @@ pub struct LoginBody {
     path = "/auth/login",
     summary = "Sign in: the user and their orgs, and the session cookie",
     request_body(content = serde_json::Value, content_type = "application/json"),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+    responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn login(
     State(state): State<AppState>,
@@ -36,7 +36,7 @@ pub async fn login(
     post,
     path = "/auth/logout",
     summary = "Sign out (ends the session, clears the cookie)",
-    responses((status = 204, description = "No content"), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+    responses((status = 204, description = "No content"), super::Failure)
 )]
 /// Ends the session, if there is one; always clears the cookie.
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap, Client(client): Client) -> ApiResult<impl IntoResponse> {
@@ -50,7 +50,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, Client(cl
     get,
     path = "/me",
     summary = "The caller: user and orgs",
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+    responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn me(Authenticated(caller): Authenticated) -> ApiResult<Json<SessionInfo>> {
     auth::session_info(&caller).map(Json)

@@ -43,7 +43,7 @@ pub struct PageQuery {
     path = "/orgs/{org}/api-keys",
     summary = "The org's API keys, revoked ones too",
     params(("org" = String, Path, description = "Organisation id")),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+    responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn list_org(State(state): State<AppState>, Authenticated(caller): Authenticated, Path(org): Path<String>) -> ApiResult<Json<KeyList>> {
     require(&caller, &org, Access::READ_KEYS)?;
@@ -56,7 +56,7 @@ pub async fn list_org(State(state): State<AppState>, Authenticated(caller): Auth
     summary = "Create an org key: the secret is in this answer only",
     params(("org" = String, Path, description = "Organisation id")),
     request_body(content = serde_json::Value, content_type = "application/json"),
-    responses((status = 201, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+    responses((status = 201, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn create_org(
     State(state): State<AppState>,
@@ -76,7 +76,7 @@ pub async fn create_org(
     path = "/orgs/{org}/api-keys/{id}",
     summary = "Revoke an org key",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id")),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+    responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn revoke_org(
     State(state): State<AppState>,
@@ -94,7 +94,7 @@ pub async fn revoke_org(
     path = "/orgs/{org}/api-keys/activity",
     summary = "Create/revoke events of the org's keys",
     params(("org" = String, Path, description = "Organisation id"), ("limit" = Option<String>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+    responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 /// Every create and revoke of the org's keys, revoked keys included, from the audit trail.
 pub async fn activity_org(
@@ -111,7 +111,7 @@ pub async fn activity_org(
     get,
     path = "/me/api-keys",
     summary = "The caller's personal keys",
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+    responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn list_mine(State(state): State<AppState>, Authenticated(caller): Authenticated) -> ApiResult<Json<KeyList>> {
     let me = require_self(&caller, Access::READ_KEYS)?;
@@ -123,7 +123,7 @@ pub async fn list_mine(State(state): State<AppState>, Authenticated(caller): Aut
     path = "/me/api-keys",
     summary = "Create a personal key (with a session: current_password)",
     request_body(content = serde_json::Value, content_type = "application/json"),
-    responses((status = 201, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+    responses((status = 201, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn create_mine(
     State(state): State<AppState>,
@@ -143,7 +143,7 @@ pub async fn create_mine(
     path = "/me/api-keys/{id}",
     summary = "Revoke a personal key",
     params(("id" = String, Path, description = "Id")),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+    responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn revoke_mine(
     State(state): State<AppState>,
@@ -161,7 +161,7 @@ pub async fn revoke_mine(
     path = "/me/api-keys/activity",
     summary = "Create/revoke events of the caller's personal keys",
     params(("limit" = Option<String>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+    responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn activity_mine(State(state): State<AppState>, Authenticated(caller): Authenticated, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<Json<AuditPage>> {
     let me = require_self(&caller, Access::READ_KEYS)?;

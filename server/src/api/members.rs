@@ -18,7 +18,7 @@ pub struct MemberList {
     path = "/orgs/{org}/members",
     summary = "The org's members",
     params(("org" = String, Path, description = "Organisation id")),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+    responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -41,7 +41,7 @@ pub struct RoleBody {
     summary = "Change a member's role",
     params(("org" = String, Path, description = "Organisation id"), ("user_id" = String, Path, description = "Member's user id")),
     request_body(content = serde_json::Value, content_type = "application/json"),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+    responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn change_role(
     State(state): State<AppState>,
@@ -62,7 +62,7 @@ pub async fn change_role(
     path = "/orgs/{org}/members/{user_id}",
     summary = "Remove a member",
     params(("org" = String, Path, description = "Organisation id"), ("user_id" = String, Path, description = "Member's user id")),
-    responses((status = 204, description = "No content"), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+    responses((status = 204, description = "No content"), super::Failure)
 )]
 pub async fn remove(
     State(state): State<AppState>,

@@ -27,6 +27,12 @@ use utoipa_axum::routes;
 )]
 struct ApiDoc;
 
+/// What every operation may answer on failure: `{"error": {"code", "message", "field"?}}`
+/// with the status of its code (401, 403, 404, 409, 413, 422, 429).
+#[derive(utoipa::IntoResponses)]
+#[response(status = "4XX")]
+struct Failure;
+
 static DOCUMENT: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
 
 /// The OpenAPI 3.1 document of every route of this API.

@@ -20,7 +20,7 @@ pub struct WorkflowList {
     path = "/orgs/{org}/workflows",
     summary = "The org's workflows, without nodes and edges",
     params(("org" = String, Path, description = "Organisation id")),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+    responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn list(State(state): State<AppState>, Authenticated(caller): Authenticated, Path(org): Path<String>) -> ApiResult<Json<WorkflowList>> {
     require(&caller, &org, Access::READ_WORKFLOWS)?;
@@ -65,7 +65,7 @@ pub struct SavedBody {
     summary = "Create a workflow (version 1)",
     params(("org" = String, Path, description = "Organisation id")),
     request_body(content = serde_json::Value, content_type = "application/json"),
-    responses((status = 201, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+    responses((status = 201, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn create(
     State(state): State<AppState>,
@@ -91,7 +91,7 @@ pub struct VersionQuery {
     path = "/orgs/{org}/workflows/{id}",
     summary = "A workflow, live or version N's snapshot",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id"), ("version" = Option<i64>, Query)),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+    responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 /// The live workflow, or with `?version=N` that version's snapshot (owner/admin).
 pub async fn get(
@@ -118,7 +118,7 @@ pub async fn get(
     summary = "Save a workflow (base_version: 409 version_conflict if someone saved first)",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id")),
     request_body(content = serde_json::Value, content_type = "application/json"),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+    responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn update(
     State(state): State<AppState>,
@@ -138,7 +138,7 @@ pub async fn update(
     path = "/orgs/{org}/workflows/{id}",
     summary = "Delete a workflow and its versions",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id")),
-    responses((status = 204, description = "No content"), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+    responses((status = 204, description = "No content"), super::Failure)
 )]
 pub async fn delete(
     State(state): State<AppState>,
@@ -164,7 +164,7 @@ pub struct HistoryQuery {
     path = "/orgs/{org}/workflows/{id}/history",
     summary = "Versions, newest first",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id"), ("limit" = Option<String>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+    responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn history(
     State(state): State<AppState>,
@@ -188,7 +188,7 @@ pub struct DiffQuery {
     path = "/orgs/{org}/workflows/{id}/diff",
     summary = "The semantic diff between two versions",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id"), ("from" = i64, Query), ("to" = i64, Query)),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+    responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn diff(
     State(state): State<AppState>,
@@ -212,7 +212,7 @@ pub struct RestoreBody {
     summary = "Restore version N as a new version",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id")),
     request_body(content = serde_json::Value, content_type = "application/json"),
-    responses((status = 200, description = "OK", body = serde_json::Value), (status = "4XX", description = "JSON error: {\"error\": {\"code\", \"message\", \"field\"?}}"))
+    responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn restore(
     State(state): State<AppState>,
