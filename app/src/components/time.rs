@@ -2,16 +2,21 @@
 
 use leptos::prelude::*;
 
-/// "just now", "5 minutes ago", "2 days ago"… for an RFC 3339 time; the date past a month.
+/// "just now", "5 minutes ago", "in 14 days"… for an RFC 3339 time, past or future; the
+/// date beyond a month either way.
 pub fn relative(rfc3339: &str, now: chrono::DateTime<chrono::Utc>) -> String {
     let Ok(t) = chrono::DateTime::parse_from_rfc3339(rfc3339) else { return rfc3339.to_owned() };
-    let secs = (now - t.with_timezone(&chrono::Utc)).num_seconds().max(0);
-    let ago = |n: i64, unit: &str| format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" });
+    let delta = (now - t.with_timezone(&chrono::Utc)).num_seconds();
+    let (secs, future) = (delta.abs(), delta < 0);
+    let span = |n: i64, unit: &str| {
+        let plural = if n == 1 { "" } else { "s" };
+        if future { format!("in {n} {unit}{plural}") } else { format!("{n} {unit}{plural} ago") }
+    };
     match secs {
         0..=44 => "just now".into(),
-        45..=3599 => ago((secs / 60).max(1), "minute"),
-        3600..=86_399 => ago(secs / 3600, "hour"),
-        86_400..=2_591_999 => ago(secs / 86_400, "day"),
+        45..=3599 => span((secs / 60).max(1), "minute"),
+        3600..=86_399 => span(secs / 3600, "hour"),
+        86_400..=2_591_999 => span(secs / 86_400, "day"),
         _ => t.format("%Y-%m-%d").to_string(),
     }
 }
@@ -48,6 +53,9 @@ mod tests {
             ("2026-11-23T09:00:00Z", "3 hours ago"),
             ("2026-11-22T12:00:00Z", "1 day ago"),
             ("2026-01-02T00:00:00Z", "2026-01-02"),
+            // A session's expiry is in the future.
+            ("2026-12-07T12:00:00Z", "in 14 days"),
+            ("2026-11-23T15:00:00Z", "in 3 hours"),
         ];
         for (at, want) in cases {
             assert_eq!(relative(at, now), want, "{at}");

@@ -157,7 +157,9 @@ fn CreateKeyForm(org: Option<String>, create: ServerAction<CreateKey>, form: Key
             </fieldset>
             <label>
                 "Expires (optional)"
-                <input type="date" prop:value=expiry on:input=move |ev| expiry.set(event_target_value(&ev))/>
+                // Today at the earliest: a key that expires in the past is refused anyway.
+                <input type="date" min=chrono::Utc::now().format("%Y-%m-%d").to_string() prop:value=expiry
+                    on:input=move |ev| expiry.set(event_target_value(&ev))/>
             </label>
             {personal.then(|| view! {
                 // A key acts as you until revoked: a stolen session alone must not mint one.

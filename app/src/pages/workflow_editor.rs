@@ -270,6 +270,8 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
     view! {
         <Title text=move || format!("{} · Chronicle", name.get())/>
         <div class="editor">
+            // The page's heading for assistive technology; the name field shows it to the eye.
+            <h1 class="visually-hidden">{move || format!("Workflow: {}", name.get())}</h1>
             <div class="editor-toolbar">
                 <label class="name-field">
                     <span class="visually-hidden">"Workflow name"</span>
