@@ -53,9 +53,9 @@ pub async fn change_password(db: &Db, caller: &Caller, current: &str, new: &str,
             Err(err) => return Err(err),
         }
     }
-    let orgs = orgs::orgs_of_user(db, &user.id).await?;
+    let memberships = &caller.memberships;
     let meta = serde_json::json!({ "other_sessions_ended": ended.rows_affected(), "personal_keys_revoked": revoked });
-    record_in_orgs(by.audit, &orgs, |org| {
+    record_in_orgs(by.audit, memberships, |org| {
         NewEvent::new(org, "auth.password_changed", by.actor.clone(), "user", Some(&user.id)).metadata(meta.clone()).client(by.client)
     })
     .await;
@@ -83,11 +83,11 @@ pub async fn revoke_sessions(db: &Db, caller: &Caller, which: Option<&str>, by: 
     if which.is_some() && targets.is_empty() {
         return Err(ApiError::not_found("Session"));
     }
-    let orgs = orgs::orgs_of_user(db, &user.id).await?;
+    let memberships = &caller.memberships;
     for s in &targets {
         super::sessions::delete(db, &s.id).await?;
         let meta = serde_json::json!({ "ip": s.ip, "user_agent": s.user_agent, "current": s.current });
-        record_in_orgs(by.audit, &orgs, |org| {
+        record_in_orgs(by.audit, memberships, |org| {
             NewEvent::new(org, "auth.session_revoked", by.actor.clone(), "session", Some(&s.id)).metadata(meta.clone()).client(by.client)
         })
         .await;
@@ -101,9 +101,9 @@ pub async fn revoke_sessions(db: &Db, caller: &Caller, which: Option<&str>, by: 
 pub async fn delete_account(db: &Db, caller: &Caller, current_password: Option<&str>, by: &Acting<'_>) -> ApiResult<()> {
     let (user, _) = caller.session()?;
     reauthenticate(db, user, current_password).await?;
-    let orgs = orgs::orgs_of_user(db, &user.id).await?;
+    let memberships = &caller.memberships;
     let mut tx = db.pool().begin().await?;
-    for org in orgs.iter().filter(|o| o.role == crate::model::Role::Owner) {
+    for org in memberships.iter().filter(|o| o.role == crate::model::Role::Owner) {
         // The org row's lock orders this against concurrent role changes.
         orgs::lock_org_in(&mut tx, &org.id).await?;
         orgs::ensure_another_owner(&mut tx, &org.id, &format!("deleted (you own {})", org.name)).await?;
@@ -112,7 +112,7 @@ pub async fn delete_account(db: &Db, caller: &Caller, current_password: Option<&
     sqlx::query("DELETE FROM users WHERE id = $1").bind(&user.id).execute(&mut *tx).await?;
     tx.commit().await?;
     let meta = serde_json::json!({ "name": user.name, "email": user.email });
-    record_in_orgs(by.audit, &orgs, |org| {
+    record_in_orgs(by.audit, memberships, |org| {
         NewEvent::new(org, "account.deleted", by.actor.clone(), "user", Some(&user.id)).metadata(meta.clone()).client(by.client)
     })
     .await;

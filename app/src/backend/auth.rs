@@ -142,26 +142,18 @@ pub async fn login(db: &Db, audit: &Recorder, email: &str, password: &str, clien
 pub async fn logout(db: &Db, audit: &Recorder, caller: &Caller, client: &ClientInfo) -> ApiResult<()> {
     let Ok((user, session_id)) = caller.session() else { return Ok(()) };
     sessions::delete(db, session_id).await?;
-    let orgs = orgs::orgs_of_user(db, &user.id).await?;
-    record_in_orgs(audit, &orgs, |org| NewEvent::new(org, "auth.logout", caller.actor(), "user", Some(&user.id)).client(client)).await;
+    record_in_orgs(audit, &caller.memberships, |org| NewEvent::new(org, "auth.logout", caller.actor(), "user", Some(&user.id)).client(client)).await;
     Ok(())
 }
 
 /// Identity events belong to every org of the user, so each org's owners see them; a user in
 /// no org (or an unknown email) gets one event outside any org.
 pub(super) async fn record_in_orgs(audit: &Recorder, orgs: &[crate::model::OrgMembership], event: impl Fn(Option<&str>) -> NewEvent) {
-    // Queued together, so they share one commit.
-    let mut receipts = Vec::with_capacity(orgs.len().max(1));
     if orgs.is_empty() {
-        receipts.push(audit.enqueue(event(None)).await);
-    }
-    for org in orgs {
-        receipts.push(audit.enqueue(event(Some(&org.id))).await);
-    }
-    for receipt in receipts {
-        if receipt.queued() && !receipt.stored().await {
-            tracing::error!("identity audit event not stored in time: it stays queued and is retried");
-        }
+        audit.record(event(None)).await;
+    } else {
+        let events: Vec<NewEvent> = orgs.iter().map(|org| event(Some(&org.id))).collect();
+        audit.record_all(events).await;
     }
 }
 

@@ -373,17 +373,12 @@ pub async fn get_version(db: &Db, org_id: &str, id: &str, n: i64) -> ApiResult<W
 
 /// The live content hash; 404 unless the workflow exists in this org. Reads no definition.
 async fn live_hash(db: &Db, org_id: &str, id: &str) -> ApiResult<String> {
-    live_name_and_hash(db, org_id, id).await.map(|(_, hash)| hash)
-}
-
-/// The live name and content hash, or 404 — without loading the definition as [`get`] does.
-async fn live_name_and_hash(db: &Db, org_id: &str, id: &str) -> ApiResult<(String, String)> {
-    let found: Option<(String, String)> = sqlx::query_as("SELECT name, content_hash FROM workflows WHERE id = $1 AND org_id = $2")
+    let found: Option<(String,)> = sqlx::query_as("SELECT content_hash FROM workflows WHERE id = $1 AND org_id = $2")
         .bind(id)
         .bind(org_id)
         .fetch_optional(db.pool())
         .await?;
-    found.ok_or_else(|| ApiError::not_found("Workflow"))
+    found.map(|(hash,)| hash).ok_or_else(|| ApiError::not_found("Workflow"))
 }
 
 /// Deletes a workflow and its versions; the event is recorded once the delete is committed,

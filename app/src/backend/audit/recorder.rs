@@ -83,10 +83,21 @@ impl Recorder {
     /// Records `event` and returns once it is stored (or, if the database has been refusing
     /// writes for [`MAX_WAIT`], once it is queued for retry, with an error in the log).
     pub async fn record(&self, event: NewEvent) {
-        let action = event.action;
-        let receipt = self.enqueue(event).await;
-        if receipt.queued() && !receipt.stored().await {
-            tracing::error!(action, "audit event not stored within {MAX_WAIT:?}: it stays queued and is retried");
+        self.record_all([event]).await;
+    }
+
+    /// As [`Recorder::record`] for several events: all are queued before any is waited for,
+    /// so they share one commit.
+    pub async fn record_all(&self, events: impl IntoIterator<Item = NewEvent>) {
+        let mut receipts = Vec::new();
+        for event in events {
+            let action = event.action;
+            receipts.push((action, self.enqueue(event).await));
+        }
+        for (action, receipt) in receipts {
+            if receipt.queued() && !receipt.stored().await {
+                tracing::error!(action, "audit event not stored within {MAX_WAIT:?}: it stays queued and is retried");
+            }
         }
     }
 
