@@ -242,7 +242,8 @@ pub struct AuditPage {
 }
 
 /// What an API key may do. A key acts with exactly these, never more.
-pub const SCOPES: [&str; 4] = ["workflows:read", "workflows:write", "audit:read", "keys:read"];
+pub const SCOPES: [&str; 7] =
+    ["workflows:read", "workflows:write", "workflows:execute", "audit:read", "keys:read", "files:read", "files:write"];
 
 /// Who created a key, as they were named then.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -318,17 +319,17 @@ pub struct AuditQuery {
 }
 
 /// Every action the trail records, for the explorer's action filter.
-pub const AUDIT_ACTIONS: [&str; 17] = [
+pub const AUDIT_ACTIONS: [&str; 23] = [
     "auth.login", "auth.login_failed", "auth.login_blocked", "auth.logout", "auth.password_changed",
     "auth.session_revoked", "account.deleted", "member.role_changed", "member.removed", "api_key.created",
     "api_key.revoked", "workflow.created", "workflow.updated", "workflow.deleted", "workflow.restored",
-    "audit_log.exported", "user.created",
+    "workflow.executed", "credential.created", "credential.accessed", "credential.deleted", "webhook_key.created",
+    "webhook_key.revoked", "audit_log.exported", "user.created",
 ];
 
 /// Actions of features still to come (SPEC "Audit event"): a filter may name them already.
-pub const PLANNED_AUDIT_ACTIONS: [&str; 22] = [
-    "workflow.executed", "workflow.exported", "credential.created", "credential.accessed", "credential.deleted",
-    "webhook_key.created", "webhook_key.revoked", "org.settings_changed", "file.uploaded", "file.downloaded",
+pub const PLANNED_AUDIT_ACTIONS: [&str; 16] = [
+    "workflow.exported", "org.settings_changed", "file.uploaded", "file.downloaded",
     "file.deleted", "file.upload_refused", "file.shared", "file.share_revoked", "billing.subscription_changed",
     "billing.invoice_paid", "billing.payment_failed", "billing.dispute_created", "audit_stream.created",
     "audit_stream.deleted", "audit_log.pruned", "audit_log.verified",
@@ -337,4 +338,114 @@ pub const PLANNED_AUDIT_ACTIONS: [&str; 22] = [
 /// Whether a filter may name `action`.
 pub fn is_known_action(action: &str) -> bool {
     AUDIT_ACTIONS.contains(&action) || PLANNED_AUDIT_ACTIONS.contains(&action)
+}
+
+/// Who triggered a run, copied when it ran so it survives revocation and deletion: `type` is
+/// `session`, `org_api_key`, `personal_api_key`, `webhook_key` or `internal`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialDescriptor {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: Option<String>,
+    pub label: String,
+}
+
+impl CredentialDescriptor {
+    /// How the Executions page names the kind.
+    pub fn kind_title(&self) -> &'static str {
+        match self.kind.as_str() {
+            "session" => "Signed in",
+            "org_api_key" => "Org key",
+            "personal_api_key" => "Personal key",
+            "webhook_key" => "Webhook key",
+            _ => "Internal",
+        }
+    }
+}
+
+pub const EXECUTION_STATUSES: [&str; 4] = ["queued", "running", "succeeded", "failed"];
+pub const CREDENTIAL_TYPES: [&str; 5] = ["session", "org_api_key", "personal_api_key", "webhook_key", "internal"];
+
+/// One node's part in a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionStep {
+    pub node_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub label: String,
+    /// `succeeded`, `failed` or `skipped`.
+    pub status: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub output: Option<serde_json::Value>,
+    pub error: Option<String>,
+}
+
+/// A run of a workflow: who ran it, what ran (hash and version), and how it went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Execution {
+    pub id: String,
+    pub workflow_id: String,
+    pub workflow_name: String,
+    /// `queued`, `running`, `succeeded` or `failed`.
+    pub status: String,
+    /// `manual`, `api`, `webhook` or `schedule`.
+    pub trigger: String,
+    pub credential: CredentialDescriptor,
+    pub executed_workflow_hash: String,
+    pub version: Option<i64>,
+    pub payload: Option<serde_json::Value>,
+    pub error: Option<String>,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    /// Only in the answer for one execution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Vec<ExecutionStep>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionPage {
+    pub executions: Vec<Execution>,
+    pub next_cursor: Option<String>,
+}
+
+/// The Executions list's filters, as the REST query and the page's URL carry them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutionQuery {
+    pub workflow_id: Option<String>,
+    pub status: Option<String>,
+    pub credential_type: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// A workflow's inbound webhook key: never its secret, only `display`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookKey {
+    pub id: String,
+    pub workflow_id: String,
+    pub name: String,
+    pub display: String,
+    pub created_by: KeyCreator,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedWebhookKey {
+    pub key: WebhookKey,
+    pub secret: String,
+}
+
+/// An org credential as listed: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgCredential {
+    pub id: String,
+    pub name: String,
+    pub created_by: KeyCreator,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
 }

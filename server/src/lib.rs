@@ -22,6 +22,9 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 /// Requests larger than this are refused with 413 before they are read.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
+/// Runs one instance executes at once (each mostly waits on the network or the database).
+pub const EXECUTION_WORKERS: usize = 4;
+
 /// The state every handler shares: the database, the audit recorder (its writer started
 /// here, its overflow counted in `metrics`), settings.
 pub fn app_state(db: Db, leptos_options: LeptosOptions, config: Config, metrics: &metrics::Metrics) -> AppState {
@@ -34,7 +37,11 @@ pub fn app_state(db: Db, leptos_options: LeptosOptions, config: Config, metrics:
         Some(Err(err)) => tracing::error!("{}: {}; mail stays in the outbox", err.field.as_deref().unwrap_or("SMTP_URL"), err.message),
         None => tracing::info!("SMTP_URL is not set: mail stays in the outbox (Outbox page)"),
     }
-    AppState { leptos_options, db, config: Arc::new(config), audit }
+    let config = Arc::new(config);
+    let runner = app::backend::executions::Runner::new();
+    runner.spawn(app::backend::executions::engine::Context::new(db.clone(), config.clone(), audit.clone()), EXECUTION_WORKERS);
+    app::backend::executions::schedule::spawn(db.clone(), audit.clone(), runner.clone());
+    AppState { leptos_options, db, config, audit, runner }
 }
 
 pub fn router(state: AppState, metrics: Arc<metrics::Metrics>) -> Router {

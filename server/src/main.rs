@@ -46,9 +46,7 @@ async fn main() {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
-    let config = Config::from_env();
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| format!("cannot create data directory {}: {e}", config.data_dir.display()))?;
+    let config = Config::from_env()?;
     let db = Db::connect(&config.database_url).await.map_err(|e| format!("cannot open the database: {e}"))?;
     match cli.command {
         Some(Command::CreateOwner { email, name, org }) => create_owner(&db, &email, &name, &org).await,

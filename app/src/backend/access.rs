@@ -26,6 +26,15 @@ impl Access {
     pub const MANAGE_KEYS: Access = Access { role: Role::Admin, scope: None };
     /// Listing members, changing roles, removing members: people only.
     pub const MANAGE_MEMBERS: Access = Access { role: Role::Admin, scope: None };
+    /// Running a workflow: any member; an API key needs `workflows:execute`.
+    pub const RUN_WORKFLOWS: Access = Access { role: Role::Member, scope: Some("workflows:execute") };
+    /// Listing runs: members see their own (the handler narrows), owners and admins all.
+    pub const READ_EXECUTIONS: Access = Access { role: Role::Member, scope: Some("workflows:read") };
+    /// A workflow's webhook keys: listing.
+    pub const READ_WEBHOOK_KEYS: Access = Access { role: Role::Admin, scope: Some("keys:read") };
+    /// Creating and revoking webhook keys, and org credentials: people only, as with org keys.
+    pub const MANAGE_WEBHOOK_KEYS: Access = Access { role: Role::Admin, scope: None };
+    pub const MANAGE_CREDENTIALS: Access = Access { role: Role::Admin, scope: None };
     /// The org's outgoing mail (key alerts): owners, people only.
     pub const READ_OUTBOX: Access = Access { role: Role::Owner, scope: None };
 }
@@ -61,6 +70,15 @@ fn check_scope(scopes: &[String], access: Access) -> ApiResult<()> {
         Some(needed) if scopes.iter().any(|s| s == needed) => Ok(()),
         Some(needed) => Err(ApiError::new(crate::error::ErrorKind::Forbidden, format!("This API key lacks the {needed} scope."))),
         None => Err(ApiError::new(crate::error::ErrorKind::Forbidden, "API keys cannot do this; sign in instead.")),
+    }
+}
+
+/// Whose runs the caller may see in `org_id` (after [`require`] with `READ_EXECUTIONS`):
+/// `None` for everyone's (owners, admins, org keys), `Some(user id)` for a member's own.
+pub fn runs_visible_to<'a>(caller: &'a Caller, org_id: &str) -> Option<&'a str> {
+    match caller.role_in(org_id) {
+        Some(role) if role < Role::Admin => caller.user.as_ref().map(|u| u.id.as_str()),
+        _ => None,
     }
 }
 

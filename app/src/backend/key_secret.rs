@@ -1,12 +1,14 @@
 //! The secret of a key, pure: `prefix + 43 base62 chars (256 random bits) + 6 base62 chars of
 //! CRC32`, so a scanner can tell a real key from noise offline; its SHA-256 (what is stored)
-//! and its display (`chr_org_…a1b2`). API keys use it; webhook keys will too.
+//! and its display (`chr_org_…a1b2`). API keys and webhook keys use it.
 
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
 pub const ORG_PREFIX: &str = "chr_org_";
 pub const PERSONAL_PREFIX: &str = "chr_pat_";
+pub const WEBHOOK_PREFIX: &str = "whk_";
+const PREFIXES: [&str; 3] = [ORG_PREFIX, PERSONAL_PREFIX, WEBHOOK_PREFIX];
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const BODY_LEN: usize = 43; // 62^43 > 2^256
 const CHECKSUM_LEN: usize = 6; // 62^6 > 2^32
@@ -36,7 +38,7 @@ pub fn generate_secret(prefix: &str) -> String {
 
 /// Whether `secret` has a key's shape and a matching checksum: what a secret scanner checks.
 pub fn well_formed(secret: &str) -> bool {
-    let Some(rest) = secret.strip_prefix(ORG_PREFIX).or_else(|| secret.strip_prefix(PERSONAL_PREFIX)) else { return false };
+    let Some(rest) = PREFIXES.iter().find_map(|p| secret.strip_prefix(p)) else { return false };
     if rest.len() != BODY_LEN + CHECKSUM_LEN || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return false;
     }
@@ -61,6 +63,7 @@ mod tests {
     fn secrets_are_long_random_and_checksummed() {
         let a = generate_secret(ORG_PREFIX);
         let b = generate_secret(PERSONAL_PREFIX);
+        assert!(well_formed(&generate_secret(WEBHOOK_PREFIX)));
         assert!(a.starts_with("chr_org_") && b.starts_with("chr_pat_"));
         assert_eq!(a.len(), ORG_PREFIX.len() + 49);
         assert_ne!(a[8..], b[8..]);

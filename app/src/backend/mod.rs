@@ -9,17 +9,21 @@ pub mod auth;
 pub mod csp;
 pub mod cursor;
 pub mod db;
+pub mod credentials;
 pub mod demo;
+pub mod executions;
 pub mod housekeeping;
 pub mod key_secret;
 pub mod mail;
 pub mod orgs;
 pub mod passwords;
 pub mod request;
+pub mod secret;
 pub mod sessions;
 pub mod testing;
 pub mod throttle;
 pub mod users;
+pub mod webhook_keys;
 pub mod workflows;
 
 use axum::extract::FromRef;
@@ -44,6 +48,15 @@ pub struct Config {
     /// Where users reach Chronicle (`CHRONICLE_PUBLIC_URL`, e.g. `https://chronicle.example`):
     /// its origin is accepted on cross-site checks, and https turns on HSTS and Secure cookies.
     pub public_url: Option<String>,
+    /// `CHRONICLE_SECRET` (or the one kept in the data directory): credentials are sealed
+    /// under a key derived from it.
+    pub secret: secret::RootSecret,
+    /// `CHRONICLE_SECRET_PREVIOUS`, while rotating: credentials sealed under it still open,
+    /// and `server reseal-credentials` seals them again under the current one.
+    pub previous_secret: Option<secret::RootSecret>,
+    /// `CHRONICLE_EGRESS_ALLOW_PRIVATE=1`: `http_request` steps may reach private, loopback
+    /// and link-local addresses (tests, on-premises targets). Off by default.
+    pub egress_allow_private: bool,
 }
 
 impl Default for Config {
@@ -55,12 +68,17 @@ impl Default for Config {
             trusted_proxy_hops: 1,
             smtp_url: None,
             public_url: None,
+            secret: secret::RootSecret::random(),
+            previous_secret: None,
+            egress_allow_private: false,
         }
     }
 }
 
 impl Config {
-    pub fn from_env() -> Config {
+    /// The settings of the environment. The data directory is created here, since a
+    /// generated secret is kept in it.
+    pub fn from_env() -> Result<Config, String> {
         let var = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let data_dir = PathBuf::from(var("CHRONICLE_DATA_DIR").unwrap_or_else(|| "data".into()));
         let database_url =
@@ -73,14 +91,20 @@ impl Config {
                 1
             }
         };
-        Config {
+        std::fs::create_dir_all(&data_dir).map_err(|e| format!("cannot create data directory {}: {e}", data_dir.display()))?;
+        let secret = secret::load_or_create(var("CHRONICLE_SECRET").as_deref(), &data_dir)?;
+        let previous_secret = var("CHRONICLE_SECRET_PREVIOUS").map(|s| secret::RootSecret::new(s.as_bytes()));
+        Ok(Config {
+            secret,
+            previous_secret,
+            egress_allow_private: var("CHRONICLE_EGRESS_ALLOW_PRIVATE").is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true")),
             data_dir,
             database_url,
             trusted_proxy_header: var("CHRONICLE_TRUSTED_PROXY_HEADER").map(|h| h.to_ascii_lowercase()),
             trusted_proxy_hops,
             smtp_url: var("SMTP_URL"),
             public_url: var("CHRONICLE_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned()),
-        }
+        })
     }
 
     /// Whether users reach Chronicle over https only (HSTS, Secure cookies).
@@ -103,6 +127,8 @@ pub struct AppState {
     pub db: db::Db,
     pub config: Arc<Config>,
     pub audit: audit::Recorder,
+    /// Wakes the execution workers when a run is queued.
+    pub runner: executions::Runner,
 }
 
 impl AppState {

@@ -51,6 +51,7 @@ pub async fn save(db: &Db, org_id: &str, id: Option<&str>, input: SaveInput, by:
     let hash = content_hash(&definition);
     let label = input.label.map(|l| validate_name("label", &l)).transpose()?;
     let new_name = input.name.as_deref().map(|n| validate_name("name", n)).transpose()?;
+    check_credentials(db, org_id, &definition).await?;
     let (definition, prepared) = match id {
         Some(id) => {
             let (d, p) = prepare_update(db, org_id, id, definition, &hash).await?;
@@ -464,6 +465,20 @@ pub async fn version_change(db: &Db, org_id: &str, id: &str, n: i64) -> ApiResul
     serde_json::from_str(&change).map_err(|_| ApiError::internal())
 }
 
+
+/// Every `credential_id` a node references is one of the org's credentials (422 naming the
+/// field otherwise): a workflow never reaches another org's secrets, drafts included.
+async fn check_credentials(db: &Db, org_id: &str, definition: &Definition) -> ApiResult<()> {
+    for node in &definition.nodes {
+        let Some(value) = node.data.config.get("credential_id").filter(|v| !v.is_null() && v.as_str() != Some("")) else { continue };
+        let field = format!("nodes[{}].config.credential_id", node.id);
+        let Some(id) = value.as_str() else { return Err(ApiError::invalid(&field, "must be the id of one of this org's credentials")) };
+        if !super::credentials::exists(db, org_id, id).await? {
+            return Err(ApiError::invalid(&field, "is not one of this organisation's credentials"));
+        }
+    }
+    Ok(())
+}
 
 fn to_json(d: &Definition) -> String {
     serde_json::to_string(d).expect("a definition always serialises")

@@ -75,6 +75,7 @@ pub const CATALOG: &[NodeSpec] = &[
             field("url", "URL", FieldKind::Url, true),
             field("method", "Method", FieldKind::Choice(HTTP_METHODS), true),
             field("body", "Body", FieldKind::LongText, false),
+            field("credential_id", "Credential", FieldKind::Text, false),
         ],
     },
     NodeSpec {
@@ -151,6 +152,32 @@ pub fn validate_strict(nodes: &[super::Node]) -> Result<(), ApiError> {
             };
             check_kind(&path, f, value)?;
         }
+        check_meaning(node)?;
+    }
+    Ok(())
+}
+
+/// What a field's kind cannot tell: a condition that parses, a schedule that is a 5-field
+/// cron in a known time zone.
+fn check_meaning(node: &super::Node) -> Result<(), ApiError> {
+    let text = |key: &str| node.data.config.get(key).and_then(Value::as_str).filter(|t| !t.trim().is_empty());
+    let path = |key: &str| format!("nodes[{}].config.{key}", node.id);
+    match node.kind.as_str() {
+        "condition" => {
+            if let Some(expression) = text("expression") {
+                super::condition::parse(expression).map_err(|why| ApiError::invalid(&path("expression"), why))?;
+            }
+        }
+        #[cfg(feature = "ssr")]
+        "schedule_trigger" => {
+            if let Some(cron) = text("cron") {
+                crate::backend::executions::schedule::parse_cron(cron).map_err(|why| ApiError::invalid(&path("cron"), why))?;
+            }
+            if let Some(zone) = text("timezone") {
+                crate::backend::executions::schedule::parse_zone(zone).map_err(|why| ApiError::invalid(&path("timezone"), why))?;
+            }
+        }
+        _ => {}
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! node catalog — compiled for both the server and the browser, free of I/O.
 
 pub mod catalog;
+pub mod condition;
 pub mod definition;
 pub mod diff;
 pub mod hash;

@@ -4,6 +4,7 @@
 mod account;
 mod audit;
 mod auth;
+mod executions;
 mod extract;
 mod keys;
 mod members;
@@ -68,7 +69,15 @@ fn routes_with_doc() -> OpenApiRouter<AppState> {
         .routes(routes!(workflows::get, workflows::update, workflows::delete))
         .routes(routes!(workflows::history))
         .routes(routes!(workflows::diff))
-        .routes(routes!(workflows::restore));
+        .routes(routes!(workflows::restore))
+        .routes(routes!(executions::run))
+        .routes(routes!(executions::list))
+        .routes(routes!(executions::get))
+        .routes(routes!(executions::hook))
+        .routes(routes!(executions::list_webhook_keys, executions::create_webhook_key))
+        .routes(routes!(executions::revoke_webhook_key))
+        .routes(routes!(executions::list_credentials, executions::create_credential))
+        .routes(routes!(executions::delete_credential));
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1)
 }
 

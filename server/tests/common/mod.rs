@@ -53,7 +53,13 @@ impl TestServer {
 
     /// As [`TestServer::start`], delivering the outbox to `smtp_url` when given.
     pub async fn start_with_smtp(db: Db, smtp_url: Option<String>) -> TestServer {
-        let config = Config { data_dir: std::env::temp_dir(), smtp_url, ..Config::default() };
+        TestServer::start_with_config(db, Config { smtp_url, ..Config::default() }).await
+    }
+
+    /// As [`TestServer::start`] with `config`. Workflow steps may reach loopback servers here
+    /// (the tests' targets); egress refusal has its own tests.
+    pub async fn start_with_config(db: Db, config: Config) -> TestServer {
+        let config = Config { data_dir: std::env::temp_dir(), egress_allow_private: true, ..config };
         let metrics = server::metrics::Metrics::new();
         let options = LeptosOptions::builder().output_name("chronicle").build();
         let state = server::app_state(db.clone(), options, config, &metrics);
@@ -139,7 +145,7 @@ pub type RoleRow = (reqwest::Method, String, Option<Value>, [u16; 5]);
 
 /// Sends every row as every kind of caller and checks the status (and the JSON error shape).
 /// `fresh` makes the resource `{fresh}` names anew for each call, so destructive calls never
-/// interfere with one another.
+/// interfere with one another; `{fresh}` in a body is the same value (a unique name).
 pub async fn assert_role_table<F, Fut>(s: &TestServer, backend: &str, table: &[RoleRow], fresh: F)
 where
     F: Fn() -> Fut,
@@ -147,10 +153,12 @@ where
 {
     for (method, template, body, expected) in table {
         for (who, want) in As::ALL.into_iter().zip(expected) {
-            let path = template.replace("{acme}", &s.acme).replace("{fresh}", &fresh().await);
+            let fresh = fresh().await;
+            let path = template.replace("{acme}", &s.acme).replace("{fresh}", &fresh);
             let mut req = s.request(who, method.clone(), &path);
             if let Some(body) = body {
-                req = req.json(body);
+                let body: Value = serde_json::from_str(&body.to_string().replace("{fresh}", &fresh)).unwrap();
+                req = req.json(&body);
             }
             let res = req.send().await.unwrap();
             let got = res.status().as_u16();

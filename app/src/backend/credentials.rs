@@ -1,0 +1,190 @@
+//! Org credentials: secrets a workflow's `http_request` sends as a bearer token. Sealed with
+//! XChaCha20-Poly1305 under a key derived from `CHRONICLE_SECRET`, bound to their row (the
+//! org and credential ids are the associated data, so a sealed secret copied to another row
+//! does not open); listed without their secret, never returned. Only a run opens one.
+
+use super::audit::NewEvent;
+use super::db::{is_unique_violation, new_id, now, Db};
+use super::secret::RootSecret;
+use super::{users, Acting, Config};
+use crate::error::{ApiError, ApiResult};
+use crate::model::{KeyCreator, OrgCredential, UserInfo};
+use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+
+const PURPOSE: &str = "chronicle credentials v1";
+const NONCE_LEN: usize = 24;
+pub const MAX_SECRET_BYTES: usize = 8 * 1024;
+
+fn cipher(secret: &RootSecret) -> XChaCha20Poly1305 {
+    XChaCha20Poly1305::new(&secret.derive(PURPOSE).into())
+}
+
+fn associated(org_id: &str, id: &str) -> String {
+    format!("{org_id}/{id}")
+}
+
+/// `hex(nonce ‖ ciphertext)`.
+fn seal(secret: &RootSecret, org_id: &str, id: &str, plain: &str) -> String {
+    let nonce = XChaCha20Poly1305::generate_nonce(&mut chacha20poly1305::aead::OsRng);
+    let aad = associated(org_id, id);
+    let sealed = cipher(secret).encrypt(&nonce, Payload { msg: plain.as_bytes(), aad: aad.as_bytes() }).expect("XChaCha20-Poly1305 seals any length we allow");
+    let mut out = nonce.to_vec();
+    out.extend(sealed);
+    hex::encode(out)
+}
+
+fn open_with(secret: &RootSecret, org_id: &str, id: &str, sealed: &str) -> Option<String> {
+    let bytes = hex::decode(sealed).ok()?;
+    if bytes.len() < NONCE_LEN {
+        return None;
+    }
+    let (nonce, body) = bytes.split_at(NONCE_LEN);
+    let aad = associated(org_id, id);
+    let plain = cipher(secret).decrypt(XNonce::from_slice(nonce), Payload { msg: body, aad: aad.as_bytes() }).ok()?;
+    String::from_utf8(plain).ok()
+}
+
+/// Opens with the current secret, or the previous one while rotating.
+fn open(config: &Config, org_id: &str, id: &str, sealed: &str) -> Option<String> {
+    open_with(&config.secret, org_id, id, sealed)
+        .or_else(|| config.previous_secret.as_ref().and_then(|previous| open_with(previous, org_id, id, sealed)))
+}
+
+type Row = (String, String, String, String, String, Option<String>);
+
+fn from_row(r: Row) -> OrgCredential {
+    OrgCredential { id: r.0, name: r.1, created_by: KeyCreator { id: r.2, name: r.3 }, created_at: r.4, last_used_at: r.5 }
+}
+
+pub async fn list(db: &Db, org_id: &str) -> ApiResult<Vec<OrgCredential>> {
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, name, created_by_id, created_by_name, created_at, last_used_at FROM credentials WHERE org_id = $1 ORDER BY created_at DESC, id DESC",
+    )
+    .bind(org_id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(from_row).collect())
+}
+
+/// Stores a credential; its name is unique in the org (409 otherwise).
+pub async fn create(db: &Db, config: &Config, org_id: &str, creator: &UserInfo, name: &str, secret: &str, by: &Acting<'_>) -> ApiResult<OrgCredential> {
+    let name = users::validate_name("name", name)?;
+    if secret.is_empty() {
+        return Err(ApiError::invalid("secret", "must not be empty"));
+    }
+    if secret.len() > MAX_SECRET_BYTES {
+        return Err(ApiError::invalid("secret", format!("must be at most {MAX_SECRET_BYTES} bytes")));
+    }
+    if secret.chars().any(char::is_control) {
+        return Err(ApiError::invalid("secret", "must not contain control characters (it is sent in an HTTP header)"));
+    }
+    let credential = OrgCredential {
+        id: new_id(),
+        name,
+        created_by: KeyCreator { id: creator.id.clone(), name: creator.name.clone() },
+        created_at: now(),
+        last_used_at: None,
+    };
+    let inserted = sqlx::query(
+        "INSERT INTO credentials (id, org_id, name, sealed_secret, created_by_id, created_by_name, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&credential.id)
+    .bind(org_id)
+    .bind(&credential.name)
+    .bind(seal(&config.secret, org_id, &credential.id, secret))
+    .bind(&credential.created_by.id)
+    .bind(&credential.created_by.name)
+    .bind(&credential.created_at)
+    .execute(db.pool())
+    .await;
+    match inserted {
+        Err(err) if is_unique_violation(&err) => return Err(ApiError::conflict(format!("A credential named \"{}\" already exists.", credential.name))),
+        other => other?,
+    };
+    let event = NewEvent::new(Some(org_id), "credential.created", by.actor.clone(), "credential", Some(&credential.id))
+        .metadata(serde_json::json!({ "name": credential.name }))
+        .client(by.client);
+    by.audit.record(event).await;
+    Ok(credential)
+}
+
+pub async fn delete(db: &Db, org_id: &str, id: &str, by: &Acting<'_>) -> ApiResult<()> {
+    let deleted: Option<(String,)> = sqlx::query_as("DELETE FROM credentials WHERE org_id = $1 AND id = $2 RETURNING name")
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    let (name,) = deleted.ok_or_else(|| ApiError::not_found("Credential"))?;
+    let event = NewEvent::new(Some(org_id), "credential.deleted", by.actor.clone(), "credential", Some(id))
+        .metadata(serde_json::json!({ "name": name }))
+        .client(by.client);
+    by.audit.record(event).await;
+    Ok(())
+}
+
+/// Whether `id` names a credential of `org_id`: a workflow may only reference its own org's.
+pub async fn exists(db: &Db, org_id: &str, id: &str) -> ApiResult<bool> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM credentials WHERE org_id = $1 AND id = $2").bind(org_id).bind(id).fetch_optional(db.pool()).await?;
+    Ok(row.is_some())
+}
+
+/// A credential opened for a run: its name and secret. The caller records the access.
+pub struct Opened {
+    pub name: String,
+    pub secret: String,
+}
+
+/// Opens `id` for a run in `org_id`; the error is what the step reports (never the secret).
+pub async fn open_for_run(db: &Db, config: &Config, org_id: &str, id: &str) -> Result<Opened, String> {
+    let row: Option<(String, String)> = sqlx::query_as("SELECT name, sealed_secret FROM credentials WHERE org_id = $1 AND id = $2")
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await
+        .map_err(|e| format!("could not read credential {id}: {e}"))?;
+    let (name, sealed) = row.ok_or_else(|| format!("credential {id} does not exist (deleted?)"))?;
+    let secret = open(config, org_id, id, &sealed)
+        .ok_or_else(|| format!("credential \"{name}\" cannot be opened with this CHRONICLE_SECRET (rotated without resealing?)"))?;
+    let _ = sqlx::query("UPDATE credentials SET last_used_at = $1 WHERE id = $2").bind(now()).bind(id).execute(db.pool()).await;
+    Ok(Opened { name, secret })
+}
+
+/// Seals every credential again under the current secret (after rotating
+/// `CHRONICLE_SECRET`, with the old one in `CHRONICLE_SECRET_PREVIOUS`). Returns how many
+/// were resealed; a credential neither secret opens is an error naming it.
+pub async fn reseal_all(db: &Db, config: &Config) -> ApiResult<usize> {
+    let rows: Vec<(String, String, String, String)> =
+        sqlx::query_as("SELECT id, org_id, name, sealed_secret FROM credentials").fetch_all(db.pool()).await?;
+    let mut tx = db.pool().begin().await?;
+    for (id, org_id, name, sealed) in &rows {
+        let plain = open(config, org_id, id, sealed).ok_or_else(|| {
+            ApiError::invalid("CHRONICLE_SECRET_PREVIOUS", format!("credential \"{name}\" ({id}) opens with neither secret"))
+        })?;
+        sqlx::query("UPDATE credentials SET sealed_secret = $1 WHERE id = $2")
+            .bind(seal(&config.secret, org_id, id, &plain))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(rows.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_secrets_open_only_with_their_key_and_row() {
+        let key = RootSecret::new(b"one secret of enough length");
+        let sealed = seal(&key, "org", "id", "s3cr3t");
+        assert!(!sealed.contains("s3cr3t") && !sealed.contains(&hex::encode("s3cr3t")));
+        assert_eq!(open_with(&key, "org", "id", &sealed).as_deref(), Some("s3cr3t"));
+        assert_eq!(open_with(&key, "org", "other", &sealed), None, "bound to its row");
+        assert_eq!(open_with(&RootSecret::new(b"another secret, rotated"), "org", "id", &sealed), None);
+        assert_ne!(seal(&key, "org", "id", "s3cr3t"), sealed, "a fresh nonce each time");
+        assert_eq!(open_with(&key, "org", "id", "zz"), None);
+    }
+}

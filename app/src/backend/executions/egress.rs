@@ -1,0 +1,181 @@
+//! `http_request` steps: a real request with a 10 s timeout, keeping the status and the first
+//! 2 KiB of the body. Private, loopback and link-local destinations are refused (a workflow
+//! must not reach the network Chronicle runs in) unless `CHRONICLE_EGRESS_ALLOW_PRIVATE=1`:
+//! checked on the URL's literal address and again on every address DNS gives, in the
+//! client's resolver, so a name cannot resolve to a private address between check and
+//! connect. Redirects are not followed (one could point inside).
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use serde_json::{json, Value};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+pub const BODY_KEPT: usize = 2048;
+
+pub struct Request<'a> {
+    pub url: &'a str,
+    pub method: &'a str,
+    pub body: Option<&'a str>,
+    /// Sent as `Authorization: Bearer …`; never kept in the output.
+    pub bearer: Option<&'a str>,
+}
+
+pub struct Response {
+    pub status: u16,
+    pub body: String,
+    pub truncated: bool,
+}
+
+impl Response {
+    pub fn to_json(&self) -> Value {
+        json!({ "status": self.status, "body": self.body, "truncated": self.truncated })
+    }
+}
+
+/// The client every step uses: its resolver refuses private addresses (unless allowed).
+pub fn client(allow_private: bool) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(Arc::new(PublicOnly { allow_private }))
+        .user_agent("Chronicle-Workflow/1")
+        .build()
+        .expect("the egress client builds")
+}
+
+/// Whether a step may connect to `ip`.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public_v4(v4),
+            None => {
+                let first = v6.segments()[0];
+                !(v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_multicast()
+                    || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
+                    || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
+                    || v6 == Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, ..] = ip.octets();
+    !(ip.is_private()
+        || ip.is_loopback()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || a == 0
+        || (a == 100 && (64..128).contains(&b))) // shared address space (carrier NAT)
+}
+
+fn refusal(host: &str, ip: IpAddr) -> String {
+    format!("refused: {host} is a private, loopback or link-local address ({ip}); set CHRONICLE_EGRESS_ALLOW_PRIVATE=1 to allow")
+}
+
+struct PublicOnly {
+    allow_private: bool,
+}
+
+impl Resolve for PublicOnly {
+    fn resolve(&self, name: Name) -> Resolving {
+        let allow_private = self.allow_private;
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if !allow_private {
+                if let Some(bad) = addrs.iter().find(|a| !is_public(a.ip())) {
+                    return Err(refusal(&host, bad.ip()).into());
+                }
+            }
+            Ok(Box::new(addrs.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// Sends the request; the error is the step's, readable (never the bearer).
+pub async fn send(client: &reqwest::Client, allow_private: bool, request: Request<'_>) -> Result<Response, String> {
+    let url = reqwest::Url::parse(request.url).map_err(|e| format!("url: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("url: must be http:// or https://".into());
+    }
+    let host = url.host_str().ok_or("url: has no host")?.to_owned();
+    // A literal address skips the resolver: check it here.
+    let literal = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok();
+    if let Some(ip) = literal.filter(|ip| !allow_private && !is_public(*ip)) {
+        return Err(refusal(&host, ip));
+    }
+    let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|_| format!("method: {:?} is not an HTTP method", request.method))?;
+    let mut builder = client.request(method.clone(), url);
+    if let Some(token) = request.bearer {
+        builder = builder.bearer_auth(token);
+    }
+    if let Some(body) = request.body.filter(|b| !b.is_empty() && method != reqwest::Method::GET) {
+        let kind = if serde_json::from_str::<Value>(body).is_ok() { "application/json" } else { "text/plain; charset=utf-8" };
+        builder = builder.header(reqwest::header::CONTENT_TYPE, kind).body(body.to_owned());
+    }
+    let mut response = builder.send().await.map_err(describe)?;
+    let status = response.status().as_u16();
+    let mut kept = Vec::new();
+    let mut truncated = false;
+    while let Some(chunk) = response.chunk().await.map_err(describe)? {
+        let room = BODY_KEPT - kept.len();
+        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if chunk.len() > room {
+            truncated = true;
+            break;
+        }
+    }
+    let mut body = String::from_utf8_lossy(&kept).into_owned();
+    // A server that echoes the request would hand the secret back: it never reaches a step.
+    if let Some(token) = request.bearer.filter(|t| !t.is_empty()) {
+        body = body.replace(token, "[redacted]");
+    }
+    Ok(Response { status, body, truncated })
+}
+
+/// A request error with its causes (the resolver's refusal is one), without the URL's query.
+fn describe(err: reqwest::Error) -> String {
+    if err.is_timeout() {
+        return format!("no answer within {} s", TIMEOUT.as_secs());
+    }
+    let err = err.without_url();
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_loopback_and_link_local_addresses_are_not_public() {
+        for private in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "100.64.0.1", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "::"] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "::ffff:1.1.1.1"] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_private_destination_is_the_steps_error() {
+        let client = client(false);
+        for url in ["http://127.0.0.1:9/x", "http://[::1]:9/", "http://localhost:9/", "http://169.254.169.254/latest/meta-data"] {
+            let err = send(&client, false, Request { url, method: "GET", body: None, bearer: None }).await.err().unwrap();
+            assert!(err.contains("refused") && err.contains("CHRONICLE_EGRESS_ALLOW_PRIVATE"), "{url}: {err}");
+        }
+    }
+}

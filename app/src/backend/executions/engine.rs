@@ -1,0 +1,247 @@
+//! The engine: runs a claimed execution's nodes in edge order from its trigger, one step row
+//! per node. `http_request` makes a real request (`egress`), `send_email` queues through the
+//! outbox, `condition` evaluates on the trigger payload (false stops that branch); `code`,
+//! `read_contract` and `write_contract` are skipped with the reason — this engine does not
+//! run them, and says so.
+
+use super::{egress, Origin};
+use crate::backend::audit::{NewEvent, Recorder};
+use crate::backend::db::{now, Db};
+use crate::backend::{credentials, mail, Config};
+use crate::model::CredentialDescriptor;
+use crate::workflow::catalog;
+use crate::workflow::{condition, Definition, Node};
+use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+/// What the workers share.
+pub struct Context {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub audit: Recorder,
+    pub http: reqwest::Client,
+}
+
+impl Context {
+    pub fn new(db: Db, config: Arc<Config>, audit: Recorder) -> Context {
+        let http = egress::client(config.egress_allow_private);
+        Context { db, config, audit, http }
+    }
+}
+
+/// A claimed run.
+pub struct Job {
+    pub id: String,
+    pub org_id: String,
+    pub trigger: String,
+    pub origin: Origin,
+    pub definition: String,
+    pub payload: Value,
+}
+
+impl Job {
+    pub(super) fn from_claimed(r: (String, String, String, String, Option<String>, String, Option<String>, String, Option<String>)) -> Job {
+        let credential = CredentialDescriptor { kind: r.3, id: r.4, label: r.5 };
+        Job {
+            id: r.0,
+            org_id: r.1,
+            trigger: r.2,
+            origin: Origin::from_descriptor(credential, r.6),
+            definition: r.7,
+            payload: r.8.and_then(|p| serde_json::from_str(&p).ok()).unwrap_or(Value::Null),
+        }
+    }
+}
+
+/// How one node went.
+enum Outcome {
+    Succeeded(Value),
+    /// The branch stops here (a condition that is false).
+    Stop(Value),
+    Skipped(String),
+    Failed(Option<Value>, String),
+}
+
+/// Runs every reachable node; `Err` is the run's error (the first failed step's).
+pub async fn run(ctx: &Context, job: &Job) -> Result<(), String> {
+    let definition: Definition = serde_json::from_str(&job.definition).map_err(|e| format!("the stored definition does not parse: {e}"))?;
+    let order = order_from_trigger(&definition, &job.trigger);
+    // Nodes that ran and let their branch go on.
+    let mut live: HashSet<&str> = HashSet::new();
+    let mut position = 0i64;
+    for node in order.nodes {
+        // A node runs when an edge from a live node reaches it.
+        let reached = node.id == order.start || order.parents.get(node.id.as_str()).is_some_and(|ps| ps.iter().any(|p| live.contains(p)));
+        if !reached {
+            continue;
+        }
+        let started_at = now();
+        let outcome = run_node(ctx, job, node).await;
+        let (status, output, error) = match &outcome {
+            Outcome::Succeeded(out) | Outcome::Stop(out) => ("succeeded", Some(out.clone()), None),
+            Outcome::Skipped(reason) => ("skipped", Some(json!({ "reason": reason })), Some(reason.clone())),
+            Outcome::Failed(out, err) => ("failed", out.clone(), Some(err.clone())),
+        };
+        let saved = sqlx::query(
+            "INSERT INTO execution_steps (execution_id, position, node_id, node_type, label, status, started_at, finished_at, output, error) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&job.id)
+        .bind(position)
+        .bind(&node.id)
+        .bind(&node.kind)
+        .bind(&node.data.label)
+        .bind(status)
+        .bind(&started_at)
+        .bind(now())
+        .bind(output.map(|o| o.to_string()))
+        .bind(error.as_deref())
+        .execute(ctx.db.pool())
+        .await;
+        if let Err(err) = saved {
+            return Err(format!("could not record step {}: {err}", node.id));
+        }
+        position += 1;
+        match outcome {
+            Outcome::Failed(_, err) => return Err(format!("Step \"{}\" ({}) failed: {err}", label_of(node), node.id)),
+            Outcome::Stop(_) => {}
+            Outcome::Succeeded(_) | Outcome::Skipped(_) => {
+                live.insert(node.id.as_str());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn label_of(node: &Node) -> &str {
+    if node.data.label.is_empty() { &node.id } else { &node.data.label }
+}
+
+/// The nodes reachable from the run's trigger, in edge order (breadth first, each edge in
+/// the order the definition lists it), with each node's parents.
+struct Order<'a> {
+    start: &'a str,
+    nodes: Vec<&'a Node>,
+    parents: HashMap<&'a str, Vec<&'a str>>,
+}
+
+fn order_from_trigger<'a>(definition: &'a Definition, trigger: &str) -> Order<'a> {
+    let is_trigger = |n: &Node| catalog::spec(&n.kind).is_some_and(|s| s.is_trigger);
+    let wanted = match trigger {
+        "webhook" => Some("webhook_trigger"),
+        "schedule" => Some("schedule_trigger"),
+        _ => None,
+    };
+    let start = definition
+        .nodes
+        .iter()
+        .find(|n| wanted.map_or(n.kind == "manual_trigger", |k| n.kind == k))
+        .or_else(|| definition.nodes.iter().find(|n| is_trigger(n)));
+    let Some(start) = start else { return Order { start: "", nodes: Vec::new(), parents: HashMap::new() } };
+    let by_id: HashMap<&str, &Node> = definition.nodes.iter().map(|n| (n.id.as_str(), n)).collect();
+    let mut parents: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
+    for e in &definition.edges {
+        children.entry(e.source.as_str()).or_default().push(e.target.as_str());
+        parents.entry(e.target.as_str()).or_default().push(e.source.as_str());
+    }
+    let (mut nodes, mut seen, mut queue) = (Vec::new(), HashSet::from([start.id.as_str()]), VecDeque::from([start.id.as_str()]));
+    while let Some(id) = queue.pop_front() {
+        let Some(node) = by_id.get(id) else { continue };
+        nodes.push(*node);
+        for child in children.get(id).into_iter().flatten() {
+            // Other triggers start other runs; an edge into one is not followed.
+            if seen.insert(*child) && by_id.get(child).is_some_and(|n| !is_trigger(n)) {
+                queue.push_back(child);
+            }
+        }
+    }
+    Order { start: start.id.as_str(), nodes, parents }
+}
+
+async fn run_node(ctx: &Context, job: &Job, node: &Node) -> Outcome {
+    let text = |key: &str| node.data.config.get(key).and_then(Value::as_str).unwrap_or_default().trim().to_owned();
+    match node.kind.as_str() {
+        "manual_trigger" | "webhook_trigger" | "schedule_trigger" => Outcome::Succeeded(json!({ "trigger": job.trigger, "payload": job.payload })),
+        "condition" => match condition::parse(&text("expression")) {
+            Ok(c) => {
+                let result = c.holds(&job.payload);
+                let out = json!({ "expression": text("expression"), "result": result });
+                if result { Outcome::Succeeded(out) } else { Outcome::Stop(out) }
+            }
+            Err(why) => Outcome::Failed(None, format!("expression: {why}")),
+        },
+        "send_email" => {
+            let (to, subject, body) = (text("to"), text("subject"), node.data.config.get("body").and_then(Value::as_str).unwrap_or_default());
+            match mail::outbox::enqueue(&ctx.db, Some(&job.org_id), &to, &subject, body).await {
+                Ok(()) => Outcome::Succeeded(json!({ "to": to, "subject": subject, "queued": true })),
+                Err(err) => Outcome::Failed(None, format!("could not queue the mail: {}", err.message)),
+            }
+        }
+        "http_request" => http_request(ctx, job, node).await,
+        "code" => Outcome::Skipped("This engine does not run code nodes; nothing was executed.".into()),
+        "read_contract" | "write_contract" => {
+            Outcome::Skipped("This engine does not call smart contracts; nothing was read or written on chain.".into())
+        }
+        other => Outcome::Skipped(format!("Unknown node type {other:?}; nothing was executed.")),
+    }
+}
+
+async fn http_request(ctx: &Context, job: &Job, node: &Node) -> Outcome {
+    let config = &node.data.config;
+    let text = |key: &str| config.get(key).and_then(Value::as_str).map(str::trim).filter(|v| !v.is_empty());
+    let mut bearer = None;
+    if let Some(credential_id) = text("credential_id") {
+        match credentials::open_for_run(&ctx.db, &ctx.config, &job.org_id, credential_id).await {
+            Ok(opened) => {
+                // Every resolution is on the record, with who ran it; the secret never is.
+                let meta = json!({ "execution_id": job.id, "node_id": node.id, "credential_name": opened.name });
+                let event = NewEvent::new(Some(&job.org_id), "credential.accessed", job.origin.actor.clone(), "credential", Some(credential_id)).metadata(meta);
+                ctx.audit.record(event).await;
+                bearer = Some(opened.secret);
+            }
+            Err(why) => return Outcome::Failed(None, why),
+        }
+    }
+    let request = egress::Request {
+        url: text("url").unwrap_or_default(),
+        method: text("method").unwrap_or("GET"),
+        body: config.get("body").and_then(Value::as_str),
+        bearer: bearer.as_deref(),
+    };
+    match egress::send(&ctx.http, ctx.config.egress_allow_private, request).await {
+        Ok(response) if response.status < 400 => Outcome::Succeeded(response.to_json()),
+        Ok(response) => {
+            let error = format!("the server answered HTTP {}", response.status);
+            Outcome::Failed(Some(response.to_json()), error)
+        }
+        Err(why) => Outcome::Failed(None, why),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn definition(nodes: &[(&str, &str)], edges: &[(&str, &str)]) -> Definition {
+        serde_json::from_value(json!({
+            "nodes": nodes.iter().map(|(id, kind)| json!({"id": id, "type": kind, "data": {"label": id, "config": {}}})).collect::<Vec<_>>(),
+            "edges": edges.iter().enumerate().map(|(i, (s, t))| json!({"id": format!("e{i}"), "source": s, "target": t})).collect::<Vec<_>>(),
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn nodes_run_in_edge_order_from_the_runs_trigger() {
+        let d = definition(
+            &[("c", "code"), ("b", "code"), ("m", "manual_trigger"), ("w", "webhook_trigger"), ("a", "code"), ("x", "code"), ("lonely", "code")],
+            &[("m", "b"), ("m", "a"), ("b", "c"), ("a", "c"), ("w", "x"), ("x", "m")],
+        );
+        let ids = |o: Order| o.nodes.iter().map(|n| n.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(order_from_trigger(&d, "manual")), ["m", "b", "a", "c"]);
+        assert_eq!(ids(order_from_trigger(&d, "api")), ["m", "b", "a", "c"]);
+        assert_eq!(ids(order_from_trigger(&d, "webhook")), ["w", "x"], "an edge into another trigger is not followed");
+        assert!(ids(order_from_trigger(&definition(&[("a", "code")], &[]), "manual")).is_empty());
+    }
+}
