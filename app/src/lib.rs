@@ -59,6 +59,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/orgs/:org/audit") view=pages::audit::AuditExplorerPage/>
                     <Route path=path!("/orgs/:org/api-keys") view=pages::api_keys::ApiKeysPage/>
                     <Route path=path!("/orgs/:org/outbox") view=pages::outbox::OutboxPage/>
+                    <Route path=path!("/orgs/:org/executions") view=pages::executions::ExecutionsPage/>
+                    <Route path=path!("/orgs/:org/executions/:id") view=pages::executions::ExecutionDetailPage/>
+                    <Route path=path!("/orgs/:org/settings") view=pages::settings::SettingsPage/>
                     <Route path=path!("/orgs/:org/workflows") view=pages::workflows::WorkflowsPage/>
                     <Route path=path!("/orgs/:org/workflows/:id") view=pages::workflow_editor::WorkflowEditorPage/>
                 </ParentRoute>

@@ -445,6 +445,12 @@ pub async fn history(db: &Db, org_id: &str, id: &str, limit: Option<i64>, cursor
     Ok(HistoryPage { versions, next_cursor })
 }
 
+/// Version `n`'s entry in the history.
+pub async fn version_info(db: &Db, org_id: &str, id: &str, n: i64) -> ApiResult<VersionInfo> {
+    let page = history(db, org_id, id, Some(1), Some(&super::cursor::encode([n.saturating_add(1)]))).await?;
+    page.versions.into_iter().find(|v| v.version == n).ok_or_else(|| ApiError::not_found(&format!("Version {n}")))
+}
+
 /// The semantic diff between any two versions.
 pub async fn diff_versions(db: &Db, org_id: &str, id: &str, from: i64, to: i64) -> ApiResult<VersionDiff> {
     let a = get_version(db, org_id, id, from).await?;

@@ -5,5 +5,7 @@ pub mod error_panel;
 pub mod history_panel;
 pub mod mail_list;
 pub mod node_panel;
+pub mod secret_reveal;
 pub mod shell;
 pub mod time;
+pub mod webhook_keys;

@@ -69,14 +69,19 @@ fn Header(info: SessionInfo) -> impl IntoView {
                 {move || current_org.get().and_then(|org| {
                     let role = membership(&nav_info, &org)?.role;
                     let (members, audit, outbox) = (format!("/orgs/{org}/members"), format!("/orgs/{org}/audit"), format!("/orgs/{org}/outbox"));
+                    let settings = format!("/orgs/{org}/settings");
                     Some(view! {
                         <A href=format!("/orgs/{org}") exact=true>"Overview"</A>
                         <A href=format!("/orgs/{org}/workflows")>"Workflows"</A>
+                        <A href=format!("/orgs/{org}/executions")>"Executions"</A>
                         <Show when=move || { role >= Role::Admin }>
                             <A href=members.clone()>"Members"</A>
                             <A href=audit.clone()>"Audit log"</A>
                         </Show>
                         <A href=format!("/orgs/{org}/api-keys")>"API keys"</A>
+                        <Show when=move || { role >= Role::Admin }>
+                            <A href=settings.clone()>"Settings"</A>
+                        </Show>
                         <Show when=move || { role == Role::Owner }>
                             <A href=outbox.clone()>"Outbox"</A>
                         </Show>

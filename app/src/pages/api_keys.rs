@@ -1,5 +1,6 @@
 use crate::components::audit_pager::{audit_pager, LoadMore};
 use crate::components::error_panel::ErrorPanel;
+use crate::components::secret_reveal::SecretReveal;
 use crate::components::time::RelativeTime;
 use crate::error::{ApiError, ErrorKind};
 use crate::components::shell::membership;
@@ -103,7 +104,9 @@ fn KeySection(org: Option<String>, title: &'static str, blurb: &'static str) -> 
                             <p class="muted">{blurb}</p>
                             <CreateKeyForm org=org.clone() create form/>
                             {move || error().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
-                            {move || revealed.get().map(|created| view! { <SecretReveal created on_done=move || set_revealed.set(None)/> })}
+                            {move || revealed.get().map(|created| view! {
+                                <SecretReveal name=created.key.name secret=created.secret what="API key" on_done=move || set_revealed.set(None)/>
+                            })}
                             {match list {
                                 Err(error) => view! { <ErrorPanel error/> }.into_any(),
                                 Ok(list) if list.is_empty() => view! { <p class="empty-state">"No keys yet."</p> }.into_any(),
@@ -173,29 +176,6 @@ fn CreateKeyForm(org: Option<String>, create: ServerAction<CreateKey>, form: Key
                 {move || if create.pending().get() { "Creating…" } else { "Create key" }}
             </button>
         </form>
-    }
-}
-
-/// The secret, once: a copy button and a plain warning that it will not be shown again.
-#[component]
-fn SecretReveal(created: CreatedKey, on_done: impl Fn() + 'static) -> impl IntoView {
-    let (copied, set_copied) = signal(false);
-    let secret = created.secret.clone();
-    let copy = move |_| {
-        let clipboard = window().navigator().clipboard();
-        let _ = clipboard.write_text(&secret);
-        set_copied.set(true);
-    };
-    view! {
-        <div class="secret-reveal" role="status">
-            <p><strong>{format!("Key \"{}\" created.", created.key.name)}</strong>" Copy it now: you won't see it again."</p>
-            <div class="secret-row">
-                <input type="text" readonly class="secret" aria-label="New API key" prop:value=created.secret.clone()
-                    on:focus=|ev| { let _ = event_target::<web_sys::HtmlInputElement>(&ev).select(); }/>
-                <button type="button" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy" }}</button>
-                <button type="button" class="primary" on:click=move |_| on_done()>"Done"</button>
-            </div>
-        </div>
     }
 }
 

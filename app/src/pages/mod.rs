@@ -3,12 +3,14 @@
 pub mod account;
 pub mod api_keys;
 pub mod audit;
+pub mod executions;
 pub mod home;
 pub mod login;
 pub mod members;
 pub mod not_found;
 pub mod org_overview;
 pub mod outbox;
+pub mod settings;
 pub mod workflow_editor;
 pub mod workflows;
 

@@ -8,14 +8,16 @@ use crate::components::node_panel::NodePanel;
 use crate::components::shell::membership;
 use crate::components::time::relative;
 use crate::error::ErrorKind;
-use crate::model::{Role, VersionInfo, Workflow};
+use crate::model::{Execution, Role, VersionInfo, Workflow};
+use crate::server_fns::executions::{get_version_info, run_workflow};
 use crate::server_fns::workflows::{get_workflow, restore_workflow, save_workflow, workflow_version};
 use crate::workflow::catalog::CATALOG;
 use crate::workflow::{diff, Definition, Node, NodeData, Position};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_params_map, use_query_map};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -210,6 +212,42 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
         });
     });
 
+    // `?version=N` (the Executions page's "v7"): open with that snapshot in the preview.
+    let asked_version = use_query_map().read_untracked().get("version").and_then(|v| v.parse::<i64>().ok());
+    if let Some(n) = asked_version.filter(|_| role >= Role::Admin) {
+        let (org, id) = (org.clone(), id.clone());
+        Effect::new(move |_| {
+            let (org, id) = (org.clone(), id.clone());
+            spawn_local(async move {
+                match get_version_info(org, id, n).await {
+                    Ok(info) => on_preview.run(info),
+                    Err(e) => notice.set(Some(e.message)),
+                }
+            });
+        });
+    }
+
+    // Run: the saved definition runs (strictly validated first); unsaved edits wait.
+    let last_run = RwSignal::new(None::<Result<Execution, crate::error::ApiError>>);
+    let (org_run, id_run) = (org.clone(), id.clone());
+    let run = move |_| {
+        let (org, id) = (org_run.clone(), id_run.clone());
+        last_run.set(None);
+        spawn_local(async move { last_run.set(Some(run_workflow(org, id).await)) });
+    };
+    let saved = move || matches!(save_state.get(), SaveState::Saved { .. });
+    let org_link = org.clone();
+    let run_result = move || {
+        last_run.get().map(|r| match r {
+            Ok(e) => view! {
+                <p class="notice" role="status">"Run queued. "<A href=format!("/orgs/{}/executions/{}", org_link, e.id)>"View the run"</A></p>
+            }
+            .into_any(),
+            Err(e) => view! { <p class="form-error" role="alert">{format!("Cannot run: {}", e.message)}</p> }.into_any(),
+        })
+    };
+    let webhook_keys_open = RwSignal::new(false);
+
     let (org_r, id_r) = (org.clone(), id.clone());
     let restore = move || {
         let Some(p) = preview.get_untracked() else { return };
@@ -284,11 +322,18 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
                     <button type="button" on:click=move |_| view_port.update(|v| v.zoom = (v.zoom / 1.2).max(0.2))>"Zoom out"</button>
                     <button type="button" on:click=move |_| fit_click()>"Fit to view"</button>
                     <Show when=move || { role >= Role::Admin }>
+                        <button type="button" on:click=move |_| webhook_keys_open.update(|o| *o = !*o) aria-expanded=move || webhook_keys_open.get().to_string()>"Webhook keys"</button>
                         <button type="button" class="primary" on:click=move |_| history_open.set(true)>"Version history"</button>
                     </Show>
+                    <button type="button" class="primary run" on:click=run disabled=move || !saved() || is_previewing.get()
+                        title=move || if saved() { "Run the saved workflow now" } else { "Saving… the run starts from the saved version" }>"Run"</button>
                 </div>
             </div>
+            {run_result}
             {move || notice.get().map(|n| view! { <p class="notice" role="alert">{n}</p> })}
+            {let (org, id) = (org.clone(), id.clone()); move || webhook_keys_open.get().then(|| view! {
+                <crate::components::webhook_keys::WebhookKeysPanel org=org.clone() workflow_id=id.clone()/>
+            })}
             {move || preview.get().map(|p| {
                 let author = p.info.actor.name.clone().unwrap_or(p.info.actor.label.clone());
                 let when = relative(&p.info.created_at, chrono::Utc::now());

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod audit;
 pub mod auth;
+pub mod executions;
 pub mod keys;
 pub mod members;
 pub mod workflows;
