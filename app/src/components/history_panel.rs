@@ -34,6 +34,12 @@ pub fn HistoryPanel(
     let compare_from = RwSignal::new(None::<i64>);
     let compare_to = RwSignal::new(None::<i64>);
     let dialog = NodeRef::<html::Div>::new();
+    // How many runs each version had (the panel opens in the browser: a local resource).
+    let runs = {
+        let (org, id) = (org.clone(), id.clone());
+        LocalResource::new(move || crate::server_fns::executions::runs_by_version(org.clone(), id.clone()))
+    };
+    let runs_of = move |n: i64| runs.get().and_then(|r| r.ok()).and_then(|r| r.iter().find(|(v, _)| *v == n).map(|(_, c)| *c)).unwrap_or(0);
 
     let load_more = {
         let (org, id) = (org.clone(), id.clone());
@@ -143,6 +149,10 @@ pub fn HistoryPanel(
                                         <span class=format!("badge source-{}", v.source.as_str())>{source_title(v.source)}</span>
                                         <span class="version-author">{v.actor.name.clone().unwrap_or(v.actor.label.clone())}</span>
                                         <RelativeTime at=v.created_at.clone()/>
+                                        {move || match runs_of(n) {
+                                            0 => None,
+                                            k => Some(view! { <span class="badge runs">{if k == 1 { "1 run".to_owned() } else { format!("{k} runs") }}</span> }),
+                                        }}
                                         {v.label.clone().map(|l| view! { <span class="version-label">{l}</span> })}
                                     </button>
                                 </li>
