@@ -15,9 +15,9 @@ function watchForFaults(page: Page): string[] {
 }
 
 const menus: Array<[string, string[]]> = [
-  ['owner@acme.test', ['Overview', 'Workflows', 'Members', 'Audit log', 'API keys', 'Outbox']],
-  ['admin@acme.test', ['Overview', 'Workflows', 'Members', 'Audit log', 'API keys']],
-  ['member@acme.test', ['Overview', 'Workflows', 'API keys']],
+  ['owner@acme.test', ['Overview', 'Workflows', 'Executions', 'Members', 'Audit log', 'API keys', 'Settings', 'Outbox']],
+  ['admin@acme.test', ['Overview', 'Workflows', 'Executions', 'Members', 'Audit log', 'API keys', 'Settings']],
+  ['member@acme.test', ['Overview', 'Workflows', 'Executions', 'API keys']],
 ];
 
 for (const [email, links] of menus) {

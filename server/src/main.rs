@@ -29,6 +29,10 @@ enum Command {
         #[arg(long)]
         org: String,
     },
+    /// After changing CHRONICLE_SECRET: seal every org credential again under the new secret.
+    /// Set the old one in CHRONICLE_SECRET_PREVIOUS for this run (and keep it set on running
+    /// instances until this is done).
+    ResealCredentials,
 }
 
 #[tokio::main]
@@ -50,6 +54,11 @@ async fn run(cli: Cli) -> Result<(), String> {
     let db = Db::connect(&config.database_url).await.map_err(|e| format!("cannot open the database: {e}"))?;
     match cli.command {
         Some(Command::CreateOwner { email, name, org }) => create_owner(&db, &email, &name, &org).await,
+        Some(Command::ResealCredentials) => {
+            let n = app::backend::credentials::reseal_all(&db, &config).await.map_err(|e| e.message)?;
+            println!("Resealed {n} credentials under the current CHRONICLE_SECRET.");
+            Ok(())
+        }
         None => serve(db, config, cli.demo).await,
     }
 }

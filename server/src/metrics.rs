@@ -1,5 +1,5 @@
 //! Prometheus metrics at `/metrics`: request counts and latency by route, the audit trail's
-//! queue and writer, the outbox, the database pool, and the process (`process_*`, as the
+//! queue and writer, the outbox, finished runs, the database pool, and the process (`process_*`, as the
 //! Prometheus client libraries name them). Everything of Chronicle's own is under
 //! `chronicle_`. Gauges that mirror state are read when scraped.
 
@@ -53,6 +53,9 @@ pub struct Metrics {
     audit_written_seen: AtomicU64,
     audit_queue_depth: Gauge,
     outbox_mails: Family<StatusLabel, Gauge>,
+    executions: Family<StatusLabel, Counter>,
+    /// What `executions` has been told so far, per status (the runner counts; scrapes add the rest).
+    executions_seen: [AtomicU64; 2],
     pool_connections: Family<StateLabel, Gauge>,
     process: ProcessMetrics,
 }
@@ -79,6 +82,8 @@ impl Metrics {
         registry.register("audit_queue_depth", "Audit events waiting for the writer", audit_queue_depth.clone());
         let outbox_mails = Family::<StatusLabel, Gauge>::default();
         registry.register("outbox_mails", "Mail in the outbox, by status (pending, sent, failed)", outbox_mails.clone());
+        let executions = Family::<StatusLabel, Counter>::default();
+        registry.register("executions", "Runs this instance finished, by status (succeeded, failed)", executions.clone());
         let pool_connections = Family::<StateLabel, Gauge>::default();
         registry.register("db_pool_connections", "Database pool connections, by state (in_use, idle)", pool_connections.clone());
         Arc::new(Metrics {
@@ -90,6 +95,8 @@ impl Metrics {
             audit_written_seen: AtomicU64::new(0),
             audit_queue_depth,
             outbox_mails,
+            executions,
+            executions_seen: [AtomicU64::new(0), AtomicU64::new(0)],
             pool_connections,
             process,
         })
@@ -117,6 +124,11 @@ impl Metrics {
                 }
             }
             Err(err) => tracing::warn!(error = %err, "metrics: could not count the outbox"),
+        }
+        for (i, status) in ["succeeded", "failed"].into_iter().enumerate() {
+            let finished = state.runner.finished(status);
+            let seen = self.executions_seen[i].swap(finished, Ordering::Relaxed);
+            self.executions.get_or_create(&StatusLabel { status: status.into() }).inc_by(finished.saturating_sub(seen));
         }
         let pool = state.db.pool();
         let idle = pool.num_idle() as i64;

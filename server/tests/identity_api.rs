@@ -263,6 +263,7 @@ async fn health_and_metrics() {
         for (name, label) in [
             ("chronicle_audit_queue_depth", None),
             ("chronicle_outbox_mails", Some(("status", "failed"))),
+            ("chronicle_executions_total", Some(("status", "succeeded"))),
             ("chronicle_db_pool_connections", Some(("state", "idle"))),
             ("process_resident_memory_bytes", None),
             ("process_open_fds", None),

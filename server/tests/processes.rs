@@ -1,5 +1,6 @@
 //! Real server processes over one database: an acknowledged action's audit event survives a
-//! `kill -9`, and two instances deliver each outbox mail once.
+//! `kill -9`, two instances deliver each outbox mail once, run each execution once and fire
+//! each schedule slot once; a run cut off by `kill -9` is failed with the reason.
 
 mod common;
 
@@ -18,6 +19,14 @@ struct Instance {
 
 impl Instance {
     async fn start(database_url: &str, smtp_url: Option<&str>) -> Instance {
+        match smtp_url {
+            Some(url) => Instance::start_with(database_url, &[("SMTP_URL", url)]).await,
+            None => Instance::start_with(database_url, &[]).await,
+        }
+    }
+
+    /// A server with these extra environment variables.
+    async fn start_with(database_url: &str, env: &[(&str, &str)]) -> Instance {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let dir = std::env::temp_dir().join(format!("chronicle-test-proc-{}", new_id()));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_server"));
@@ -28,11 +37,10 @@ impl Instance {
             .env("LEPTOS_OUTPUT_NAME", "chronicle")
             .env("RUST_LOG", "warn")
             .env_remove("SMTP_URL")
+            .env_remove("CHRONICLE_SECRET")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
-        if let Some(url) = smtp_url {
-            cmd.env("SMTP_URL", url);
-        }
+        cmd.envs(env.iter().copied());
         let child = cmd.spawn().expect("start the server binary");
         let instance = Instance { child, base: format!("http://127.0.0.1:{port}") };
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -159,5 +167,114 @@ async fn two_instances_send_each_mail_once() {
         distinct.dedup();
         assert_eq!((subjects.len(), distinct.len()), (10, 10), "[{backend}] {subjects:#?}");
         drop((a, b));
+    }
+}
+
+/// Polls the database until no execution is queued or running.
+async fn drained(db: &Db, backend: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (open,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM executions WHERE status IN ('queued', 'running')").fetch_one(db.pool()).await.unwrap();
+        if open == 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "[{backend}] {open} runs still open");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Two instances share one queue: 60 runs queued through both, each executed exactly once
+/// (one mail and two steps each); and a schedule slot both instances see fires once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_run_each_execution_once_and_fire_each_slot_once() {
+    for (backend, url) in test_database_urls().await {
+        let a = Instance::start(&url, None).await;
+        let b = Instance::start(&url, None).await;
+        let db = Db::connect(&url).await.unwrap();
+        let http = reqwest::Client::new();
+        let (cookie, org) = a.login(&http).await;
+        let node = |id: &str, kind: &str, config: Value| json!({ "id": id, "type": kind, "data": { "label": id, "config": config } });
+        let create = |body: Value| http.post(format!("{}/api/v1/orgs/{org}/workflows", a.base)).header("cookie", &cookie).json(&body).send();
+        let mailer = json!({ "name": "Mailer", "nodes": [node("t", "manual_trigger", json!({})), node("m", "send_email", json!({"to": "ops@acme.test", "subject": "Once", "body": "b"}))],
+                              "edges": [{"id": "e", "source": "t", "target": "m"}] });
+        let wf: Value = create(mailer).await.unwrap().json().await.unwrap();
+        let scheduled = json!({ "name": "Every minute", "enabled": true, "nodes": [node("s", "schedule_trigger", json!({"cron": "* * * * *"}))], "edges": [] });
+        assert_eq!(create(scheduled).await.unwrap().status(), 201);
+        let slots_before = chrono::Utc::now();
+
+        let runs = 60;
+        for i in 0..runs {
+            let base = if i % 2 == 0 { &a.base } else { &b.base };
+            let res = http.post(format!("{base}/api/v1/orgs/{org}/workflows/{}/executions", wf["id"].as_str().unwrap())).header("cookie", &cookie).send().await.unwrap();
+            assert_eq!(res.status(), 202, "[{backend}]");
+        }
+        drained(&db, backend).await;
+        let (succeeded,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM executions WHERE trigger_kind = 'api' AND status = 'succeeded'").fetch_one(db.pool()).await.unwrap();
+        let (steps,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM execution_steps s JOIN executions e ON e.id = s.execution_id WHERE e.trigger_kind = 'api'").fetch_one(db.pool()).await.unwrap();
+        let (mails,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE subject = 'Once'").fetch_one(db.pool()).await.unwrap();
+        assert_eq!((succeeded, steps, mails), (runs, 2 * runs, runs), "[{backend}] each run executed exactly once");
+
+        // Wait for the next minute's slot to pass (plus a scheduler tick), then count.
+        let next_minute = slots_before.timestamp() / 60 * 60 + 60;
+        let wait = (next_minute - chrono::Utc::now().timestamp()).max(0) as u64 + 2 * app::backend::executions::schedule::TICK.as_secs();
+        tokio::time::sleep(Duration::from_secs(wait)).await;
+        drained(&db, backend).await;
+        let fired: Vec<(String,)> = sqlx::query_as("SELECT slot FROM schedule_firings").fetch_all(db.pool()).await.unwrap();
+        let (scheduled_runs,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM executions WHERE trigger_kind = 'schedule'").fetch_one(db.pool()).await.unwrap();
+        assert!(!fired.is_empty(), "[{backend}] the slot fired");
+        let mut distinct = fired.clone();
+        distinct.dedup();
+        assert_eq!((fired.len(), scheduled_runs as usize), (distinct.len(), fired.len()), "[{backend}] one run per slot: {fired:?}");
+        drop((a, b));
+    }
+}
+
+/// A run mid-way when its process is killed is marked failed with the reason (not re-run);
+/// a run still queued is run by the restarted instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_cut_off_by_kill_9_is_failed_with_the_reason() {
+    // A target that never answers within the lease: the run is mid-way when the kill comes.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = format!("http://{}/slow", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let app = axum::Router::new().route("/slow", axum::routing::any(|| async {
+            tokio::time::sleep(Duration::from_secs(600)).await;
+            "late"
+        }));
+        axum::serve(listener, app).await.unwrap();
+    });
+    for (backend, url) in test_database_urls().await {
+        let a = Instance::start_with(&url, &[("CHRONICLE_EGRESS_ALLOW_PRIVATE", "1")]).await;
+        let db = Db::connect(&url).await.unwrap();
+        let http = reqwest::Client::new();
+        let (cookie, org) = a.login(&http).await;
+        let node = |id: &str, kind: &str, config: Value| json!({ "id": id, "type": kind, "data": { "label": id, "config": config } });
+        let slow = json!({ "name": "Slow", "nodes": [node("t", "manual_trigger", json!({})), node("h", "http_request", json!({"url": target, "method": "GET"}))],
+                           "edges": [{"id": "e", "source": "t", "target": "h"}] });
+        let wf: Value = http.post(format!("{}/api/v1/orgs/{org}/workflows", a.base)).header("cookie", &cookie).json(&slow).send().await.unwrap().json().await.unwrap();
+        let run: Value = http.post(format!("{}/api/v1/orgs/{org}/workflows/{}/executions", a.base, wf["id"].as_str().unwrap())).header("cookie", &cookie).send().await.unwrap().json().await.unwrap();
+        let id = run["id"].as_str().unwrap().to_owned();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (status,): (String,) = sqlx::query_as("SELECT status FROM executions WHERE id = $1").bind(&id).fetch_one(db.pool()).await.unwrap();
+            if status == "running" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "[{backend}] the run never started");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        a.kill();
+        let _b = Instance::start(&url, None).await;
+        let deadline = Instant::now() + app::backend::executions::queue::LEASE * 3;
+        loop {
+            let (status, error): (String, Option<String>) = sqlx::query_as("SELECT status, error FROM executions WHERE id = $1").bind(&id).fetch_one(db.pool()).await.unwrap();
+            if status == "failed" {
+                assert!(error.unwrap_or_default().contains("stopped mid-way"), "[{backend}]");
+                break;
+            }
+            assert_eq!(status, "running", "[{backend}] never run twice");
+            assert!(Instant::now() < deadline, "[{backend}] the cut-off run was not marked failed");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 }

@@ -176,6 +176,28 @@ pub async fn reseal_all(db: &Db, config: &Config) -> ApiResult<usize> {
 mod tests {
     use super::*;
 
+    /// Rotation: after `reseal_all` with the old secret as the previous one, the new secret
+    /// alone opens every credential.
+    #[tokio::test]
+    async fn resealing_moves_credentials_to_the_new_secret() {
+        for (name, db) in crate::backend::testing::test_databases().await {
+            let user = users::create_user(&db, "ada@reseal.test", "Ada", "long-enough-password").await.unwrap();
+            let org = crate::backend::orgs::create_org(&db, "Acme", &user.id).await.unwrap();
+            let old = Config { secret: RootSecret::new(b"the old secret, long enough"), ..Config::default() };
+            let audit = crate::backend::audit::Recorder::start(db.clone(), std::sync::Arc::new(|| {}));
+            let client = crate::backend::sessions::ClientInfo::default();
+            let by = Acting { actor: crate::model::Actor::user(&user), client: &client, audit: &audit };
+            let c = create(&db, &old, &org.id, &user, "Billing", "s3cr3t", &by).await.unwrap();
+            let new = Config { secret: RootSecret::new(b"the new secret, long enough"), ..Config::default() };
+            assert!(open_for_run(&db, &new, &org.id, &c.id).await.is_err(), "[{name}] not yet");
+            let rotating = Config { previous_secret: Some(old.secret.clone()), ..new.clone() };
+            assert_eq!(open_for_run(&db, &rotating, &org.id, &c.id).await.unwrap().secret, "s3cr3t", "[{name}] old opens while rotating");
+            assert_eq!(reseal_all(&db, &rotating).await.unwrap(), 1);
+            assert_eq!(open_for_run(&db, &new, &org.id, &c.id).await.unwrap().secret, "s3cr3t", "[{name}]");
+            assert!(reseal_all(&db, &old).await.is_err(), "[{name}] a secret that opens nothing is an error");
+        }
+    }
+
     #[test]
     fn sealed_secrets_open_only_with_their_key_and_row() {
         let key = RootSecret::new(b"one secret of enough length");

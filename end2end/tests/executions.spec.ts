@@ -1,0 +1,87 @@
+import { test, expect, Page } from '@playwright/test';
+import { loginToOrg } from './helpers';
+
+/** A workflow that runs anywhere: a manual trigger and a condition on the payload. */
+async function createRunnable(page: Page, org: string, name: string): Promise<string> {
+  const res = await page.request.post(`/api/v1/orgs/${org}/workflows`, {
+    data: {
+      name,
+      nodes: [
+        { id: 'start', type: 'manual_trigger', position: { x: 40, y: 80 }, data: { label: 'Start', config: {} } },
+        { id: 'check', type: 'condition', position: { x: 280, y: 80 }, data: { label: 'Big order', config: { expression: 'amount > 10' } } },
+      ],
+      edges: [{ id: 'e1', source: 'start', target: 'check' }],
+    },
+  });
+  expect(res.status()).toBe(201);
+  return (await res.json()).id;
+}
+
+test('an owner runs a workflow with an org key, revokes it, and the run still names the key and links the version that ran', async ({ page }) => {
+  const org = await loginToOrg(page, 'owner@acme.test');
+  const workflow = await createRunnable(page, org, 'E2E key run');
+  const created = await page.request.post(`/api/v1/orgs/${org}/api-keys`, { data: { name: 'E2E runner', scopes: ['workflows:execute'] } });
+  expect(created.status()).toBe(201);
+  const { key, secret } = await created.json();
+  const run = await page.request.post(`/api/v1/orgs/${org}/workflows/${workflow}/executions`, {
+    headers: { Authorization: `Bearer ${secret}` },
+    data: { payload: { amount: 12 } },
+  });
+  expect(run.status()).toBe(202);
+  expect((await page.request.delete(`/api/v1/orgs/${org}/api-keys/${key.id}`)).status()).toBe(200);
+  // A later edit makes version 2; the run stays with version 1.
+  const live = await (await page.request.get(`/api/v1/orgs/${org}/workflows/${workflow}`)).json();
+  live.nodes.find((n: { id: string }) => n.id === 'check').data.config.expression = 'amount > 100';
+  expect((await page.request.put(`/api/v1/orgs/${org}/workflows/${workflow}`, { data: { nodes: live.nodes, edges: live.edges } })).status()).toBe(200);
+
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Executions', exact: true }).click();
+  await expect(page).toHaveURL(`/orgs/${org}/executions`);
+  const row = page.getByRole('row', { name: /E2E key run/ });
+  await expect(row).toContainText(`Org key · E2E runner (${key.display})`);
+  await expect(row).toContainText('api');
+
+  // Filters live in the URL.
+  await page.getByLabel('Credential').selectOption('org_api_key');
+  await expect(page).toHaveURL(/credential_type=org_api_key/);
+  await expect(page.getByRole('row', { name: /E2E key run/ })).toHaveCount(1);
+
+  // The run's detail: its steps, succeeded.
+  await page.getByRole('row', { name: /E2E key run/ }).getByRole('link').first().click();
+  await expect(page.getByRole('heading', { name: 'Run of E2E key run' })).toBeVisible();
+  for (let i = 0; i < 20 && !(await page.locator('.facts .status.succeeded').count()); i++) {
+    await page.waitForTimeout(250);
+    await page.reload();
+    await page.locator('body[data-hydrated]').waitFor();
+  }
+  await expect(page.locator('.facts .status')).toHaveText('succeeded');
+  await expect(page.locator('.steps li')).toHaveCount(2);
+  await expect(page.locator('.steps li').nth(1)).toContainText('Big order');
+
+  // "v1" opens that exact snapshot, read-only.
+  await page.getByRole('link', { name: 'v1', exact: true }).click();
+  await expect(page.getByRole('region', { name: 'Preview' })).toContainText('Viewing version 1');
+  await expect(page.getByRole('application', { name: 'Workflow canvas' })).toBeVisible();
+  await expect(page.locator('.error-panel')).toHaveCount(0);
+});
+
+test('a member runs a workflow from the editor and sees only their own runs', async ({ page }) => {
+  const org = await loginToOrg(page, 'member@acme.test');
+  await createRunnable(page, org, 'E2E member run');
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await nav.getByRole('link', { name: 'Workflows', exact: true }).click();
+  await page.getByRole('link', { name: 'E2E member run' }).click();
+  await expect(page.getByRole('application', { name: 'Workflow canvas' })).toBeVisible();
+  await page.getByRole('button', { name: 'Run', exact: true }).click();
+  await expect(page.getByText('Run queued.')).toBeVisible();
+  await page.getByRole('link', { name: 'View the run' }).click();
+  await expect(page.getByRole('heading', { name: 'Run of E2E member run' })).toBeVisible();
+  await expect(page.locator('.facts')).toContainText('Signed in · Max Member');
+  await expect(page.locator('.facts')).toContainText('manual');
+
+  await nav.getByRole('link', { name: 'Executions', exact: true }).click();
+  await expect(page.getByText('Your runs, newest first.')).toBeVisible();
+  const rows = page.locator('table.executions tbody tr');
+  await expect(rows).toHaveCount(1);
+  await expect(rows.first()).toContainText('E2E member run');
+  await expect(page.getByText('Org key')).toHaveCount(0);
+});
