@@ -7,7 +7,7 @@ use common::{As, TestServer};
 use serde_json::Value;
 
 /// Every REST route (SPEC's table and the README's additions), as method and path template.
-const ROUTES: [(&str, &str); 27] = [
+const ROUTES: [(&str, &str); 37] = [
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/logout"),
     ("get", "/api/v1/me"),
@@ -34,6 +34,16 @@ const ROUTES: [(&str, &str); 27] = [
     ("get", "/api/v1/orgs/{org}/workflows/{id}/history"),
     ("get", "/api/v1/orgs/{org}/workflows/{id}/diff"),
     ("post", "/api/v1/orgs/{org}/workflows/{id}/restore"),
+    ("post", "/api/v1/orgs/{org}/workflows/{id}/executions"),
+    ("get", "/api/v1/orgs/{org}/executions"),
+    ("get", "/api/v1/orgs/{org}/executions/{id}"),
+    ("post", "/api/v1/hooks/{workflow_id}"),
+    ("get", "/api/v1/orgs/{org}/workflows/{id}/webhook-keys"),
+    ("post", "/api/v1/orgs/{org}/workflows/{id}/webhook-keys"),
+    ("delete", "/api/v1/orgs/{org}/workflows/{id}/webhook-keys/{key_id}"),
+    ("get", "/api/v1/orgs/{org}/credentials"),
+    ("post", "/api/v1/orgs/{org}/credentials"),
+    ("delete", "/api/v1/orgs/{org}/credentials/{id}"),
     ("get", "/api/v1/openapi.json"),
 ];
 
@@ -53,7 +63,7 @@ async fn the_openapi_document_lists_every_route() {
     for (method, path) in ROUTES {
         assert!(documented.contains(&(method.into(), path.into())), "{method} {path} is not in the document");
         // The route answers that method (a concrete path: 404s and 401s are answers; 405 is not).
-        let concrete = path.replace("{org}", &s.acme).replace("{id}", "x").replace("{user_id}", "x");
+        let concrete = path.replace("{org}", &s.acme).replace("{id}", "x").replace("{user_id}", "x").replace("{key_id}", "x").replace("{workflow_id}", "x");
         let res = s.request(As::Anonymous, method.to_uppercase().parse().unwrap(), &concrete).send().await.unwrap();
         assert_ne!(res.status(), 405, "{method} {path} is documented but not routed");
     }

@@ -339,6 +339,33 @@ async fn every_listed_action_is_emitted() {
         .unwrap();
         let revoke = format!("/api/v1/orgs/{acme}/api-keys/{}", key["key"]["id"].as_str().unwrap());
         expect(send(As::Owner, Method::DELETE, revoke, None).await, 200, "revoke");
+        // Runs, a credential resolved by one, webhook keys.
+        let cred: Value = expect(
+            send(As::Owner, Method::POST, format!("/api/v1/orgs/{acme}/credentials"), Some(json!({ "name": "Health", "secret": "s" }))).await,
+            201,
+            "credential",
+        )
+        .json()
+        .await
+        .unwrap();
+        let node = |id: &str, kind: &str, config: Value| json!({ "id": id, "type": kind, "data": { "label": id, "config": config } });
+        let runner = json!({ "name": "Runs", "nodes": [node("t", "manual_trigger", json!({})),
+            node("h", "http_request", json!({ "url": format!("{}/healthz", s.base), "method": "GET", "credential_id": cred["id"] }))],
+            "edges": [{ "id": "e", "source": "t", "target": "h" }] });
+        let wf: Value = expect(send(As::Owner, Method::POST, format!("/api/v1/orgs/{acme}/workflows"), Some(runner)).await, 201, "runnable").json().await.unwrap();
+        let wf_path = format!("/api/v1/orgs/{acme}/workflows/{}", wf["id"].as_str().unwrap());
+        expect(send(As::Owner, Method::POST, format!("{wf_path}/executions"), None).await, 202, "run");
+        let hook: Value = expect(send(As::Owner, Method::POST, format!("{wf_path}/webhook-keys"), Some(json!({ "name": "hook" }))).await, 201, "webhook key").json().await.unwrap();
+        expect(send(As::Owner, Method::DELETE, format!("{wf_path}/webhook-keys/{}", hook["key"]["id"].as_str().unwrap()), None).await, 200, "revoke webhook key");
+        // The run resolves the credential before it is deleted.
+        for _ in 0..100 {
+            let (done,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM executions WHERE status = 'succeeded'").fetch_one(db.pool()).await.unwrap();
+            if done > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        expect(send(As::Owner, Method::DELETE, format!("/api/v1/orgs/{acme}/credentials/{}", cred["id"].as_str().unwrap()), None).await, 204, "delete credential");
         // Workflows: create, update, restore, delete.
         let wf = create_workflow(&s, As::Owner, "Covered").await;
         let path = format!("/api/v1/orgs/{acme}/workflows/{}", wf["id"].as_str().unwrap());
