@@ -260,7 +260,7 @@ async fn members_see_their_own_runs_and_keys_need_the_execute_scope() {
         let listed: Vec<&str> = mine["executions"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
         assert_eq!(listed, [ids[0].as_str()], "[{backend}] a member sees their own run only");
         let theirs = s.get(As::Member, &format!("/api/v1/orgs/{}/executions/{}", s.acme, ids[1])).await;
-        assert_eq!(theirs.status(), 404);
+        assert_eq!(theirs.status(), 403, "[{backend}] SPEC: executions of others, member 403");
         let all: Value = s.get(As::Admin, &format!("/api/v1/orgs/{}/executions", s.acme)).await.json().await.unwrap();
         assert_eq!(all["executions"].as_array().unwrap().len(), 2);
         let other = s.get(As::OtherOrg, &format!("/api/v1/orgs/{}/executions/{}", s.acme, ids[1])).await;
@@ -275,6 +275,13 @@ async fn members_see_their_own_runs_and_keys_need_the_execute_scope() {
             assert_eq!((status, code.as_str()), (422, "invalid_input"), "[{backend}] {query}");
             assert!(message.contains(field), "{message}");
         }
+
+        // The member deletes their account: their run still names them, as they were.
+        let member_id = s.user_id("member@acme.test").await;
+        let gone = s.request(As::Member, Method::DELETE, "/api/v1/me").json(&json!({"current_password": "chronicle-demo"})).send().await.unwrap();
+        assert_eq!(gone.status(), 204, "[{backend}]");
+        let run: Value = s.get(As::Owner, &format!("/api/v1/orgs/{}/executions/{}", s.acme, ids[0])).await.json().await.unwrap();
+        assert_eq!(run["credential"], json!({"type": "session", "id": member_id, "label": "Max Member"}), "[{backend}] survives user deletion");
 
         let (_, read_only) = org_key(&s, "reader", &["workflows:read"]).await;
         let res = s.http.post(s.url(&path)).bearer_auth(&read_only).send().await.unwrap();

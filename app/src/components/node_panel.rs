@@ -85,6 +85,7 @@ fn ConfigField(id: String, field: FieldSpec, graph: RwSignal<Definition>, on_edi
             }/>
         }
         .into_any(),
+        FieldKind::Credential => view! { <CredentialSelect label=field.label value=as_text set=Callback::new(set_text)/> }.into_any(),
         FieldKind::Text | FieldKind::Url => view! {
             <input type="text" aria-label=field.label prop:value=as_text on:change=move |ev| set_text(event_target_value(&ev))/>
         }
@@ -96,5 +97,31 @@ fn ConfigField(id: String, field: FieldSpec, graph: RwSignal<Definition>, on_edi
             {control}
             {move || error.get().map(|e| view! { <span class="form-error" role="alert">{e}</span> })}
         </label>
+    }
+}
+
+/// The org's credentials by name (never their secrets); the stored value is the id.
+#[component]
+fn CredentialSelect(label: &'static str, value: Signal<String>, set: Callback<String>) -> impl IntoView {
+    let org = crate::pages::org_param();
+    let choices = LocalResource::new(move || crate::server_fns::executions::credential_choices(org.get()));
+    view! {
+        <select aria-label=label on:change=move |ev| set.run(event_target_value(&ev))>
+            <option value="" selected=move || value.get().is_empty()>"None"</option>
+            {move || {
+                let list = choices.get().and_then(Result::ok).unwrap_or_default();
+                let current = value.get();
+                let unknown = (!current.is_empty() && !list.iter().any(|(id, _)| *id == current)).then(|| {
+                    view! { <option value=current.clone() selected=true>{format!("Unknown credential ({current})")}</option> }
+                });
+                view! {
+                    {unknown}
+                    {list.into_iter().map(|(id, name)| {
+                        let selected = id == value.get_untracked();
+                        view! { <option value=id selected=selected>{name}</option> }
+                    }).collect_view()}
+                }
+            }}
+        </select>
     }
 }

@@ -82,6 +82,15 @@ pub async fn list_credentials(org: String) -> Result<Vec<OrgCredential>, ApiErro
     credentials::list(&state.db, &org).await
 }
 
+/// The org's credentials as `(id, name)`, for the editor's Credential field: anyone who edits
+/// workflows may pick one by name; only owners and admins manage them.
+#[server]
+pub async fn credential_choices(org: String) -> Result<Vec<(String, String)>, ApiError> {
+    let (state, caller) = request::caller().await?;
+    require(&caller, &org, Access::EDIT_WORKFLOWS)?;
+    Ok(credentials::list(&state.db, &org).await?.into_iter().map(|c| (c.id, c.name)).collect())
+}
+
 #[server]
 pub async fn create_credential(org: String, name: String, secret: String) -> Result<OrgCredential, ApiError> {
     let (state, caller, client) = request::caller_and_client().await?;

@@ -16,6 +16,8 @@ pub enum FieldKind {
     Choice(&'static [&'static str]),
     /// A JSON array (e.g. contract arguments).
     List,
+    /// The id of one of the org's credentials (a select of their names in the editor).
+    Credential,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -75,7 +77,7 @@ pub const CATALOG: &[NodeSpec] = &[
             field("url", "URL", FieldKind::Url, true),
             field("method", "Method", FieldKind::Choice(HTTP_METHODS), true),
             field("body", "Body", FieldKind::LongText, false),
-            field("credential_id", "Credential", FieldKind::Text, false),
+            field("credential_id", "Credential", FieldKind::Credential, false),
         ],
     },
     NodeSpec {

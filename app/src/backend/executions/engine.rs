@@ -4,7 +4,7 @@
 //! `read_contract` and `write_contract` are skipped with the reason — this engine does not
 //! run them, and says so.
 
-use super::{egress, Origin};
+use super::{egress, Origin, Trigger};
 use crate::backend::audit::{NewEvent, Recorder};
 use crate::backend::db::{now, Db};
 use crate::backend::{credentials, mail, Config};
@@ -34,7 +34,7 @@ impl Context {
 pub struct Job {
     pub id: String,
     pub org_id: String,
-    pub trigger: String,
+    pub trigger: Trigger,
     pub origin: Origin,
     pub definition: String,
     pub payload: Value,
@@ -46,7 +46,7 @@ impl Job {
         Job {
             id: r.0,
             org_id: r.1,
-            trigger: r.2,
+            trigger: Trigger::parse(&r.2).unwrap_or(Trigger::Api),
             origin: Origin::from_descriptor(credential, r.6),
             definition: r.7,
             payload: r.8.and_then(|p| serde_json::from_str(&p).ok()).unwrap_or(Value::Null),
@@ -66,7 +66,7 @@ enum Outcome {
 /// Runs every reachable node; `Err` is the run's error (the first failed step's).
 pub async fn run(ctx: &Context, job: &Job) -> Result<(), String> {
     let definition: Definition = serde_json::from_str(&job.definition).map_err(|e| format!("the stored definition does not parse: {e}"))?;
-    let order = order_from_trigger(&definition, &job.trigger);
+    let order = order_from_trigger(&definition, job.trigger);
     // Nodes that ran and let their branch go on.
     let mut live: HashSet<&str> = HashSet::new();
     let mut position = 0i64;
@@ -126,13 +126,9 @@ struct Order<'a> {
     parents: HashMap<&'a str, Vec<&'a str>>,
 }
 
-fn order_from_trigger<'a>(definition: &'a Definition, trigger: &str) -> Order<'a> {
+fn order_from_trigger(definition: &Definition, trigger: Trigger) -> Order<'_> {
     let is_trigger = |n: &Node| catalog::spec(&n.kind).is_some_and(|s| s.is_trigger);
-    let wanted = match trigger {
-        "webhook" => Some("webhook_trigger"),
-        "schedule" => Some("schedule_trigger"),
-        _ => None,
-    };
+    let wanted = trigger.node_kind();
     let start = definition
         .nodes
         .iter()
@@ -163,7 +159,7 @@ fn order_from_trigger<'a>(definition: &'a Definition, trigger: &str) -> Order<'a
 async fn run_node(ctx: &Context, job: &Job, node: &Node) -> Outcome {
     let text = |key: &str| node.data.config.get(key).and_then(Value::as_str).unwrap_or_default().trim().to_owned();
     match node.kind.as_str() {
-        "manual_trigger" | "webhook_trigger" | "schedule_trigger" => Outcome::Succeeded(json!({ "trigger": job.trigger, "payload": job.payload })),
+        "manual_trigger" | "webhook_trigger" | "schedule_trigger" => Outcome::Succeeded(json!({ "trigger": job.trigger.as_str(), "payload": job.payload })),
         "condition" => match condition::parse(&text("expression")) {
             Ok(c) => {
                 let result = c.holds(&job.payload);
@@ -239,9 +235,9 @@ mod tests {
             &[("m", "b"), ("m", "a"), ("b", "c"), ("a", "c"), ("w", "x"), ("x", "m")],
         );
         let ids = |o: Order| o.nodes.iter().map(|n| n.id.clone()).collect::<Vec<_>>();
-        assert_eq!(ids(order_from_trigger(&d, "manual")), ["m", "b", "a", "c"]);
-        assert_eq!(ids(order_from_trigger(&d, "api")), ["m", "b", "a", "c"]);
-        assert_eq!(ids(order_from_trigger(&d, "webhook")), ["w", "x"], "an edge into another trigger is not followed");
-        assert!(ids(order_from_trigger(&definition(&[("a", "code")], &[]), "manual")).is_empty());
+        assert_eq!(ids(order_from_trigger(&d, Trigger::Manual)), ["m", "b", "a", "c"]);
+        assert_eq!(ids(order_from_trigger(&d, Trigger::Api)), ["m", "b", "a", "c"]);
+        assert_eq!(ids(order_from_trigger(&d, Trigger::Webhook)), ["w", "x"], "an edge into another trigger is not followed");
+        assert!(ids(order_from_trigger(&definition(&[("a", "code")], &[]), Trigger::Manual)).is_empty());
     }
 }

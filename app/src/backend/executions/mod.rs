@@ -46,8 +46,12 @@ impl Trigger {
         }
     }
 
+    pub fn parse(text: &str) -> Option<Trigger> {
+        [Trigger::Manual, Trigger::Api, Trigger::Webhook, Trigger::Schedule].into_iter().find(|t| t.as_str() == text)
+    }
+
     /// The trigger node a run of this kind starts from (manual and API runs: the first trigger).
-    fn node_kind(self) -> Option<&'static str> {
+    pub fn node_kind(self) -> Option<&'static str> {
         match self {
             Trigger::Webhook => Some("webhook_trigger"),
             Trigger::Schedule => Some("schedule_trigger"),
@@ -140,7 +144,7 @@ pub async fn prepare(db: &Db, org_id: Option<&str>, workflow_id: &str, trigger: 
     };
     let parsed: Definition = serde_json::from_str(&definition).map_err(|_| ApiError::internal())?;
     if let Some(kind) = trigger.node_kind() {
-        if enabled == 0 || !parsed.nodes.iter().any(|n| n.kind == kind) {
+        if enabled == 0 || !has_node(&parsed, kind) {
             return Err(ApiError::not_found(if kind == "webhook_trigger" { "Enabled webhook-triggered workflow" } else { "Enabled scheduled workflow" }));
         }
     }
@@ -157,8 +161,12 @@ pub async fn hook_org(db: &Db, workflow_id: &str) -> ApiResult<Option<String>> {
         .await?;
     Ok(row.and_then(|(org, definition)| {
         let parsed: Definition = serde_json::from_str(&definition).ok()?;
-        parsed.nodes.iter().any(|n| n.kind == "webhook_trigger").then_some(org)
+        has_node(&parsed, "webhook_trigger").then_some(org)
     }))
+}
+
+fn has_node(definition: &Definition, kind: &str) -> bool {
+    definition.nodes.iter().any(|n| n.kind == kind)
 }
 
 impl Prepared {
@@ -332,15 +340,17 @@ pub async fn list(db: &Db, org_id: &str, query: &ExecutionQuery, only_user: Opti
     Ok(ExecutionPage { executions: rows.into_iter().map(from_row).collect(), next_cursor })
 }
 
-/// One run with its steps; 404 when not in the org, or (`only_user`) not that person's.
+/// One run with its steps; 404 when not in the org. `only_user` (a member): another
+/// person's run is a 403, as SPEC's role table has it (the member belongs to the org).
 pub async fn get(db: &Db, org_id: &str, id: &str, only_user: Option<&str>) -> ApiResult<Execution> {
-    let mine = if only_user.is_some() { " AND user_id = $3" } else { "" };
-    let sql = format!("SELECT {COLUMNS} FROM executions WHERE org_id = $1 AND id = $2{mine}");
-    let mut q = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql)).bind(org_id).bind(id);
+    let sql = format!("SELECT {COLUMNS} FROM executions WHERE org_id = $1 AND id = $2");
+    let row: Row = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org_id).bind(id).fetch_optional(db.pool()).await?.ok_or_else(|| ApiError::not_found("Execution"))?;
     if let Some(user) = only_user {
-        q = q.bind(user);
+        let (owner,): (Option<String>,) = sqlx::query_as("SELECT user_id FROM executions WHERE id = $1").bind(id).fetch_one(db.pool()).await?;
+        if owner.as_deref() != Some(user) {
+            return Err(ApiError::new(crate::error::ErrorKind::Forbidden, "Members see their own runs only; this one was started by someone else."));
+        }
     }
-    let row = q.fetch_optional(db.pool()).await?.ok_or_else(|| ApiError::not_found("Execution"))?;
     let mut execution = from_row(row);
     execution.steps = Some(steps(db, id).await?);
     Ok(execution)
