@@ -64,6 +64,42 @@ test('an owner runs a workflow with an org key, revokes it, and the run still na
   await expect(page.locator('.error-panel')).toHaveCount(0);
 });
 
+test('an owner stores a credential and creates a webhook key, each secret shown once at most', async ({ page }) => {
+  const org = await loginToOrg(page, 'owner@acme.test');
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await nav.getByRole('link', { name: 'Settings', exact: true }).click();
+  await expect(page).toHaveURL(`/orgs/${org}/settings`);
+  const credentials = page.getByRole('region', { name: 'Credentials' });
+  await credentials.getByLabel('Name').fill('E2E billing token');
+  await credentials.getByLabel('Secret').fill('e2e-very-secret-token');
+  await credentials.getByRole('button', { name: 'Add credential' }).click();
+  await expect(credentials.getByRole('row', { name: /E2E billing token/ })).toBeVisible();
+  await expect(credentials.getByLabel('Secret')).toHaveValue('');
+  await page.reload();
+  await page.locator('body[data-hydrated]').waitFor();
+  await expect(credentials.getByRole('row', { name: /E2E billing token/ })).toBeVisible();
+  expect(await page.content()).not.toContain('e2e-very-secret-token');
+
+  // The workflow's webhook keys, from its editor.
+  await createRunnable(page, org, 'E2E hooks');
+  await nav.getByRole('link', { name: 'Workflows', exact: true }).click();
+  await page.getByRole('link', { name: 'E2E hooks' }).click();
+  await page.getByRole('button', { name: 'Webhook keys' }).click();
+  const hooks = page.getByRole('region', { name: 'Webhook keys' });
+  await expect(hooks.getByText('No webhook keys yet.')).toBeVisible();
+  await hooks.getByLabel('Name').fill('Shop');
+  await hooks.getByRole('button', { name: 'Create webhook key' }).click();
+  const secret = await hooks.getByLabel('New webhook key').inputValue();
+  expect(secret).toMatch(/^whk_[0-9A-Za-z]{49}$/);
+  await hooks.getByRole('button', { name: 'Done' }).click();
+  const row = hooks.getByRole('row', { name: /Shop/ });
+  await expect(row).toContainText(`whk_…${secret.slice(-4)}`);
+  page.once('dialog', (d) => d.accept());
+  await row.getByRole('button', { name: 'Revoke Shop' }).click();
+  await expect(hooks.getByRole('row', { name: /Shop/ })).toContainText('Revoked');
+  await expect(page.locator('.error-panel')).toHaveCount(0);
+});
+
 test('a member runs a workflow from the editor and sees only their own runs', async ({ page }) => {
   const org = await loginToOrg(page, 'member@acme.test');
   await createRunnable(page, org, 'E2E member run');
