@@ -14,7 +14,11 @@ pub fn ErrorPanel(error: ApiError) -> impl IntoView {
         <section class="panel error-panel" role="alert">
             <h2>{title}</h2>
             <p>{error.message}</p>
-            <a href="/">"Back to the start page"</a>
+            {if error.code == ErrorKind::Unauthorized {
+                view! { <a href="/login">"Sign in"</a> }.into_any()
+            } else {
+                view! { <a href="/">"Back to the start page"</a> }.into_any()
+            }}
         </section>
     }
 }

@@ -25,16 +25,19 @@ pub fn membership<'a>(info: &'a SessionInfo, org: &str) -> Option<&'a OrgMembers
 pub fn Shell() -> impl IntoView {
     let session: SessionResource = Resource::new(|| (), |_| get_session());
     provide_context(session);
+    // The page is outside the session's suspense: inside, it was built twice per request
+    // (once more when the session resolved), every resource of it fetched twice.
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <header class="topbar"><span class="brand">"Chronicle"</span></header> }>
             {move || Suspend::new(async move {
                 match session.await {
-                    Ok(Some(info)) => view! { <Header info/> <main class="page"><Outlet/></main> }.into_any(),
+                    Ok(Some(info)) => view! { <Header info/> }.into_any(),
                     Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
                     Err(error) => view! { <crate::components::error_panel::ErrorPanel error/> }.into_any(),
                 }
             })}
         </Suspense>
+        <main class="page"><Outlet/></main>
     }
 }
 
