@@ -210,6 +210,13 @@ pub fn ExecutionDetailPage() -> impl IntoView {
     let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
     let execution = Resource::new(move || (org.get(), id.get()), |(org, id)| get_execution(org, id));
     let admin = is_admin(org);
+    // A run still going is read again every second until it ends.
+    Effect::new(move |_| {
+        let active = execution.get().and_then(Result::ok).is_some_and(|e| e.status == "queued" || e.status == "running");
+        if active {
+            set_timeout(move || execution.refetch(), std::time::Duration::from_secs(1));
+        }
+    });
     view! {
         <Title text="Execution · Chronicle"/>
         <Transition fallback=|| view! { <p class="loading">"Loading execution…"</p> }>
@@ -234,11 +241,7 @@ pub fn ExecutionDetailPage() -> impl IntoView {
                                     <dt>"Finished"</dt><dd>{e.finished_at.clone().map(|t| view! { <RelativeTime at=t/> }.into_any()).unwrap_or_else(|| view! { <span class="muted">"Not yet"</span> }.into_any())}</dd>
                                 </dl>
                                 {e.error.clone().map(|err| view! { <p class="form-error" role="alert">{err}</p> })}
-                                {active.then(|| view! {
-                                    <p class="muted">"This run is still going. "
-                                        <button type="button" class="link-button" on:click=move |_| execution.refetch()>"Refresh"</button>
-                                    </p>
-                                })}
+                                {active.then(|| view! { <p class="muted" role="status">"This run is still going; this page follows it."</p> })}
                                 <h2>"Steps"</h2>
                                 {if steps.is_empty() {
                                     view! { <p class="empty-state">"No step has run yet."</p> }.into_any()
@@ -251,6 +254,7 @@ pub fn ExecutionDetailPage() -> impl IntoView {
                                                         <strong>{s.label.clone()}</strong>
                                                         <span class="muted">{format!(" {} · {}", s.kind, s.node_id)}</span>
                                                         <span class=format!("badge status {}", s.status)>{s.status.clone()}</span>
+                                                        <span class="muted">{duration(&s.started_at, &s.finished_at)}</span>
                                                     </div>
                                                     {s.error.clone().map(|err| view! { <p class="step-error">{err}</p> })}
                                                     {s.output.clone().map(|out| view! {
@@ -267,5 +271,17 @@ pub fn ExecutionDetailPage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// "12 ms", "1.4 s": how long a step took.
+fn duration(started: &str, finished: &str) -> String {
+    let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok();
+    match (parse(started), parse(finished)) {
+        (Some(a), Some(b)) => {
+            let ms = (b - a).num_milliseconds().max(0);
+            if ms < 1000 { format!("{ms} ms") } else { format!("{:.1} s", ms as f64 / 1000.0) }
+        }
+        _ => String::new(),
     }
 }
