@@ -54,7 +54,7 @@ read -r rust_passed rust_failed < <(awk '/^test result:/ { for (i = 1; i <= NF; 
 say "release build (server + WASM) for the browser tests"
 # cargo-leptos 0.3.10 has been seen to fail its site step once on a cold tree with every
 # compile finished; a second run (seconds: everything is cached) has always passed.
-cargo leptos build --release || { say "cargo leptos build failed; retrying once"; cargo leptos build --release; } || fail "cargo leptos build --release"
+cargo leptos build --release --split || { say "cargo leptos build failed; retrying once"; cargo leptos build --release --split; } || fail "cargo leptos build --release --split"
 wasm=target/site/pkg/chronicle.wasm
 [ -f "$wasm" ] && say "release WASM: $(stat -c %s "$wasm") bytes, $(gzip -9c "$wasm" | wc -c) gzipped"
 

@@ -18,7 +18,7 @@ pub mod backend;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{lazy_route, path, Lazy, LazyRoute};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -53,19 +53,52 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=pages::login::LoginPage/>
                 <ParentRoute path=path!("") view=components::shell::Shell>
                     <Route path=path!("/") view=pages::home::HomePage/>
-                    <Route path=path!("/orgs/:org") view=pages::org_overview::OrgOverviewPage/>
-                    <Route path=path!("/account") view=pages::account::AccountPage/>
-                    <Route path=path!("/orgs/:org/members") view=pages::members::MembersPage/>
-                    <Route path=path!("/orgs/:org/audit") view=pages::audit::AuditExplorerPage/>
-                    <Route path=path!("/orgs/:org/api-keys") view=pages::api_keys::ApiKeysPage/>
-                    <Route path=path!("/orgs/:org/outbox") view=pages::outbox::OutboxPage/>
-                    <Route path=path!("/orgs/:org/executions") view=pages::executions::ExecutionsPage/>
-                    <Route path=path!("/orgs/:org/executions/:id") view=pages::executions::ExecutionDetailPage/>
-                    <Route path=path!("/orgs/:org/settings") view=pages::settings::SettingsPage/>
-                    <Route path=path!("/orgs/:org/workflows") view=pages::workflows::WorkflowsPage/>
-                    <Route path=path!("/orgs/:org/workflows/:id") view=pages::workflow_editor::WorkflowEditorPage/>
+                    <Route path=path!("/orgs/:org") view={Lazy::<OrgOverview>::new()}/>
+                    <Route path=path!("/account") view={Lazy::<Account>::new()}/>
+                    <Route path=path!("/orgs/:org/members") view={Lazy::<Members>::new()}/>
+                    <Route path=path!("/orgs/:org/audit") view={Lazy::<AuditExplorer>::new()}/>
+                    <Route path=path!("/orgs/:org/api-keys") view={Lazy::<ApiKeys>::new()}/>
+                    <Route path=path!("/orgs/:org/outbox") view={Lazy::<Outbox>::new()}/>
+                    <Route path=path!("/orgs/:org/executions") view={Lazy::<Executions>::new()}/>
+                    <Route path=path!("/orgs/:org/executions/:id") view={Lazy::<ExecutionDetail>::new()}/>
+                    <Route path=path!("/orgs/:org/settings") view={Lazy::<Settings>::new()}/>
+                    <Route path=path!("/orgs/:org/workflows") view={Lazy::<Workflows>::new()}/>
+                    <Route path=path!("/orgs/:org/workflows/:id") view={Lazy::<WorkflowEditor>::new()}/>
                 </ParentRoute>
             </Routes>
         </Router>
     }
+}
+
+/// A page whose code the browser loads when the page is first visited (cargo-leptos
+/// `--split`), so the first load — the login page — carries the shell and the login form only.
+macro_rules! lazy_page {
+    ($($route:ident => $page:path),* $(,)?) => {$(
+        pub struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                $page().into_any()
+            }
+        }
+    )*};
+}
+
+lazy_page! {
+    OrgOverview => pages::org_overview::OrgOverviewPage,
+    Account => pages::account::AccountPage,
+    Members => pages::members::MembersPage,
+    AuditExplorer => pages::audit::AuditExplorerPage,
+    ApiKeys => pages::api_keys::ApiKeysPage,
+    Outbox => pages::outbox::OutboxPage,
+    Executions => pages::executions::ExecutionsPage,
+    ExecutionDetail => pages::executions::ExecutionDetailPage,
+    Settings => pages::settings::SettingsPage,
+    Workflows => pages::workflows::WorkflowsPage,
+    WorkflowEditor => pages::workflow_editor::WorkflowEditorPage,
 }
