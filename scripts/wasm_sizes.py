@@ -1,0 +1,14 @@
+#!/usr/bin/env python3
+"""Gzipped bytes the browser loads: the first load (main WASM + JS glue) and what each page's
+lazy chunks add (chunks shared with pages seen before are not loaded again)."""
+import gzip, json, pathlib, re, sys
+
+pkg = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "target/site/pkg")
+gz = lambda p: len(gzip.compress(p.read_bytes(), 9))
+first = gz(pkg / "chronicle.wasm") + gz(pkg / "chronicle.js")
+print(f"first load (any page's shell, the login page): {first:,} bytes gzipped")
+manifest = json.loads((pkg / "__wasm_split_manifest.json").read_text())
+for split, chunks in sorted(manifest.items()):
+    page = re.sub(r"^__(.*)_view_\d+$", r"\1", split)
+    extra = sum(gz(pkg / f"{c}.wasm") for c in chunks if (pkg / f"{c}.wasm").exists())
+    print(f"  + {page:<20} {extra:>9,} bytes gzipped")
