@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-const RESOURCE_TYPES: [&str; 6] = ["workflow", "api_key", "member", "user", "session", "audit_log"];
+const RESOURCE_TYPES: [&str; 8] = ["workflow", "api_key", "webhook_key", "credential", "member", "user", "session", "audit_log"];
 
 /// The filters in the page's URL, so a view can be shared.
 fn filters_from_url() -> Memo<AuditQuery> {

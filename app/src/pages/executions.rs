@@ -42,6 +42,10 @@ pub fn ExecutionsPage() -> impl IntoView {
         if let Some(Ok(page)) = first.get() {
             extra.set(Vec::new());
             next.set(page.next_cursor);
+            // Runs still going on the first page: read it again in two seconds.
+            if page.executions.iter().any(|e| e.status == "queued" || e.status == "running") {
+                set_timeout(move || first.refetch(), std::time::Duration::from_secs(2));
+            }
         }
     });
     let load_more = move |_| {
