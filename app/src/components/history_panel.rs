@@ -78,6 +78,14 @@ pub fn HistoryPanel(
             let _ = el.focus();
         }
     });
+    // Escape closes the overlay wherever the focus is (a click inside may have moved it to
+    // something the overlay re-rendered since).
+    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" {
+            on_close.run(());
+        }
+    });
+    on_cleanup(move || escape.remove());
 
     let (org_d, id_d) = (org.clone(), id.clone());
     let change = LocalResource::new(move || {
@@ -113,7 +121,6 @@ pub fn HistoryPanel(
             aria-label="Version history"
             tabindex="-1"
             node_ref=dialog
-            on:keydown=move |ev: web_sys::KeyboardEvent| if ev.key() == "Escape" { on_close.run(()) }
         >
             <header class="overlay-head">
                 <h2>"Version history"</h2>
