@@ -79,18 +79,6 @@ async fn create_workflow(s: &TestServer, name: &str, nodes: Vec<Value>, edges: V
     res.json().await.unwrap()
 }
 
-async fn org_key(s: &TestServer, name: &str, scopes: &[&str]) -> (Value, String) {
-    let res = s
-        .request(As::Owner, Method::POST, &format!("/api/v1/orgs/{}/api-keys", s.acme))
-        .json(&json!({ "name": name, "scopes": scopes }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let body: Value = res.json().await.unwrap();
-    (body["key"].clone(), body["secret"].as_str().unwrap().to_owned())
-}
-
 /// Polls a run until it has finished.
 async fn finished(s: &TestServer, id: &str) -> Value {
     for _ in 0..200 {
@@ -149,7 +137,7 @@ async fn a_run_is_attributed_to_its_key_and_the_exact_definition_after_revocatio
         ];
         let wf = create_workflow(&s, "Charge", nodes, vec![edge("t", "h"), edge("h", "c"), edge("c", "m"), edge("t", "x")]).await;
         let (wid, hash) = (wf["id"].as_str().unwrap().to_owned(), wf["content_hash"].as_str().unwrap().to_owned());
-        let (key, key_secret) = org_key(&s, "CI deploy", &["workflows:execute", "workflows:read"]).await;
+        let (key, key_secret) = s.create_org_key("CI deploy", &["workflows:execute", "workflows:read"]).await;
         let res = s
             .http
             .post(s.url(&format!("/api/v1/orgs/{}/workflows/{wid}/executions", s.acme)))
@@ -283,7 +271,7 @@ async fn members_see_their_own_runs_and_keys_need_the_execute_scope() {
         let run: Value = s.get(As::Owner, &format!("/api/v1/orgs/{}/executions/{}", s.acme, ids[0])).await.json().await.unwrap();
         assert_eq!(run["credential"], json!({"type": "session", "id": member_id, "label": "Max Member"}), "[{backend}] survives user deletion");
 
-        let (_, read_only) = org_key(&s, "reader", &["workflows:read"]).await;
+        let (_, read_only) = s.create_org_key("reader", &["workflows:read"]).await;
         let res = s.http.post(s.url(&path)).bearer_auth(&read_only).send().await.unwrap();
         let (status, _, message) = error_body(res).await;
         assert_eq!(status, 403, "[{backend}]");

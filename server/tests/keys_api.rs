@@ -8,18 +8,6 @@ use reqwest::{Method, Response};
 use serde_json::{json, Value};
 use std::time::Duration;
 
-async fn create_org_key(s: &TestServer, name: &str, scopes: &[&str]) -> (Value, String) {
-    let res = s
-        .request(As::Owner, Method::POST, &format!("/api/v1/orgs/{}/api-keys", s.acme))
-        .json(&json!({ "name": name, "scopes": scopes }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let body: Value = res.json().await.unwrap();
-    (body["key"].clone(), body["secret"].as_str().unwrap().to_owned())
-}
-
 async fn with_key(s: &TestServer, secret: &str, method: Method, path: &str, body: Option<Value>) -> Response {
     let mut req = s.http.request(method, s.url(path)).bearer_auth(secret);
     if let Some(body) = body {
@@ -43,7 +31,7 @@ async fn role_table() {
             (Method::POST, "/api/v1/me/api-keys".into(), Some(json!({"name": "ci", "scopes": ["workflows:read"], "current_password": "chronicle-demo"})), [201, 201, 201, 201, 401]),
             (Method::GET, "/api/v1/me/api-keys/activity".into(), None, [200, 200, 200, 200, 401]),
         ];
-        let fresh = || async { create_org_key(&s, "to revoke", &["audit:read"]).await.0["id"].as_str().unwrap().to_owned() };
+        let fresh = || async { s.create_org_key("to revoke", &["audit:read"]).await.0["id"].as_str().unwrap().to_owned() };
         assert_role_table(&s, backend, &table, fresh).await;
     }
 }
@@ -52,7 +40,7 @@ async fn role_table() {
 async fn an_org_key_acts_with_exactly_its_scopes_inside_its_org() {
     for (backend, db) in test_databases().await {
         let s = TestServer::start(db).await;
-        let (key, secret) = create_org_key(&s, "CI deploy", &["workflows:read", "audit:read"]).await;
+        let (key, secret) = s.create_org_key("CI deploy", &["workflows:read", "audit:read"]).await;
         assert!(secret.starts_with("chr_org_") && secret.len() >= 8 + 43, "[{backend}] {secret}");
         let display = key["display"].as_str().unwrap();
         assert_eq!(display, format!("chr_org_…{}", &secret[secret.len() - 4..]));
@@ -116,7 +104,7 @@ async fn an_org_key_acts_with_exactly_its_scopes_inside_its_org() {
 async fn a_key_is_named_in_the_trail_and_an_expired_key_is_refused() {
     for (backend, db) in test_databases().await {
         let s = TestServer::start(db).await;
-        let (key, secret) = create_org_key(&s, "deployer", &["workflows:read", "workflows:write"]).await;
+        let (key, secret) = s.create_org_key("deployer", &["workflows:read", "workflows:write"]).await;
         let res = with_key(&s, &secret, Method::POST, &format!("/api/v1/orgs/{}/workflows", s.acme), Some(json!({"name": "From CI", "nodes": [], "edges": []}))).await;
         assert_eq!(res.status(), 201, "[{backend}]");
         let wf: Value = res.json().await.unwrap();
@@ -200,7 +188,7 @@ async fn a_personal_key_acts_as_its_user_within_its_scopes() {
 async fn secrets_never_enter_the_trail_or_an_export() {
     for (backend, db) in test_databases().await {
         let s = TestServer::start(db).await;
-        let (key, secret) = create_org_key(&s, "scanner", &["audit:read"]).await;
+        let (key, secret) = s.create_org_key("scanner", &["audit:read"]).await;
         s.request(As::Owner, Method::DELETE, &format!("/api/v1/orgs/{}/api-keys/{}", s.acme, key["id"].as_str().unwrap())).send().await.unwrap();
         audit_events(&s, "action=api_key.revoked", 1).await;
         let (hash,): (String,) = sqlx::query_as("SELECT secret_hash FROM api_keys WHERE id = $1").bind(key["id"].as_str().unwrap()).fetch_one(s.db.pool()).await.unwrap();
@@ -257,7 +245,7 @@ async fn key_alerts_are_delivered_by_smtp_and_retried_when_it_fails() {
     for (backend, db) in test_databases().await {
         let (url, mut inbox) = smtp_sink().await;
         let s = TestServer::start_with_smtp(db.clone(), Some(url)).await;
-        let (key, _) = create_org_key(&s, "Nightly export", &["audit:read"]).await;
+        let (key, _) = s.create_org_key("Nightly export", &["audit:read"]).await;
         let mail = tokio::time::timeout(Duration::from_secs(10), inbox.recv()).await.expect("mail within 10 s").unwrap();
         assert!(mail.contains("owner@acme.test"), "[{backend}] {mail}");
         assert!(mail.contains("Nightly export") && mail.contains(key["display"].as_str().unwrap().trim_start_matches("chr_org_…")), "{mail}");
@@ -279,7 +267,7 @@ async fn key_alerts_are_delivered_by_smtp_and_retried_when_it_fails() {
         let url = format!("smtp://{}", closed.local_addr().unwrap());
         drop(closed);
         let s = TestServer::start_with_smtp(db, Some(url)).await;
-        create_org_key(&s, "while SMTP is down", &["audit:read"]).await;
+        s.create_org_key("while SMTP is down", &["audit:read"]).await;
         let mut row = (String::new(), 0i64, None::<String>);
         for _ in 0..50 {
             row = sqlx::query_as("SELECT status, attempts, last_error FROM outbox").fetch_one(s.db.pool()).await.unwrap();

@@ -39,6 +39,15 @@ pub fn RelativeTime(#[prop(into)] at: String) -> impl IntoView {
     view! { <time datetime=at.clone() title=absolute(&at)>{text}</time> }
 }
 
+/// A time that may not have happened ("Never"): last use, expiry.
+#[component]
+pub fn TimeOrNever(at: Option<String>) -> impl IntoView {
+    match at {
+        Some(t) => view! { <RelativeTime at=t/> }.into_any(),
+        None => view! { <span class="muted">"Never"</span> }.into_any(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::relative;

@@ -3,7 +3,7 @@
 
 use crate::components::error_panel::ErrorPanel;
 use crate::components::secret_reveal::SecretReveal;
-use crate::components::time::RelativeTime;
+use crate::components::time::{RelativeTime, TimeOrNever};
 use crate::model::CreatedWebhookKey;
 use crate::server_fns::executions::{list_webhook_keys, CreateWebhookKey, RevokeWebhookKey};
 use leptos::prelude::*;
@@ -68,7 +68,7 @@ pub fn WebhookKeysPanel(org: String, workflow_id: String) -> impl IntoView {
                                                     <td>{k.name.clone()}</td>
                                                     <td><code>{k.display.clone()}</code></td>
                                                     <td><RelativeTime at=k.created_at.clone()/>" by "{k.created_by.name.clone()}</td>
-                                                    <td>{match k.last_used_at.clone() { Some(t) => view! { <RelativeTime at=t/> }.into_any(), None => view! { <span class="muted">"Never"</span> }.into_any() }}</td>
+                                                    <td><TimeOrNever at=k.last_used_at.clone()/></td>
                                                     <td>{match k.revoked_at.clone() {
                                                         Some(t) => view! { <span class="badge">"Revoked "<RelativeTime at=t/></span> }.into_any(),
                                                         None => view! { <button type="button" class="danger small" aria-label=format!("Revoke {}", k.name) on:click=on_revoke>"Revoke"</button> }.into_any(),

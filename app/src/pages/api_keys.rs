@@ -1,7 +1,7 @@
 use crate::components::audit_pager::{audit_pager, LoadMore};
 use crate::components::error_panel::ErrorPanel;
 use crate::components::secret_reveal::SecretReveal;
-use crate::components::time::RelativeTime;
+use crate::components::time::{RelativeTime, TimeOrNever};
 use crate::error::{ApiError, ErrorKind};
 use crate::components::shell::membership;
 use crate::model::{ApiKey, AuditEvent, AuditPage, CreatedKey, Role, SCOPES};
@@ -201,8 +201,8 @@ fn KeyTable(keys: Vec<ApiKey>, org: Option<String>, revoke: ServerAction<RevokeK
                             <td><code>{k.display.clone()}</code></td>
                             <td>{k.scopes.join(", ")}</td>
                             <td><RelativeTime at=k.created_at.clone()/>" by "{k.created_by.name.clone()}</td>
-                            <td>{match k.last_used_at.clone() { Some(t) => view! { <RelativeTime at=t/> }.into_any(), None => view! { <span class="muted">"Never"</span> }.into_any() }}</td>
-                            <td>{match k.expires_at.clone() { Some(t) => view! { <RelativeTime at=t/> }.into_any(), None => view! { <span class="muted">"Never"</span> }.into_any() }}</td>
+                            <td><TimeOrNever at=k.last_used_at.clone()/></td>
+                            <td><TimeOrNever at=k.expires_at.clone()/></td>
                             <td>{match (k.revoked_at.clone(), expired) {
                                 (Some(t), _) => view! { <span class="badge">"Revoked "<RelativeTime at=t/></span> }.into_any(),
                                 (None, true) => view! { <span class="badge">"Expired"</span> }.into_any(),

@@ -2,7 +2,7 @@
 //! bearer token. A secret goes in once and never comes back out.
 
 use crate::components::error_panel::ErrorPanel;
-use crate::components::time::RelativeTime;
+use crate::components::time::{RelativeTime, TimeOrNever};
 use crate::server_fns::executions::{list_credentials, CreateCredential, DeleteCredential};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -63,7 +63,7 @@ pub fn SettingsPage() -> impl IntoView {
                                                 <td>{c.name.clone()}</td>
                                                 <td><code>{c.id.clone()}</code></td>
                                                 <td><RelativeTime at=c.created_at.clone()/>" by "{c.created_by.name.clone()}</td>
-                                                <td>{match c.last_used_at.clone() { Some(t) => view! { <RelativeTime at=t/> }.into_any(), None => view! { <span class="muted">"Never"</span> }.into_any() }}</td>
+                                                <td><TimeOrNever at=c.last_used_at.clone()/></td>
                                                 <td><button type="button" class="danger small" aria-label=format!("Delete {}", c.name) on:click=on_delete>"Delete"</button></td>
                                             </tr>
                                         }

@@ -125,6 +125,19 @@ impl TestServer {
         self.request(who, Method::GET, path).send().await.unwrap()
     }
 
+    /// Creates an org key in Acme as its owner: the key and its secret.
+    pub async fn create_org_key(&self, name: &str, scopes: &[&str]) -> (Value, String) {
+        let res = self
+            .request(As::Owner, Method::POST, &format!("/api/v1/orgs/{}/api-keys", self.acme))
+            .json(&serde_json::json!({ "name": name, "scopes": scopes }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        let body: Value = res.json().await.unwrap();
+        (body["key"].clone(), body["secret"].as_str().unwrap().to_owned())
+    }
+
     pub async fn user_id(&self, email: &str) -> String {
         app::backend::users::find_by_email(&self.db, email).await.unwrap().unwrap().0.id
     }
