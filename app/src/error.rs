@@ -25,6 +25,8 @@ pub enum ErrorKind {
     CrossSiteRequest,
     /// Someone saved the workflow since the version the editor started from (409).
     VersionConflict,
+    /// A provider webhook whose signature is missing, bad or stale (400).
+    InvalidSignature,
     /// Login throttled; `Retry-After` says when to try again (429).
     TooManyAttempts,
     /// The server cannot take this now (503): e.g. the audit trail cannot keep up.
@@ -41,6 +43,7 @@ impl ErrorKind {
             ErrorKind::Conflict => 409,
             ErrorKind::InvalidInput => 422,
             ErrorKind::BadRequest => 400,
+            ErrorKind::InvalidSignature => 400,
             ErrorKind::PayloadTooLarge => 413,
             ErrorKind::CrossSiteRequest => 403,
             ErrorKind::VersionConflict => 409,

@@ -288,6 +288,109 @@ pub struct OutboxMail {
     pub last_error: Option<String>,
     pub created_at: String,
     pub sent_at: Option<String>,
+    /// Workflow mail only: its tracking code, and the engagement recorded for it so far.
+    #[serde(default)]
+    pub tracking: Option<MailTracking>,
+}
+
+/// What tracking knows about one workflow mail (events recorded only for orgs that opted in).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailTracking {
+    pub workflow_id: Option<String>,
+    pub delivered: i64,
+    pub opened: i64,
+    pub clicked: i64,
+    pub bounced: i64,
+    pub blocked: i64,
+}
+
+/// An org's settings (`GET /api/v1/orgs/{org}/settings`). The PostHog key is write-only:
+/// only whether one is set is ever answered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgSettings {
+    pub capture_engagement_events: bool,
+    pub audit_retention_days: Option<i64>,
+    pub posthog_host: Option<String>,
+    pub posthog_api_key_set: bool,
+}
+
+/// A settings change: absent fields stay, `null` clears.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture_engagement_events: Option<bool>,
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub audit_retention_days: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub posthog_host: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub posthog_api_key: Option<Option<String>>,
+}
+
+/// A field that is present (`null` included) is `Some`; an absent one stays `None` by default.
+fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// The engagement events a workflow's mail may produce, and nothing else.
+pub const ENGAGEMENT_EVENTS: [&str; 7] = [
+    "$workflows_email_sent", "$workflows_email_failed", "$workflows_email_delivered", "$workflows_email_opened",
+    "$workflows_email_link_clicked", "$workflows_email_bounced", "$workflows_email_blocked",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EngagementEvent {
+    pub id: String,
+    pub event: String,
+    pub distinct_id: String,
+    pub workflow_id: Option<String>,
+    pub execution_id: Option<String>,
+    pub message_id: Option<String>,
+    pub properties: serde_json::Value,
+    pub occurred_at: String,
+    pub received_at: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngagementQuery {
+    pub workflow_id: Option<String>,
+    pub event: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EngagementPage {
+    pub events: Vec<EngagementEvent>,
+    pub next_cursor: Option<String>,
+}
+
+/// A workflow's funnel: how many events of each kind, in all and per day.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngagementSummary {
+    /// `(event, count)` for each allowlisted event.
+    pub totals: Vec<(String, i64)>,
+    /// `(day YYYY-MM-DD, event, count)`, the last 30 days with events.
+    pub daily: Vec<(String, String, i64)>,
+}
+
+/// Where PostHog forwarding stands for an org.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForwardingStatus {
+    pub pending: i64,
+    pub sent: i64,
+    pub failed: i64,
+    pub last_error: Option<String>,
+}
+
+/// An SNS subscription waiting for someone to open its SubscribeURL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnsSubscription {
+    pub message_id: String,
+    pub topic_arn: String,
+    pub subscribe_url: String,
+    pub received_at: String,
 }
 
 /// One of the signed-in user's sessions.
@@ -319,17 +422,17 @@ pub struct AuditQuery {
 }
 
 /// Every action the trail records, for the explorer's action filter.
-pub const AUDIT_ACTIONS: [&str; 23] = [
+pub const AUDIT_ACTIONS: [&str; 24] = [
     "auth.login", "auth.login_failed", "auth.login_blocked", "auth.logout", "auth.password_changed",
     "auth.session_revoked", "account.deleted", "member.role_changed", "member.removed", "api_key.created",
     "api_key.revoked", "workflow.created", "workflow.updated", "workflow.deleted", "workflow.restored",
     "workflow.executed", "credential.created", "credential.accessed", "credential.deleted", "webhook_key.created",
-    "webhook_key.revoked", "audit_log.exported", "user.created",
+    "webhook_key.revoked", "audit_log.exported", "user.created", "org.settings_changed",
 ];
 
 /// Actions of features still to come (SPEC "Audit event"): a filter may name them already.
-pub const PLANNED_AUDIT_ACTIONS: [&str; 16] = [
-    "workflow.exported", "org.settings_changed", "file.uploaded", "file.downloaded",
+pub const PLANNED_AUDIT_ACTIONS: [&str; 15] = [
+    "workflow.exported", "file.uploaded", "file.downloaded",
     "file.deleted", "file.upload_refused", "file.shared", "file.share_revoked", "billing.subscription_changed",
     "billing.invoice_paid", "billing.payment_failed", "billing.dispute_created", "audit_stream.created",
     "audit_stream.deleted", "audit_log.pruned", "audit_log.verified",

@@ -29,19 +29,25 @@ pub const EXECUTION_WORKERS: usize = 4;
 /// here, its overflow counted in `metrics`), settings.
 pub fn app_state(db: Db, leptos_options: LeptosOptions, config: Config, metrics: &metrics::Metrics) -> AppState {
     let audit = Recorder::start(db.clone(), metrics.audit_overflow_hook());
+    let telemetry = metrics.telemetry.clone();
     app::backend::housekeeping::spawn(db.clone(), std::time::Duration::from_secs(600));
     match config.smtp_url.as_deref().map(app::backend::mail::smtp::transport) {
         Some(Ok(smtp)) => {
-            app::backend::mail::outbox::spawn_delivery(db.clone(), smtp, std::time::Duration::from_secs(1));
+            app::backend::mail::outbox::spawn_delivery(db.clone(), smtp, telemetry.clone(), std::time::Duration::from_secs(1));
         }
         Some(Err(err)) => tracing::error!("{}: {}; mail stays in the outbox", err.field.as_deref().unwrap_or("SMTP_URL"), err.message),
         None => tracing::info!("SMTP_URL is not set: mail stays in the outbox (Outbox page)"),
     }
     let config = Arc::new(config);
+    let tracking = Arc::new(app::backend::tracking::Tracking::start(db.clone(), &config, telemetry.clone()));
+    app::backend::tracking::posthog::spawn(db.clone(), config.clone(), std::time::Duration::from_secs(2));
+    // Links in mail: the public URL, else the address this instance serves.
+    let public_base = config.public_url.clone().unwrap_or_else(|| format!("http://{}", leptos_options.site_addr));
     let runner = app::backend::executions::Runner::new();
-    runner.spawn(app::backend::executions::engine::Context::new(db.clone(), config.clone(), audit.clone()), EXECUTION_WORKERS);
+    let context = app::backend::executions::engine::Context::new(db.clone(), config.clone(), audit.clone(), tracking.clone(), public_base);
+    runner.spawn(context, EXECUTION_WORKERS);
     app::backend::executions::schedule::spawn(db.clone(), audit.clone(), runner.clone());
-    AppState { leptos_options, db, config, audit, runner }
+    AppState { leptos_options, db, config, audit, runner, tracking, telemetry }
 }
 
 pub fn router(state: AppState, metrics: Arc<metrics::Metrics>) -> Router {

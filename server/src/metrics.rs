@@ -58,6 +58,8 @@ pub struct Metrics {
     executions_seen: [AtomicU64; 2],
     pool_connections: Family<StateLabel, Gauge>,
     process: ProcessMetrics,
+    /// Tracking and webhook counters, kept by the app and registered here.
+    pub telemetry: app::backend::telemetry::Telemetry,
 }
 
 impl Metrics {
@@ -86,6 +88,8 @@ impl Metrics {
         registry.register("executions", "Runs this instance finished, by status (succeeded, failed)", executions.clone());
         let pool_connections = Family::<StateLabel, Gauge>::default();
         registry.register("db_pool_connections", "Database pool connections, by state (in_use, idle)", pool_connections.clone());
+        let telemetry = app::backend::telemetry::Telemetry::default();
+        telemetry.register(registry);
         Arc::new(Metrics {
             registry: root,
             requests,
@@ -99,6 +103,7 @@ impl Metrics {
             executions_seen: [AtomicU64::new(0), AtomicU64::new(0)],
             pool_connections,
             process,
+            telemetry,
         })
     }
 

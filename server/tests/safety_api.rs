@@ -373,6 +373,9 @@ async fn every_listed_action_is_emitted() {
         expect(send(As::Owner, Method::PUT, path.clone(), Some(body)).await, 200, "update");
         expect(send(As::Owner, Method::POST, format!("{path}/restore"), Some(json!({ "version": 1 }))).await, 200, "restore");
         expect(send(As::Owner, Method::DELETE, path, None).await, 204, "delete");
+        // Org settings.
+        let settings = json!({ "capture_engagement_events": true });
+        expect(send(As::Owner, Method::PATCH, format!("/api/v1/orgs/{acme}/settings"), Some(settings)).await, 200, "settings");
         // The trail itself, exported.
         let export = send(As::Owner, Method::GET, format!("/api/v1/orgs/{acme}/audit/export?format=jsonl"), None).await;
         expect(export, 200, "export").bytes().await.unwrap();

@@ -35,6 +35,10 @@ impl Access {
     /// Creating and revoking webhook keys, and org credentials: people only, as with org keys.
     pub const MANAGE_WEBHOOK_KEYS: Access = Access { role: Role::Admin, scope: None };
     pub const MANAGE_CREDENTIALS: Access = Access { role: Role::Admin, scope: None };
+    /// Org settings (engagement capture, retention, PostHog): reading and changing, people only.
+    pub const MANAGE_SETTINGS: Access = Access { role: Role::Admin, scope: None };
+    /// Engagement events of the org's workflow mail.
+    pub const READ_ENGAGEMENT: Access = Access { role: Role::Admin, scope: Some("audit:read") };
     /// The org's outgoing mail (key alerts): owners, people only.
     pub const READ_OUTBOX: Access = Access { role: Role::Owner, scope: None };
 }

@@ -25,7 +25,7 @@ fn associated(org_id: &str, id: &str) -> String {
 }
 
 /// `hex(nonce ‖ ciphertext)`.
-fn seal(secret: &RootSecret, org_id: &str, id: &str, plain: &str) -> String {
+pub(crate) fn seal(secret: &RootSecret, org_id: &str, id: &str, plain: &str) -> String {
     let nonce = XChaCha20Poly1305::generate_nonce(&mut chacha20poly1305::aead::OsRng);
     let aad = associated(org_id, id);
     let sealed = cipher(secret).encrypt(&nonce, Payload { msg: plain.as_bytes(), aad: aad.as_bytes() }).expect("XChaCha20-Poly1305 seals any length we allow");
@@ -46,7 +46,7 @@ fn open_with(secret: &RootSecret, org_id: &str, id: &str, sealed: &str) -> Optio
 }
 
 /// Opens with the current secret, or the previous one while rotating.
-fn open(config: &Config, org_id: &str, id: &str, sealed: &str) -> Option<String> {
+pub(crate) fn open(config: &Config, org_id: &str, id: &str, sealed: &str) -> Option<String> {
     open_with(&config.secret, org_id, id, sealed)
         .or_else(|| config.previous_secret.as_ref().and_then(|previous| open_with(previous, org_id, id, sealed)))
 }

@@ -20,8 +20,11 @@ pub mod passwords;
 pub mod request;
 pub mod secret;
 pub mod sessions;
+pub mod settings;
+pub mod telemetry;
 pub mod testing;
 pub mod throttle;
+pub mod tracking;
 pub mod users;
 pub mod webhook_keys;
 pub mod workflows;
@@ -57,6 +60,16 @@ pub struct Config {
     /// `CHRONICLE_EGRESS_ALLOW_PRIVATE=1`: `http_request` steps may reach private, loopback
     /// and link-local addresses (tests, on-premises targets). Off by default.
     pub egress_allow_private: bool,
+    /// `CHRONICLE_TRACKING_KEYS` (comma-separated; the first signs) and
+    /// `CHRONICLE_TRACKING_ACCEPT_UNSIGNED` (legacy codes read unless `false`). No keys: one
+    /// derived from the secret.
+    pub tracking_keys: Vec<String>,
+    pub tracking_accept_unsigned: bool,
+    /// The keys of `CHRONICLE_SNS_CERTS` (PEM files, comma-separated), which alone may sign
+    /// SNS messages when set; then no certificate is fetched.
+    pub sns_certs: Vec<rsa::RsaPublicKey>,
+    /// `CHRONICLE_SNS_TOPIC_ARNS`: the SNS topics accepted (comma-separated); unset: any.
+    pub sns_topic_arns: Vec<String>,
 }
 
 impl Default for Config {
@@ -71,6 +84,10 @@ impl Default for Config {
             secret: secret::RootSecret::random(),
             previous_secret: None,
             egress_allow_private: false,
+            tracking_keys: Vec::new(),
+            tracking_accept_unsigned: true,
+            sns_certs: Vec::new(),
+            sns_topic_arns: Vec::new(),
         }
     }
 }
@@ -94,7 +111,12 @@ impl Config {
         std::fs::create_dir_all(&data_dir).map_err(|e| format!("cannot create data directory {}: {e}", data_dir.display()))?;
         let secret = secret::load_or_create(var("CHRONICLE_SECRET").as_deref(), &data_dir)?;
         let previous_secret = var("CHRONICLE_SECRET_PREVIOUS").map(|s| secret::RootSecret::new(s.as_bytes()));
+        let list = |name: &str| var(name).map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default();
         Ok(Config {
+            tracking_keys: list("CHRONICLE_TRACKING_KEYS"),
+            tracking_accept_unsigned: !var("CHRONICLE_TRACKING_ACCEPT_UNSIGNED").is_some_and(|v| v.eq_ignore_ascii_case("false") || v == "0"),
+            sns_certs: tracking::sns::load_pinned(&list("CHRONICLE_SNS_CERTS").into_iter().map(PathBuf::from).collect::<Vec<_>>())?,
+            sns_topic_arns: list("CHRONICLE_SNS_TOPIC_ARNS"),
             secret,
             previous_secret,
             egress_allow_private: var("CHRONICLE_EGRESS_ALLOW_PRIVATE").is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true")),
@@ -129,6 +151,9 @@ pub struct AppState {
     pub audit: audit::Recorder,
     /// Wakes the execution workers when a run is queued.
     pub runner: executions::Runner,
+    /// Tracking codes, the engagement ingest queue, SNS verification.
+    pub tracking: Arc<tracking::Tracking>,
+    pub telemetry: telemetry::Telemetry,
 }
 
 impl AppState {

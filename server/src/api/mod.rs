@@ -8,6 +8,8 @@ mod executions;
 mod extract;
 mod keys;
 mod members;
+mod settings;
+mod tracking;
 mod workflows;
 
 pub use extract::{ApiJson, ApiQuery, Authenticated, Client};
@@ -77,8 +79,12 @@ fn routes_with_doc() -> OpenApiRouter<AppState> {
         .routes(routes!(executions::list_webhook_keys, executions::create_webhook_key))
         .routes(routes!(executions::revoke_webhook_key))
         .routes(routes!(executions::list_credentials, executions::create_credential))
-        .routes(routes!(executions::delete_credential));
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1)
+        .routes(routes!(executions::delete_credential))
+        .routes(routes!(settings::get, settings::update))
+        .routes(routes!(settings::engagement));
+    // Public doors outside /api/v1: signed codes and provider signatures, no session.
+    let public = OpenApiRouter::new().routes(routes!(tracking::open)).routes(routes!(tracking::click)).routes(routes!(tracking::ses_webhook));
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(public)
 }
 
 /// The REST API (its paths already under `/api/v1`); anything else under it is a JSON 404.

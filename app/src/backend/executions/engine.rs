@@ -6,7 +6,8 @@
 
 use super::{egress, Origin, Trigger};
 use crate::backend::audit::{NewEvent, Recorder};
-use crate::backend::db::{now, Db};
+use crate::backend::db::{new_id, now, Db};
+use crate::backend::tracking::{self, Tracking};
 use crate::backend::{credentials, mail, Config};
 use crate::model::CredentialDescriptor;
 use crate::workflow::catalog;
@@ -21,12 +22,15 @@ pub struct Context {
     pub config: Arc<Config>,
     pub audit: Recorder,
     pub http: reqwest::Client,
+    pub tracking: Arc<Tracking>,
+    /// Where links in mail point: `CHRONICLE_PUBLIC_URL`, else `http://` + the site address.
+    pub public_base: String,
 }
 
 impl Context {
-    pub fn new(db: Db, config: Arc<Config>, audit: Recorder) -> Context {
+    pub fn new(db: Db, config: Arc<Config>, audit: Recorder, tracking: Arc<Tracking>, public_base: String) -> Context {
         let http = egress::client(config.egress_allow_private);
-        Context { db, config, audit, http }
+        Context { db, config, audit, http, tracking, public_base }
     }
 }
 
@@ -34,6 +38,7 @@ impl Context {
 pub struct Job {
     pub id: String,
     pub org_id: String,
+    pub workflow_id: String,
     pub trigger: Trigger,
     pub origin: Origin,
     pub definition: String,
@@ -41,15 +46,16 @@ pub struct Job {
 }
 
 impl Job {
-    pub(super) fn from_claimed(r: (String, String, String, String, Option<String>, String, Option<String>, String, Option<String>)) -> Job {
-        let credential = CredentialDescriptor { kind: r.3, id: r.4, label: r.5 };
+    pub(super) fn from_claimed(r: (String, String, String, String, String, Option<String>, String, Option<String>, String, Option<String>)) -> Job {
+        let credential = CredentialDescriptor { kind: r.4, id: r.5, label: r.6 };
         Job {
             id: r.0,
             org_id: r.1,
-            trigger: Trigger::parse(&r.2).unwrap_or(Trigger::Api),
-            origin: Origin::from_descriptor(credential, r.6),
-            definition: r.7,
-            payload: r.8.and_then(|p| serde_json::from_str(&p).ok()).unwrap_or(Value::Null),
+            workflow_id: r.2,
+            trigger: Trigger::parse(&r.3).unwrap_or(Trigger::Api),
+            origin: Origin::from_descriptor(credential, r.7),
+            definition: r.8,
+            payload: r.9.and_then(|p| serde_json::from_str(&p).ok()).unwrap_or(Value::Null),
         }
     }
 }
@@ -168,19 +174,31 @@ async fn run_node(ctx: &Context, job: &Job, node: &Node) -> Outcome {
             }
             Err(why) => Outcome::Failed(None, format!("expression: {why}")),
         },
-        "send_email" => {
-            let (to, subject, body) = (text("to"), text("subject"), node.data.config.get("body").and_then(Value::as_str).unwrap_or_default());
-            match mail::outbox::enqueue(&ctx.db, Some(&job.org_id), &to, &subject, body).await {
-                Ok(()) => Outcome::Succeeded(json!({ "to": to, "subject": subject, "queued": true })),
-                Err(err) => Outcome::Failed(None, format!("could not queue the mail: {}", err.message)),
-            }
-        }
+        "send_email" => send_email(ctx, job, &text("to"), &text("subject"), node.data.config.get("body").and_then(Value::as_str).unwrap_or_default()).await,
         "http_request" => http_request(ctx, job, node).await,
         "code" => Outcome::Skipped("This engine does not run code nodes; nothing was executed.".into()),
         "read_contract" | "write_contract" => {
             Outcome::Skipped("This engine does not call smart contracts; nothing was read or written on chain.".into())
         }
         other => Outcome::Skipped(format!("Unknown node type {other:?}; nothing was executed.")),
+    }
+}
+
+/// Queues a tracked mail: one code for the message (pixel, headers), one per link.
+async fn send_email(ctx: &Context, job: &Job, to: &str, subject: &str, body: &str) -> Outcome {
+    let message_id = new_id();
+    // The trigger payload names who this is about when it can; else the recipient does, so a
+    // batch or scheduled run stays attributable.
+    let distinct_id = match job.payload.get("distinct_id") {
+        Some(Value::String(id)) if !id.is_empty() => id.clone(),
+        _ => to.to_owned(),
+    };
+    let payload = tracking::codes::Payload { o: job.org_id.clone(), w: job.workflow_id.clone(), x: job.id.clone(), m: message_id.clone(), d: distinct_id.clone(), u: None };
+    let composed = tracking::compose::compose(&ctx.tracking.keys, &ctx.public_base, &payload, body);
+    let mail = mail::outbox::Tracked { message_id: &message_id, workflow_id: &job.workflow_id, execution_id: &job.id, distinct_id: &distinct_id, composed: &composed };
+    match mail::outbox::enqueue_tracked(&ctx.db, &job.org_id, to, subject, &mail).await {
+        Ok(()) => Outcome::Succeeded(json!({ "to": to, "subject": subject, "queued": true, "message_id": message_id, "links": composed.links.len() })),
+        Err(err) => Outcome::Failed(None, format!("could not queue the mail: {}", err.message)),
     }
 }
 

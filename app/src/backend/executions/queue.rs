@@ -137,9 +137,9 @@ pub async fn claim(db: &Db) -> ApiResult<Option<Job>> {
     let sql = format!(
         "UPDATE executions SET status = 'running', started_at = $1, claimed_until = $2 \
          WHERE seq = (SELECT seq FROM executions WHERE status = 'queued' ORDER BY seq LIMIT 1{skip_locked}) AND status = 'queued' \
-         RETURNING id, org_id, trigger_kind, credential_type, credential_id, credential_label, user_id, definition, payload"
+         RETURNING id, org_id, workflow_id, trigger_kind, credential_type, credential_id, credential_label, user_id, definition, payload"
     );
-    type Row = (String, String, String, String, Option<String>, String, Option<String>, String, Option<String>);
+    type Row = (String, String, String, String, String, Option<String>, String, Option<String>, String, Option<String>);
     let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now()).bind(lease_end()).fetch_optional(db.pool()).await?;
     Ok(row.map(Job::from_claimed))
 }

@@ -1,6 +1,8 @@
 //! SMTP transport: a relay from `SMTP_URL` (`smtp://host[:port]`, plain SMTP) and one send.
 
 use crate::error::{ApiError, ApiResult};
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::MultiPart;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::time::Duration;
 
@@ -22,13 +24,33 @@ pub fn transport(url: &str) -> ApiResult<Smtp> {
     Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(port).timeout(Some(Duration::from_secs(10))).build())
 }
 
-pub async fn send(smtp: &Smtp, to: &str, subject: &str, body: String) -> Result<(), String> {
-    let message = Message::builder()
+/// One mail: plain text, or text and HTML with its tracking code in the headers.
+pub struct Outgoing<'a> {
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub text: String,
+    pub html: Option<String>,
+    pub tracking_code: Option<&'a str>,
+}
+
+pub async fn send(smtp: &Smtp, mail: Outgoing<'_>) -> Result<(), String> {
+    let to = mail.to;
+    let mut builder = Message::builder()
         .from(FROM.parse().map_err(|e| format!("{e}"))?)
         .to(to.parse().map_err(|e| format!("bad recipient {to}: {e}"))?)
-        .subject(subject)
-        .body(body)
-        .map_err(|e| e.to_string())?;
+        .subject(mail.subject);
+    if let Some(code) = mail.tracking_code {
+        let header = |name: &str, value: String| HeaderValue::new(HeaderName::new_from_ascii(name.to_owned()).expect("an ASCII header name"), value);
+        builder = builder
+            .raw_header(header("X-Chronicle-Tracking-Code", code.to_owned()))
+            // SES's SMTP interface turns this into the message tag its events carry.
+            .raw_header(header("X-SES-MESSAGE-TAGS", format!("chronicle_code={code}")));
+    }
+    let message = match mail.html {
+        Some(html) => builder.multipart(MultiPart::alternative_plain_html(mail.text, html)),
+        None => builder.body(mail.text),
+    }
+    .map_err(|e| e.to_string())?;
     smtp.send(message).await.map(|_| ()).map_err(|e| e.to_string())
 }
 

@@ -1,0 +1,152 @@
+//! SES events delivered through a verified SNS envelope: each SNS `MessageId` processed once
+//! (a receipt row commits with whatever the message recorded), SES types mapped onto the
+//! allowlist, the event time taken from the record itself, the message's `chronicle_code`
+//! tag read as any tracking code (`source="ses"`).
+
+use super::codes::{Keys, Read};
+use super::events::{self, NewEngagement};
+use super::sns::Envelope;
+use crate::backend::db::{format_time, now, Db};
+use crate::backend::telemetry::Telemetry;
+use crate::error::ApiResult;
+use serde_json::{json, Value};
+
+/// How a verified message went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Processed {
+    Recorded,
+    /// Processed before: nothing written.
+    Duplicate,
+    /// A subscription confirmation, stored for owners to confirm.
+    Subscription,
+    /// Acknowledged, nothing recorded (the reason is counted).
+    Dropped,
+}
+
+/// `(SES type, its record's key, allowlisted event)`.
+const TYPES: [(&str, &str, &str); 8] = [
+    ("Send", "send", "$workflows_email_sent"),
+    ("Delivery", "delivery", "$workflows_email_delivered"),
+    ("Open", "open", "$workflows_email_opened"),
+    ("Click", "click", "$workflows_email_link_clicked"),
+    ("Bounce", "bounce", "$workflows_email_bounced"),
+    ("Complaint", "complaint", "$workflows_email_blocked"),
+    ("Reject", "reject", "$workflows_email_blocked"),
+    ("Rendering Failure", "failure", "$workflows_email_failed"),
+];
+
+/// Processes a verified envelope. `Err` is a bad request (the Message is not an SES event):
+/// nothing is written then.
+pub async fn process(db: &Db, telemetry: &Telemetry, keys: &Keys, envelope: &Envelope) -> Result<ApiResult<Processed>, String> {
+    let kind = envelope.field("Type").unwrap_or_default();
+    let record = if kind == "Notification" { Some(ses_record(envelope.field("Message").unwrap_or_default())?) } else { None };
+    Ok(write(db, telemetry, keys, envelope, kind, record).await)
+}
+
+/// An SES event (event publishing's `eventType`, or a notification's `notificationType`).
+fn ses_record(message: &str) -> Result<Value, String> {
+    let record: Value = serde_json::from_str(message).map_err(|_| "Message is not SES event JSON".to_owned())?;
+    let typed = record.get("eventType").or_else(|| record.get("notificationType")).is_some_and(Value::is_string);
+    if !typed || !record.get("mail").is_some_and(Value::is_object) {
+        return Err("Message is not an SES event (it needs eventType or notificationType, and mail)".into());
+    }
+    Ok(record)
+}
+
+async fn write(db: &Db, telemetry: &Telemetry, keys: &Keys, envelope: &Envelope, kind: &str, record: Option<Value>) -> ApiResult<Processed> {
+    let message_id = envelope.field("MessageId").unwrap_or_default();
+    let mut tx = db.pool().begin().await?;
+    let fresh = sqlx::query("INSERT INTO webhook_receipts (provider, event_id, received_at) VALUES ('ses', $1, $2) ON CONFLICT DO NOTHING")
+        .bind(message_id)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        == 1;
+    if !fresh {
+        return Ok(Processed::Duplicate);
+    }
+    let processed = match (kind, record) {
+        ("SubscriptionConfirmation", _) => {
+            sqlx::query("INSERT INTO sns_subscriptions (message_id, topic_arn, subscribe_url, received_at) VALUES ($1, $2, $3, $4)")
+                .bind(message_id)
+                .bind(envelope.field("TopicArn").unwrap_or_default())
+                .bind(envelope.field("SubscribeURL").unwrap_or_default())
+                .bind(now())
+                .execute(&mut *tx)
+                .await?;
+            Processed::Subscription
+        }
+        (_, Some(record)) => match engagement(telemetry, keys, &record) {
+            Some(event) if events::record(&mut tx, telemetry, &event).await? => Processed::Recorded,
+            _ => Processed::Dropped,
+        },
+        _ => Processed::Dropped,
+    };
+    tx.commit().await?;
+    Ok(processed)
+}
+
+/// The engagement event an SES record stands for, or `None` (counted) when it stands for none.
+fn engagement(telemetry: &Telemetry, keys: &Keys, record: &Value) -> Option<NewEngagement> {
+    let ses_type = record.get("eventType").or_else(|| record.get("notificationType")).and_then(Value::as_str).unwrap_or_default();
+    let Some(&(_, key, event)) = TYPES.iter().find(|(t, _, _)| *t == ses_type) else {
+        telemetry.event_dropped("unknown_ses_type");
+        return None;
+    };
+    let mail = &record["mail"];
+    let code = mail["tags"]["chronicle_code"][0].as_str().map(str::to_owned).or_else(|| header(mail, "X-Chronicle-Tracking-Code"));
+    let Some(code) = code else {
+        telemetry.event_dropped("no_tracking_code");
+        return None;
+    };
+    let read = keys.read(&code);
+    telemetry.code_read(read.format(), "ses");
+    let payload = match read {
+        Read::Signed(p) | Read::Unsigned(p) => p,
+        Read::Invalid => {
+            telemetry.event_dropped("invalid_tracking_code");
+            return None;
+        }
+    };
+    let detail = &record[key];
+    // When it happened: the record's own time, else the mail's; the notification's never.
+    let occurred_at = [&detail["timestamp"], &mail["timestamp"]]
+        .iter()
+        .find_map(|t| t.as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()))
+        .map_or_else(now, |t| format_time(t.with_timezone(&chrono::Utc)));
+    let to = mail["destination"][0].as_str().map(str::to_owned);
+    let mut properties = json!({ "$workflow_id": payload.w, "$messaging_source": "ses" });
+    if let Some(to) = &to {
+        properties["$email_to"] = json!(to);
+    }
+    if matches!(event, "$workflows_email_sent" | "$workflows_email_failed") {
+        if let Some(subject) = mail["commonHeaders"]["subject"].as_str() {
+            properties["$email_subject"] = json!(subject);
+        }
+    }
+    if event == "$workflows_email_link_clicked" {
+        properties["$link_url"] = json!(payload.u.as_deref().or(detail["link"].as_str()));
+    }
+    Some(NewEngagement {
+        org_id: payload.o,
+        event: event.to_owned(),
+        distinct_id: if payload.d.is_empty() { to.unwrap_or_default() } else { payload.d },
+        workflow_id: Some(payload.w).filter(|w| !w.is_empty()),
+        execution_id: Some(payload.x).filter(|x| !x.is_empty()),
+        message_id: Some(payload.m),
+        properties,
+        occurred_at,
+    })
+}
+
+fn header(mail: &Value, name: &str) -> Option<String> {
+    mail["headers"].as_array()?.iter().find(|h| h["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)))?["value"].as_str().map(str::to_owned)
+}
+
+/// Subscription confirmations received, newest first (owners confirm them by opening the URL).
+pub async fn subscriptions(db: &Db) -> ApiResult<Vec<crate::model::SnsSubscription>> {
+    let rows: Vec<(String, String, String, String)> =
+        sqlx::query_as("SELECT message_id, topic_arn, subscribe_url, received_at FROM sns_subscriptions ORDER BY received_at DESC LIMIT 20").fetch_all(db.pool()).await?;
+    Ok(rows.into_iter().map(|r| crate::model::SnsSubscription { message_id: r.0, topic_arn: r.1, subscribe_url: r.2, received_at: r.3 }).collect())
+}

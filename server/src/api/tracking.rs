@@ -1,0 +1,114 @@
+//! The public doors of email tracking: the open pixel, tracked links, and SES notifications
+//! through SNS. No session is looked up on any of them; each answers from the code or the
+//! signature alone, and none can be made to fail with a 500 by its input.
+
+use app::backend::tracking::codes::Read;
+use app::backend::tracking::ingest::{self, Hit};
+use app::backend::tracking::ses::{self, Processed};
+use app::backend::tracking::sns::Refusal;
+use app::backend::AppState;
+use app::error::{ApiError, ErrorKind};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+/// A transparent 1×1 GIF.
+const PIXEL: &[u8] = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;";
+
+#[utoipa::path(
+    get,
+    path = "/t/o/{code}",
+    summary = "Open pixel: always a 1×1 GIF; a valid code records an open (orgs that record engagement)",
+    params(("code" = String, Path, description = "Tracking code")),
+    responses((status = 200, description = "image/gif"))
+)]
+pub async fn open(State(state): State<AppState>, Path(code): Path<String>) -> Response {
+    let read = state.tracking.keys.read(&code);
+    state.telemetry.code_read(read.format(), "tracking");
+    if let Read::Signed(payload) | Read::Unsigned(payload) = &read {
+        let unsigned = matches!(read, Read::Unsigned(_));
+        state.tracking.ingest.hit(Hit { payload: payload.clone(), unsigned, clicked: None, at: app::backend::db::now() });
+    }
+    ([(header::CONTENT_TYPE, "image/gif"), (header::CACHE_CONTROL, "no-store, max-age=0")], PIXEL).into_response()
+}
+
+#[utoipa::path(
+    get,
+    path = "/t/c/{code}",
+    summary = "Tracked link: 302 to the code's signed target (a legacy code: only to a link its message contains), else 404",
+    params(("code" = String, Path, description = "Tracking code")),
+    responses((status = 302, description = "To the link's target"), super::Failure)
+)]
+pub async fn click(State(state): State<AppState>, Path(code): Path<String>) -> Response {
+    let read = state.tracking.keys.read(&code);
+    state.telemetry.code_read(read.format(), "tracking");
+    // The target always comes from a signature or from the stored message, never from the
+    // request alone: no open redirect.
+    let (payload, target, unsigned) = match read {
+        Read::Signed(p) => {
+            let target = p.u.clone();
+            (p, target, false)
+        }
+        Read::Unsigned(p) => {
+            let target = ingest::stored_link(&state.db, &p).await;
+            (p, target, true)
+        }
+        Read::Invalid => return ApiError::not_found("Link").into_response(),
+    };
+    let Some(target) = target else { return ApiError::not_found("Link").into_response() };
+    state.tracking.ingest.hit(Hit { payload, unsigned, clicked: Some(target.clone()), at: app::backend::db::now() });
+    (StatusCode::FOUND, [(header::LOCATION, target.as_str()), (header::CACHE_CONTROL, "no-store")]).into_response()
+}
+
+#[utoipa::path(
+    post,
+    path = "/webhooks/ses",
+    summary = "SES events through SNS: the envelope's signature is verified first; each MessageId processed once",
+    request_body(content = serde_json::Value, content_type = "text/plain", description = "An SNS envelope (Notification or SubscriptionConfirmation)"),
+    responses(
+        (status = 200, description = "Processed, or `{\"duplicate\": true}` for a redelivery"),
+        super::Failure
+    )
+)]
+pub async fn ses_webhook(State(state): State<AppState>, body: Bytes) -> Response {
+    let count = |outcome: &'static str| state.telemetry.webhook("ses", outcome);
+    let envelope = match state.tracking.sns.verify(&body).await {
+        Ok(envelope) => envelope,
+        Err(Refusal::NotEnvelope) => {
+            count("not_envelope");
+            let message = "Only SNS envelopes are accepted (Type, Signature, SigningCertURL); raw message delivery carries no signature.";
+            return ApiError::new(ErrorKind::Forbidden, message).into_response();
+        }
+        Err(Refusal::Topic) => {
+            count("topic_refused");
+            return ApiError::new(ErrorKind::Forbidden, "This SNS topic is not in CHRONICLE_SNS_TOPIC_ARNS.").into_response();
+        }
+        Err(Refusal::Invalid(why)) => {
+            count("invalid_signature");
+            return ApiError::new(ErrorKind::InvalidSignature, format!("The SNS signature was refused: {why}.")).into_response();
+        }
+    };
+    match ses::process(&state.db, &state.telemetry, &state.tracking.keys, &envelope).await {
+        Err(why) => {
+            count("bad_request");
+            ApiError::new(ErrorKind::BadRequest, why).into_response()
+        }
+        Ok(Err(err)) => {
+            count("error");
+            err.into_response()
+        }
+        Ok(Ok(processed)) => {
+            let (outcome, body) = match processed {
+                Processed::Recorded => ("recorded", json!({ "ok": true })),
+                Processed::Duplicate => ("duplicate", json!({ "duplicate": true })),
+                Processed::Subscription => ("subscription", json!({ "ok": true, "subscription": "stored; an owner confirms it from Settings" })),
+                Processed::Dropped => ("dropped", json!({ "ok": true, "recorded": false })),
+            };
+            count(outcome);
+            Json(body).into_response()
+        }
+    }
+}
