@@ -54,14 +54,13 @@ async fn write(db: Db, telemetry: Telemetry, mut hits: mpsc::Receiver<Hit>) {
 }
 
 async fn write_batch(db: &Db, telemetry: &Telemetry, batch: &[Hit]) -> Result<(), sqlx::Error> {
-    let mut tx = db.pool().begin().await?;
+    // Reads first, outside the transaction: on SQLite a transaction that reads and then
+    // writes cannot wait for the write lock (it would fail as busy, not queue).
+    let mut events = Vec::with_capacity(batch.len());
     for hit in batch {
         let p = &hit.payload;
-        let message: Option<(String,)> = sqlx::query_as("SELECT recipient FROM outbox WHERE id = $1 AND org_id = $2")
-            .bind(&p.m)
-            .bind(&p.o)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let message: Option<(String,)> =
+            sqlx::query_as("SELECT recipient FROM outbox WHERE id = $1 AND org_id = $2").bind(&p.m).bind(&p.o).fetch_optional(db.pool()).await?;
         if hit.unsigned && message.is_none() {
             telemetry.event_dropped("unknown_message");
             continue;
@@ -73,7 +72,7 @@ async fn write_batch(db: &Db, telemetry: &Telemetry, batch: &[Hit]) -> Result<()
         if let Some(url) = &hit.clicked {
             properties["$link_url"] = json!(url);
         }
-        let event = NewEngagement {
+        events.push(NewEngagement {
             org_id: p.o.clone(),
             event: if hit.clicked.is_some() { "$workflows_email_link_clicked" } else { "$workflows_email_opened" }.into(),
             distinct_id: if p.d.is_empty() { message.map(|(to,)| to).unwrap_or_default() } else { p.d.clone() },
@@ -82,8 +81,11 @@ async fn write_batch(db: &Db, telemetry: &Telemetry, batch: &[Hit]) -> Result<()
             message_id: Some(p.m.clone()),
             properties,
             occurred_at: hit.at.clone(),
-        };
-        if let Err(err) = events::record(&mut tx, telemetry, &event).await {
+        });
+    }
+    let mut tx = db.pool().begin().await?;
+    for event in &events {
+        if let Err(err) = events::record(&mut tx, telemetry, event).await {
             tracing::warn!(error = %err, "tracking: could not record an event");
         }
     }
