@@ -64,6 +64,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/orgs/:org/settings") view={Lazy::<Settings>::new()}/>
                     <Route path=path!("/orgs/:org/workflows") view={Lazy::<Workflows>::new()}/>
                     <Route path=path!("/orgs/:org/workflows/:id") view={Lazy::<WorkflowEditor>::new()}/>
+                    <Route path=path!("/orgs/:org/workflows/:id/engagement") view={Lazy::<Engagement>::new()}/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -101,4 +102,5 @@ lazy_page! {
     Settings => pages::settings::SettingsPage,
     Workflows => pages::workflows::WorkflowsPage,
     WorkflowEditor => pages::workflow_editor::WorkflowEditorPage,
+    Engagement => pages::engagement::EngagementPage,
 }

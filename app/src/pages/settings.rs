@@ -1,14 +1,150 @@
-//! Org settings (owner/admin): the org's credentials, which `http_request` nodes send as a
-//! bearer token. A secret goes in once and never comes back out.
+//! Org settings (owner/admin): email engagement (recording, PostHog forwarding, SES
+//! subscriptions), audit retention, and the org's credentials, which `http_request` nodes
+//! send as a bearer token. Secrets go in once and never come back out.
 
 use crate::components::error_panel::ErrorPanel;
 use crate::components::time::{RelativeTime, TimeOrNever};
+use crate::model::{OrgSettings, SettingsPatch};
+use crate::server_fns::engagement::{load_settings, SettingsView, UpdateOrgSettings};
 use crate::server_fns::executions::{list_credentials, CreateCredential, DeleteCredential};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
+    view! {
+        <Title text="Settings · Chronicle"/>
+        <h1 class="page-title">"Settings"</h1>
+        <EngagementSettings/>
+        <Credentials/>
+    }
+}
+
+#[component]
+fn EngagementSettings() -> impl IntoView {
+    let org = super::org_param();
+    let save = ServerAction::<UpdateOrgSettings>::new();
+    let view_of = Resource::new(move || (org.get(), save.version().get()), |(org, _)| load_settings(org));
+    view! {
+        <section class="panel" aria-labelledby="engagement-settings">
+            <h2 id="engagement-settings">"Email engagement"</h2>
+            <Transition fallback=|| view! { <p class="loading">"Loading settings…"</p> }>
+                {move || Suspend::new(async move {
+                    match view_of.await {
+                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                        Ok(current) => view! { <EngagementForm current save/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// The form starts from the saved settings and sends only what changed.
+#[component]
+fn EngagementForm(current: SettingsView, save: ServerAction<UpdateOrgSettings>) -> impl IntoView {
+    let org = super::org_param();
+    let SettingsView { settings, forwarding, subscriptions } = current;
+    let OrgSettings { capture_engagement_events, audit_retention_days, posthog_host, posthog_api_key_set } = settings.clone();
+    let capture = RwSignal::new(capture_engagement_events);
+    let retention = RwSignal::new(audit_retention_days.map(|d| d.to_string()).unwrap_or_default());
+    let host = RwSignal::new(posthog_host.clone().unwrap_or_default());
+    let key = RwSignal::new(String::new());
+    let remove_key = RwSignal::new(false);
+    let local_error = RwSignal::new(None::<String>);
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        local_error.set(None);
+        let mut patch = SettingsPatch::default();
+        if capture.get_untracked() != settings.capture_engagement_events {
+            patch.capture_engagement_events = Some(capture.get_untracked());
+        }
+        let days = retention.get_untracked().trim().to_owned();
+        let days = if days.is_empty() {
+            None
+        } else {
+            match days.parse::<i64>() {
+                Ok(d) => Some(d),
+                Err(_) => {
+                    local_error.set(Some("Keep the audit trail for: enter a whole number of days, or leave it empty to keep everything.".into()));
+                    return;
+                }
+            }
+        };
+        if days != settings.audit_retention_days {
+            patch.audit_retention_days = Some(days);
+        }
+        let new_host = Some(host.get_untracked().trim().to_owned()).filter(|h| !h.is_empty());
+        if new_host != settings.posthog_host {
+            patch.posthog_host = Some(new_host);
+        }
+        if remove_key.get_untracked() {
+            patch.posthog_api_key = Some(None);
+        } else if !key.get_untracked().trim().is_empty() {
+            patch.posthog_api_key = Some(Some(key.get_untracked()));
+        }
+        save.dispatch(UpdateOrgSettings { org: org.get_untracked(), patch });
+    };
+    let server_error = move || save.value().get().and_then(Result::err).map(|e| e.message);
+    let saved = move || matches!(save.value().get(), Some(Ok(_)));
+    view! {
+        <form class="stacked-form settings-form" on:submit=on_submit>
+            <label class="checkbox">
+                <input type="checkbox" prop:checked=capture on:change=move |ev| capture.set(event_target_checked(&ev))/>
+                " Record email engagement"
+            </label>
+            <p class="muted">
+                "When on, mail sent by your workflows' Send email steps records engagement events: sent, delivered, opened, link clicked, bounced, blocked and failed — "
+                "each attributed to the run's payload "<code>"distinct_id"</code>" or else the recipient, on the workflow's Engagement page and in "
+                <code>"GET /api/v1/orgs/{org}/engagement"</code>". When off (the default), links in mail still work and nothing is recorded."
+            </p>
+            <fieldset>
+                <legend>"Forward to PostHog (optional)"</legend>
+                <label>"PostHog host"
+                    <input type="url" placeholder="https://eu.i.posthog.com" prop:value=host on:input=move |ev| host.set(event_target_value(&ev))/>
+                </label>
+                <label>"Project API key"
+                    <input type="password" autocomplete="off"
+                        placeholder=if posthog_api_key_set { "A key is set — type to replace it" } else { "phc_…" }
+                        prop:value=key on:input=move |ev| key.set(event_target_value(&ev))/>
+                </label>
+                {posthog_api_key_set.then(|| view! {
+                    <label class="checkbox">
+                        <input type="checkbox" prop:checked=remove_key on:change=move |ev| remove_key.set(event_target_checked(&ev))/>
+                        " Remove the saved key (stops forwarding)"
+                    </label>
+                })}
+                <p class="muted forwarding-status">
+                    {format!("Forwarded: {} · waiting: {} · given up: {}", forwarding.sent, forwarding.pending, forwarding.failed)}
+                    {forwarding.last_error.map(|e| view! { <br/><span class="form-error">"Last error: "{e}</span> })}
+                </p>
+            </fieldset>
+            <label>"Keep the audit trail for (days)"
+                <input type="number" min="1" max="36500" placeholder="Keep everything" prop:value=retention on:input=move |ev| retention.set(event_target_value(&ev))/>
+            </label>
+            <div class="form-actions">
+                <button type="submit" class="primary" disabled=move || save.pending().get()>
+                    {move || if save.pending().get() { "Saving…" } else { "Save settings" }}
+                </button>
+                <span role="status" class="form-ok">{move || saved().then_some("Settings saved.")}</span>
+            </div>
+            {move || local_error.get().or_else(server_error).map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+        </form>
+        {(!subscriptions.is_empty()).then(|| view! {
+            <h3>"SES notification subscriptions"</h3>
+            <p class="muted">"Amazon SNS asked to deliver SES events to this instance. Open a subscription's link to confirm it (only if you created it)."</p>
+            <ul class="subscriptions">
+                {subscriptions.into_iter().map(|s| view! {
+                    <li><code>{s.topic_arn}</code>" · "<RelativeTime at=s.received_at/>" · "
+                        <a href=s.subscribe_url target="_blank" rel="noopener noreferrer">"Confirm subscription"</a></li>
+                }).collect_view()}
+            </ul>
+        })}
+    }
+}
+
+#[component]
+fn Credentials() -> impl IntoView {
     let org = super::org_param();
     let create = ServerAction::<CreateCredential>::new();
     let delete = ServerAction::<DeleteCredential>::new();
@@ -26,9 +162,8 @@ pub fn SettingsPage() -> impl IntoView {
         create.dispatch(CreateCredential { org: org.get_untracked(), name: name.get_untracked(), secret: secret.get_untracked() });
     };
     view! {
-        <Title text="Settings · Chronicle"/>
         <section class="panel" aria-labelledby="credentials">
-            <h1 id="credentials">"Credentials"</h1>
+            <h2 id="credentials">"Credentials"</h2>
             <p class="muted">"Secrets your workflows send as a bearer token (an HTTP request node's Credential). Stored encrypted; never shown again, not even to you. Each use by a run is in the audit log."</p>
             <form class="key-form" on:submit=on_submit>
                 <label>"Name"

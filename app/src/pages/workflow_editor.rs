@@ -304,6 +304,7 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
     let is_previewing = Signal::derive(move || preview.get().is_some());
     let fit_click = fit_view.clone();
     let (org_h, id_h) = (org.clone(), id.clone());
+    let engagement_href = format!("/orgs/{org}/workflows/{id}/engagement");
 
     view! {
         <Title text=move || format!("{} · Chronicle", name.get())/>
@@ -323,6 +324,7 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
                     <button type="button" on:click=move |_| fit_click()>"Fit to view"</button>
                     <Show when=move || { role >= Role::Admin }>
                         <button type="button" on:click=move |_| webhook_keys_open.update(|o| *o = !*o) aria-expanded=move || webhook_keys_open.get().to_string()>"Webhook keys"</button>
+                        <A href=engagement_href.clone() attr:class="button">"Engagement"</A>
                         <button type="button" class="primary" on:click=move |_| history_open.set(true)>"Version history"</button>
                     </Show>
                     <button type="button" class="primary run" on:click=run disabled=move || !saved() || is_previewing.get()

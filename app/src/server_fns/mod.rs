@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod engagement;
 pub mod auth;
 pub mod executions;
 pub mod keys;
