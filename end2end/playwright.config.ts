@@ -2,10 +2,10 @@ import { defineConfig } from '@playwright/test';
 import * as os from 'os';
 import * as path from 'path';
 import * as fs from 'fs';
+import { E2E_PORT as port, SMTP_PORT as smtpPort } from './tests/helpers';
 
 // The suite runs against the release build, started fresh with the demo data in a
 // throwaway data directory, on a port of its own.
-const port = Number(process.env.E2E_PORT ?? 3100);
 const root = path.resolve(__dirname, '..');
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chronicle-e2e-'));
 
@@ -47,6 +47,7 @@ export default defineConfig({
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       LEPTOS_SITE_ROOT: path.join(root, 'target/site'),
       RUST_LOG: 'warn',
+      SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
     },
   },
 });

@@ -2,6 +2,11 @@ import { expect, Page } from '@playwright/test';
 
 export const DEMO_PASSWORD = 'chronicle-demo';
 
+export const E2E_PORT = Number(process.env.E2E_PORT ?? 3100);
+/** The app sends mail here; the engagement test starts an SMTP sink on it (until then, mail
+ * waits in the outbox). */
+export const SMTP_PORT = Number(process.env.E2E_SMTP_PORT ?? E2E_PORT + 25);
+
 /** Opens the login page, waits for hydration, signs in and waits for the org page. */
 export async function login(page: Page, email: string, password = DEMO_PASSWORD) {
   await page.goto('/login');
@@ -17,4 +22,17 @@ export async function loginToOrg(page: Page, email: string): Promise<string> {
   await expect(page).toHaveURL(/\/orgs\/[^/]+$/);
   await page.locator('body[data-hydrated]').waitFor();
   return new URL(page.url()).pathname.split('/')[2];
+}
+
+/** Fails the test on any uncaught page error, console error or 5xx answer seen on the way. */
+export function watchForFaults(page: Page): string[] {
+  const faults: string[] = [];
+  page.on('pageerror', (e) => faults.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') faults.push(`console error: ${m.text()}`);
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 500) faults.push(`${r.status()} from ${r.request().method()} ${r.url()}`);
+  });
+  return faults;
 }

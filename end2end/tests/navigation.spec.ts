@@ -1,18 +1,5 @@
-import { test, expect, Page } from '@playwright/test';
-import { loginToOrg } from './helpers';
-
-/** Fails the test on any uncaught page error, console error or 5xx answer seen on the way. */
-function watchForFaults(page: Page): string[] {
-  const faults: string[] = [];
-  page.on('pageerror', (e) => faults.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') faults.push(`console error: ${m.text()}`);
-  });
-  page.on('response', (r) => {
-    if (r.status() >= 500) faults.push(`${r.status()} from ${r.request().method()} ${r.url()}`);
-  });
-  return faults;
-}
+import { test, expect } from '@playwright/test';
+import { loginToOrg, watchForFaults } from './helpers';
 
 const menus: Array<[string, string[]]> = [
   ['owner@acme.test', ['Overview', 'Workflows', 'Executions', 'Members', 'Audit log', 'API keys', 'Settings', 'Outbox']],

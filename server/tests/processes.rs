@@ -1,6 +1,7 @@
 //! Real server processes over one database: an acknowledged action's audit event survives a
 //! `kill -9`, two instances deliver each outbox mail once, run each execution once and fire
-//! each schedule slot once; a run cut off by `kill -9` is failed with the reason.
+//! each schedule slot once, forward each engagement event to PostHog once; a run cut off by
+//! `kill -9` is failed with the reason.
 
 mod common;
 
@@ -166,6 +167,55 @@ async fn two_instances_send_each_mail_once() {
         let mut distinct = subjects.clone();
         distinct.dedup();
         assert_eq!((subjects.len(), distinct.len()), (10, 10), "[{backend}] {subjects:#?}");
+        drop((a, b));
+    }
+}
+
+/// Two instances forward one org's engagement to PostHog: 60 opens recorded through both,
+/// each event reaches the (loopback) PostHog exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_forward_each_engagement_event_once() {
+    use std::sync::{Arc, Mutex};
+    for (backend, url) in test_database_urls().await {
+        let received: Arc<Mutex<Vec<String>>> = Arc::default();
+        let sink = received.clone();
+        let app = axum::Router::new().route(
+            "/batch/",
+            axum::routing::post(move |body: axum::Json<Value>| async move {
+                let uuids = body.0["batch"].as_array().unwrap().iter().map(|e| e["uuid"].as_str().unwrap().to_owned());
+                sink.lock().unwrap().extend(uuids);
+                "ok"
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let host = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        // One deployment: the same secret (the PostHog key is sealed under it) and tracking key.
+        let env = [("CHRONICLE_SECRET", "shared-deployment-secret"), ("CHRONICLE_TRACKING_KEYS", "shared-tracking-key"), ("CHRONICLE_EGRESS_ALLOW_PRIVATE", "1")];
+        let a = Instance::start_with(&url, &env).await;
+        let b = Instance::start_with(&url, &env).await;
+        let http = reqwest::Client::new();
+        let (cookie, org) = a.login(&http).await;
+        let patch = json!({ "capture_engagement_events": true, "posthog_host": host, "posthog_api_key": "phc_two" });
+        let res = http.patch(format!("{}/api/v1/orgs/{org}/settings", b.base)).header("cookie", &cookie).json(&patch).send().await.unwrap();
+        assert_eq!(res.status(), 200, "[{backend}]");
+        let keys = app::backend::tracking::codes::Keys::new(&["shared-tracking-key"], false);
+        for i in 0..60 {
+            let payload = app::backend::tracking::codes::Payload { o: org.clone(), w: "w".into(), x: "x".into(), m: format!("m{i}"), d: format!("d{i}"), u: None };
+            let base = if i % 2 == 0 { &a.base } else { &b.base };
+            assert_eq!(http.get(format!("{base}/t/o/{}", keys.sign(&payload))).send().await.unwrap().status(), 200);
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while received.lock().unwrap().len() < 60 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // A few more rounds of both loops: nothing is sent again.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let mut uuids = received.lock().unwrap().clone();
+        uuids.sort();
+        let total = uuids.len();
+        uuids.dedup();
+        assert_eq!((total, uuids.len()), (60, 60), "[{backend}] each event forwarded once");
         drop((a, b));
     }
 }
