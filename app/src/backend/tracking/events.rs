@@ -28,46 +28,68 @@ pub struct NewEngagement {
 
 /// Records `e` if allowed; whether it was.
 pub async fn record(conn: &mut AnyConnection, telemetry: &Telemetry, e: &NewEngagement) -> ApiResult<bool> {
-    if !ENGAGEMENT_EVENTS.contains(&e.event.as_str()) {
+    Ok(record_all(conn, telemetry, std::slice::from_ref(e)).await? == 1)
+}
+
+/// Records each allowed event (one statement for all: the orgs' setting is read by the same
+/// statement that writes, so a batch costs one round trip); how many were recorded.
+pub async fn record_all(conn: &mut AnyConnection, telemetry: &Telemetry, all: &[NewEngagement]) -> ApiResult<usize> {
+    let allowed: Vec<&NewEngagement> = all.iter().filter(|e| ENGAGEMENT_EVENTS.contains(&e.event.as_str())).collect();
+    for _ in allowed.len()..all.len() {
         telemetry.event_dropped("not_allowlisted");
-        return Ok(false);
     }
-    let id = new_id();
+    if allowed.is_empty() {
+        return Ok(0);
+    }
+    const FIELDS: usize = 10;
     let received = now();
-    // One statement decides and writes: the org's setting is read where the row is written.
-    let recorded = sqlx::query(
+    let rows: Vec<String> = (0..allowed.len())
+        .map(|r| format!("({})", (1..=FIELDS).map(|f| format!("${}", r * FIELDS + f)).collect::<Vec<_>>().join(", ")))
+        .collect();
+    let sql = format!(
         "INSERT INTO engagement_events (id, org_id, event, distinct_id, workflow_id, execution_id, message_id, properties, occurred_at, received_at) \
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 WHERE EXISTS (SELECT 1 FROM orgs WHERE id = $2 AND capture_engagement_events = 1)",
-    )
-    .bind(&id)
-    .bind(&e.org_id)
-    .bind(&e.event)
-    .bind(&e.distinct_id)
-    .bind(&e.workflow_id)
-    .bind(&e.execution_id)
-    .bind(&e.message_id)
-    .bind(e.properties.to_string())
-    .bind(&e.occurred_at)
-    .bind(&received)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected()
-        == 1;
-    if !recorded {
-        telemetry.event_dropped("engagement_off");
-        return Ok(false);
+         SELECT column1, column2, column3, column4, column5, column6, column7, column8, column9, column10 FROM (VALUES {}) AS v \
+         WHERE column2 IN (SELECT id FROM orgs WHERE capture_engagement_events = 1) RETURNING id, org_id, event",
+        rows.join(", ")
+    );
+    let mut q = sqlx::query_as::<_, (String, String, String)>(sqlx::AssertSqlSafe(sql));
+    for e in &allowed {
+        q = q
+            .bind(new_id())
+            .bind(&e.org_id)
+            .bind(&e.event)
+            .bind(&e.distinct_id)
+            .bind(&e.workflow_id)
+            .bind(&e.execution_id)
+            .bind(&e.message_id)
+            .bind(e.properties.to_string())
+            .bind(&e.occurred_at)
+            .bind(&received);
     }
-    telemetry.event_recorded(&e.event);
-    sqlx::query(
+    let recorded = q.fetch_all(&mut *conn).await?;
+    for _ in recorded.len()..allowed.len() {
+        telemetry.event_dropped("engagement_off");
+    }
+    if recorded.is_empty() {
+        return Ok(0);
+    }
+    for (_, _, event) in &recorded {
+        telemetry.event_recorded(event);
+    }
+    // Queued for PostHog when the org forwards there, in the same transaction.
+    let marks: Vec<String> = (2..recorded.len() + 2).map(|i| format!("${i}")).collect();
+    let sql = format!(
         "INSERT INTO posthog_queue (event_id, org_id, status, attempts, next_attempt_at) \
-         SELECT $1, $2, 'pending', 0, $3 WHERE EXISTS (SELECT 1 FROM orgs WHERE id = $2 AND posthog_host IS NOT NULL AND posthog_api_key IS NOT NULL)",
-    )
-    .bind(&id)
-    .bind(&e.org_id)
-    .bind(&received)
-    .execute(&mut *conn)
-    .await?;
-    Ok(true)
+         SELECT e.id, e.org_id, 'pending', 0, $1 FROM engagement_events e JOIN orgs o ON o.id = e.org_id \
+         WHERE e.id IN ({}) AND o.posthog_host IS NOT NULL AND o.posthog_api_key IS NOT NULL",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&received);
+    for (id, _, _) in &recorded {
+        q = q.bind(id);
+    }
+    q.execute(&mut *conn).await?;
+    Ok(recorded.len())
 }
 
 const COLUMNS: &str = "seq, id, event, distinct_id, workflow_id, execution_id, message_id, properties, occurred_at, received_at";

@@ -7,7 +7,9 @@ use super::codes::Payload;
 use super::events::{self, NewEngagement};
 use crate::backend::db::Db;
 use crate::backend::telemetry::Telemetry;
+use crate::error::ApiResult;
 use serde_json::json;
+use std::collections::{HashMap, HashSet};
 use tokio::sync::mpsc;
 
 const QUEUE: usize = 16_384;
@@ -53,20 +55,20 @@ async fn write(db: Db, telemetry: Telemetry, mut hits: mpsc::Receiver<Hit>) {
     }
 }
 
-async fn write_batch(db: &Db, telemetry: &Telemetry, batch: &[Hit]) -> Result<(), sqlx::Error> {
+async fn write_batch(db: &Db, telemetry: &Telemetry, batch: &[Hit]) -> ApiResult<()> {
     // Reads first, outside the transaction: on SQLite a transaction that reads and then
     // writes cannot wait for the write lock (it would fail as busy, not queue).
+    let recipients = recipients(db, batch).await?;
     let mut events = Vec::with_capacity(batch.len());
     for hit in batch {
         let p = &hit.payload;
-        let message: Option<(String,)> =
-            sqlx::query_as("SELECT recipient FROM outbox WHERE id = $1 AND org_id = $2").bind(&p.m).bind(&p.o).fetch_optional(db.pool()).await?;
-        if hit.unsigned && message.is_none() {
+        let to = recipients.get(&(p.m.clone(), p.o.clone()));
+        if hit.unsigned && to.is_none() {
             telemetry.event_dropped("unknown_message");
             continue;
         }
         let mut properties = json!({ "$workflow_id": p.w, "$messaging_source": "direct" });
-        if let Some((to,)) = &message {
+        if let Some(to) = to {
             properties["$email_to"] = json!(to);
         }
         if let Some(url) = &hit.clicked {
@@ -75,7 +77,7 @@ async fn write_batch(db: &Db, telemetry: &Telemetry, batch: &[Hit]) -> Result<()
         events.push(NewEngagement {
             org_id: p.o.clone(),
             event: if hit.clicked.is_some() { "$workflows_email_link_clicked" } else { "$workflows_email_opened" }.into(),
-            distinct_id: if p.d.is_empty() { message.map(|(to,)| to).unwrap_or_default() } else { p.d.clone() },
+            distinct_id: if p.d.is_empty() { to.cloned().unwrap_or_default() } else { p.d.clone() },
             workflow_id: Some(p.w.clone()).filter(|w| !w.is_empty()),
             execution_id: Some(p.x.clone()).filter(|x| !x.is_empty()),
             message_id: Some(p.m.clone()),
@@ -84,12 +86,22 @@ async fn write_batch(db: &Db, telemetry: &Telemetry, batch: &[Hit]) -> Result<()
         });
     }
     let mut tx = db.pool().begin().await?;
-    for event in &events {
-        if let Err(err) = events::record(&mut tx, telemetry, event).await {
-            tracing::warn!(error = %err, "tracking: could not record an event");
-        }
+    events::record_all(&mut tx, telemetry, &events).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The recipient of each message the batch names, by (message id, org id).
+async fn recipients(db: &Db, batch: &[Hit]) -> ApiResult<HashMap<(String, String), String>> {
+    let ids: HashSet<&str> = batch.iter().map(|h| h.payload.m.as_str()).collect();
+    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!("SELECT id, org_id, recipient FROM outbox WHERE id IN ({})", marks.join(", "));
+    let mut q = sqlx::query_as::<_, (String, Option<String>, String)>(sqlx::AssertSqlSafe(sql));
+    for id in &ids {
+        q = q.bind(*id);
     }
-    tx.commit().await
+    let rows = q.fetch_all(db.pool()).await?;
+    Ok(rows.into_iter().filter_map(|(id, org, to)| Some(((id, org?), to))).collect())
 }
 
 /// The target an unsigned click may go to: only a link the stored message contains.
