@@ -8,9 +8,12 @@ import { E2E_PORT as port, SMTP_PORT as smtpPort } from './tests/helpers';
 // throwaway data directory, on a port of its own.
 const root = path.resolve(__dirname, '..');
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chronicle-e2e-'));
+// Where the suite's SMTP sink (global-setup.ts) writes each mail; workers inherit the variable.
+process.env.E2E_MAIL_DIR ??= fs.mkdtempSync(path.join(os.tmpdir(), 'chronicle-e2e-mail-'));
 
 export default defineConfig({
   testDir: './tests',
+  globalSetup: './global-setup.ts',
   timeout: 60_000,
   expect: { timeout: 10_000 },
   fullyParallel: false,

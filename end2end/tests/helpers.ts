@@ -3,8 +3,7 @@ import { expect, Page } from '@playwright/test';
 export const DEMO_PASSWORD = 'chronicle-demo';
 
 export const E2E_PORT = Number(process.env.E2E_PORT ?? 3100);
-/** The app sends mail here; the engagement test starts an SMTP sink on it (until then, mail
- * waits in the outbox). */
+/** The app sends mail here, to the suite's SMTP sink (global-setup.ts). */
 export const SMTP_PORT = Number(process.env.E2E_SMTP_PORT ?? E2E_PORT + 25);
 
 /** Opens the login page, waits for hydration, signs in and waits for the org page. */
