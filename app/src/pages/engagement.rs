@@ -64,7 +64,8 @@ fn Funnel(summary: EngagementSummary) -> impl IntoView {
     let count = |event: &str| summary.totals.iter().find(|(e, _)| e == event).map_or(0, |(_, n)| *n);
     let sent = count(FUNNEL[0]).max(1);
     let max = FUNNEL.iter().map(|e| count(e)).max().unwrap_or(0).max(1);
-    let (bar_h, gap, label_w, width) = (28, 10, 90, 560);
+    // A narrow drawing, so its text stays readable when a phone scales it down.
+    let (bar_h, gap, label_w, width) = (26, 10, 76, 400);
     let height = FUNNEL.len() as i64 * (bar_h + gap);
     let description = FUNNEL.iter().map(|e| format!("{} {}", label(e), count(e))).collect::<Vec<_>>().join(", ");
     view! {
@@ -74,8 +75,8 @@ fn Funnel(summary: EngagementSummary) -> impl IntoView {
                 {FUNNEL.iter().enumerate().map(|(i, event)| {
                     let n = count(event);
                     let y = i as i64 * (bar_h + gap);
-                    let w = ((width - label_w - 120) as f64 * n as f64 / max as f64).round().max(if n > 0 { 2.0 } else { 0.0 });
-                    let share = if i == 0 { String::new() } else { format!(" ({:.0}% of sent)", 100.0 * n as f64 / sent as f64) };
+                    let w = ((width - label_w - 110) as f64 * n as f64 / max as f64).round().max(if n > 0 { 2.0 } else { 0.0 });
+                    let share = if i == 0 || count(FUNNEL[0]) == 0 { String::new() } else { format!(" ({:.0}% of sent)", 100.0 * n as f64 / sent as f64) };
                     view! {
                         <g class=format!("bar bar-{}", i)>
                             <text x="0" y=y + bar_h / 2 + 5 class="axis">{label(event)}</text>
@@ -106,7 +107,7 @@ fn Daily(summary: EngagementSummary) -> impl IntoView {
     let series = ["$workflows_email_sent", "$workflows_email_opened", "$workflows_email_link_clicked"];
     let at = |day: &str, event: &str| summary.daily.iter().find(|(d, e, _)| d == day && e == event).map_or(0, |(_, _, n)| *n);
     let max = summary.daily.iter().map(|(_, _, n)| *n).max().unwrap_or(1).max(1);
-    let (width, height, left, bottom) = (560.0, 180.0, 36.0, 24.0);
+    let (width, height, left, bottom) = (400.0, 160.0, 30.0, 22.0);
     let slot = (width - left) / days.len() as f64;
     let bar = (slot / 4.0).min(14.0);
     let scale = |n: i64| (height - bottom - 8.0) * n as f64 / max as f64;
