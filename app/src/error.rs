@@ -21,6 +21,10 @@ pub enum ErrorKind {
     /// The request itself could not be read (malformed JSON, wrong content type).
     BadRequest,
     PayloadTooLarge,
+    /// An upload that would pass the org's storage quota (413).
+    StorageQuotaExceeded,
+    /// The server's disk refused to store something (507).
+    InsufficientStorage,
     /// A state-changing request a browser sent from another site (403).
     CrossSiteRequest,
     /// Someone saved the workflow since the version the editor started from (409).
@@ -45,6 +49,8 @@ impl ErrorKind {
             ErrorKind::BadRequest => 400,
             ErrorKind::InvalidSignature => 400,
             ErrorKind::PayloadTooLarge => 413,
+            ErrorKind::StorageQuotaExceeded => 413,
+            ErrorKind::InsufficientStorage => 507,
             ErrorKind::CrossSiteRequest => 403,
             ErrorKind::VersionConflict => 409,
             ErrorKind::TooManyAttempts => 429,

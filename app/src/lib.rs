@@ -62,6 +62,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/orgs/:org/executions") view={Lazy::<Executions>::new()}/>
                     <Route path=path!("/orgs/:org/executions/:id") view={Lazy::<ExecutionDetail>::new()}/>
                     <Route path=path!("/orgs/:org/settings") view={Lazy::<Settings>::new()}/>
+                    <Route path=path!("/orgs/:org/files") view={Lazy::<Files>::new()}/>
+                    <Route path=path!("/orgs/:org/usage") view={Lazy::<UsageBilling>::new()}/>
                     <Route path=path!("/orgs/:org/workflows") view={Lazy::<Workflows>::new()}/>
                     <Route path=path!("/orgs/:org/workflows/:id") view={Lazy::<WorkflowEditor>::new()}/>
                     <Route path=path!("/orgs/:org/workflows/:id/engagement") view={Lazy::<Engagement>::new()}/>
@@ -103,4 +105,6 @@ lazy_page! {
     Workflows => pages::workflows::WorkflowsPage,
     WorkflowEditor => pages::workflow_editor::WorkflowEditorPage,
     Engagement => pages::engagement::EngagementPage,
+    Files => pages::files::FilesPage,
+    UsageBilling => pages::usage::UsagePage,
 }

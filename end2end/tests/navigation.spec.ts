@@ -2,9 +2,9 @@ import { test, expect } from '@playwright/test';
 import { loginToOrg, watchForFaults } from './helpers';
 
 const menus: Array<[string, string[]]> = [
-  ['owner@acme.test', ['Overview', 'Workflows', 'Executions', 'Members', 'Audit log', 'API keys', 'Settings', 'Outbox']],
-  ['admin@acme.test', ['Overview', 'Workflows', 'Executions', 'Members', 'Audit log', 'API keys', 'Settings']],
-  ['member@acme.test', ['Overview', 'Workflows', 'Executions', 'API keys']],
+  ['owner@acme.test', ['Overview', 'Workflows', 'Executions', 'Files', 'Members', 'Audit log', 'API keys', 'Usage & billing', 'Settings', 'Outbox']],
+  ['admin@acme.test', ['Overview', 'Workflows', 'Executions', 'Files', 'Members', 'Audit log', 'API keys', 'Usage & billing', 'Settings']],
+  ['member@acme.test', ['Overview', 'Workflows', 'Executions', 'Files', 'API keys']],
 ];
 
 for (const [email, links] of menus) {

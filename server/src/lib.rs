@@ -30,7 +30,8 @@ pub const EXECUTION_WORKERS: usize = 4;
 pub fn app_state(db: Db, leptos_options: LeptosOptions, config: Config, metrics: &metrics::Metrics) -> AppState {
     let audit = Recorder::start(db.clone(), metrics.audit_overflow_hook());
     let telemetry = metrics.telemetry.clone();
-    app::backend::housekeeping::spawn(db.clone(), std::time::Duration::from_secs(600));
+    let blobs = app::backend::files::blobs::Blobs::new(&config.data_dir);
+    app::backend::housekeeping::spawn(db.clone(), blobs.clone(), std::time::Duration::from_secs(600));
     match config.smtp_url.as_deref().map(app::backend::mail::smtp::transport) {
         Some(Ok(smtp)) => {
             app::backend::mail::outbox::spawn_delivery(db.clone(), smtp, telemetry.clone(), std::time::Duration::from_secs(1));
@@ -44,10 +45,10 @@ pub fn app_state(db: Db, leptos_options: LeptosOptions, config: Config, metrics:
     // Links in mail: the public URL, else the address this instance serves.
     let public_base = config.public_url.clone().unwrap_or_else(|| format!("http://{}", leptos_options.site_addr));
     let runner = app::backend::executions::Runner::new();
-    let context = app::backend::executions::engine::Context::new(db.clone(), config.clone(), audit.clone(), tracking.clone(), public_base);
+    let context = app::backend::executions::engine::Context::new(db.clone(), config.clone(), audit.clone(), tracking.clone(), public_base.clone());
     runner.spawn(context, EXECUTION_WORKERS);
     app::backend::executions::schedule::spawn(db.clone(), audit.clone(), runner.clone());
-    AppState { leptos_options, db, config, audit, runner, tracking, telemetry }
+    AppState { leptos_options, db, config, audit, runner, tracking, telemetry, blobs, public_base }
 }
 
 pub fn router(state: AppState, metrics: Arc<metrics::Metrics>) -> Router {
@@ -72,11 +73,10 @@ pub fn router(state: AppState, metrics: Arc<metrics::Metrics>) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(web::server_fn_status))
-        // One limit for every door: REST extractors answer 413 in JSON, and the layer stops
+        // One limit for every door: REST extractors answer 413 in JSON, and `limit_body` stops
         // any other body (server functions included) before it is read whole.
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(web::refuse_oversized))
+        .layer(axum::middleware::from_fn_with_state(config.clone(), web::limit_body))
         .layer(axum::middleware::from_fn_with_state(config.clone(), web::refuse_cross_site))
         .layer(axum::middleware::from_fn_with_state(config, web::security_headers))
         .with_state(state)

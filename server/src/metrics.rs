@@ -37,6 +37,11 @@ struct StatusLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OrgLabel {
+    org: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabel {
     state: &'static str,
 }
@@ -57,6 +62,7 @@ pub struct Metrics {
     /// What `executions` has been told so far, per status (the runner counts; scrapes add the rest).
     executions_seen: [AtomicU64; 2],
     pool_connections: Family<StateLabel, Gauge>,
+    storage_used: Family<OrgLabel, Gauge>,
     process: ProcessMetrics,
     /// Tracking and webhook counters, kept by the app and registered here.
     pub telemetry: app::backend::telemetry::Telemetry,
@@ -88,6 +94,8 @@ impl Metrics {
         registry.register("executions", "Runs this instance finished, by status (succeeded, failed)", executions.clone());
         let pool_connections = Family::<StateLabel, Gauge>::default();
         registry.register("db_pool_connections", "Database pool connections, by state (in_use, idle)", pool_connections.clone());
+        let storage_used = Family::<OrgLabel, Gauge>::default();
+        registry.register_with_unit("storage_used", "Storage the org's files take, as metered", Unit::Bytes, storage_used.clone());
         let telemetry = app::backend::telemetry::Telemetry::default();
         telemetry.register(registry);
         Arc::new(Metrics {
@@ -102,6 +110,7 @@ impl Metrics {
             executions,
             executions_seen: [AtomicU64::new(0), AtomicU64::new(0)],
             pool_connections,
+            storage_used,
             process,
             telemetry,
         })
@@ -134,6 +143,14 @@ impl Metrics {
             let finished = state.runner.finished(status);
             let seen = self.executions_seen[i].swap(finished, Ordering::Relaxed);
             self.executions.get_or_create(&StatusLabel { status: status.into() }).inc_by(finished.saturating_sub(seen));
+        }
+        match app::backend::files::storage_by_org(&state.db).await {
+            Ok(orgs) => {
+                for (org, used) in orgs {
+                    self.storage_used.get_or_create(&OrgLabel { org }).set(used);
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "metrics: could not read storage use"),
         }
         let pool = state.db.pool();
         let idle = pool.num_idle() as i64;

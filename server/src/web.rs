@@ -42,14 +42,27 @@ fn is_cross_site(headers: &HeaderMap, config: &Config) -> bool {
     !(same_host || public)
 }
 
-/// A body announced larger than the limit is refused before a byte of it is read, in the
-/// API's JSON words (the body-limit layer outside this one stops an unannounced one).
-pub async fn refuse_oversized(req: Request, next: Next) -> Response {
-    let announced = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
-    if announced.is_some_and(|len| len > crate::MAX_BODY_BYTES) {
+/// The one body limit: 2 MiB for every door, except a file upload (the files endpoint's
+/// POST), which may stream up to `CHRONICLE_MAX_FILE_BYTES` (the quota is checked there). A
+/// body announced larger is refused before a byte of it is read, in the API's JSON words;
+/// an unannounced one is cut off at the limit.
+pub async fn limit_body(State(config): State<Arc<Config>>, req: Request, next: Next) -> Response {
+    let upload = req.method() == axum::http::Method::POST && is_files_path(req.uri().path());
+    let limit = if upload { config.max_file_bytes } else { crate::MAX_BODY_BYTES as u64 };
+    let announced = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|len| len > limit) && !upload {
         return ApiError::new(ErrorKind::PayloadTooLarge, "The request body is too large (2 MiB at most).").into_response();
     }
-    next.run(req).await
+    // Uploads answer an announced oversize themselves (audited as a refused upload).
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    next.run(req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)))).await
+}
+
+/// `/api/v1/orgs/{org}/files`.
+fn is_files_path(path: &str) -> bool {
+    let mut parts = path.trim_end_matches('/').split('/');
+    matches!((parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next()),
+        (Some(""), Some("api"), Some("v1"), Some("orgs"), Some(org), Some("files"), None) if !org.is_empty())
 }
 
 /// Security headers on every answer: pages get a Content-Security-Policy whose scripts must

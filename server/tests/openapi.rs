@@ -7,7 +7,7 @@ use common::{As, TestServer};
 use serde_json::Value;
 
 /// Every REST route (SPEC's table and the README's additions), as method and path template.
-const ROUTES: [(&str, &str); 43] = [
+const ROUTES: [(&str, &str); 53] = [
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/logout"),
     ("get", "/api/v1/me"),
@@ -51,6 +51,16 @@ const ROUTES: [(&str, &str); 43] = [
     ("get", "/t/o/{code}"),
     ("get", "/t/c/{code}"),
     ("post", "/webhooks/ses"),
+    ("post", "/webhooks/billing"),
+    ("get", "/api/v1/orgs/{org}/files"),
+    ("post", "/api/v1/orgs/{org}/files"),
+    ("get", "/api/v1/orgs/{org}/files/{id}/content"),
+    ("delete", "/api/v1/orgs/{org}/files/{id}"),
+    ("post", "/api/v1/orgs/{org}/files/{id}/share"),
+    ("delete", "/api/v1/orgs/{org}/files/{id}/share"),
+    ("get", "/api/v1/orgs/{org}/usage"),
+    ("get", "/api/v1/orgs/{org}/workflows/{id}/export"),
+    ("get", "/s/{token}"),
 ];
 
 #[tokio::test]
@@ -69,7 +79,7 @@ async fn the_openapi_document_lists_every_route() {
     for (method, path) in ROUTES {
         assert!(documented.contains(&(method.into(), path.into())), "{method} {path} is not in the document");
         // The route answers that method (a concrete path: 404s and 401s are answers; 405 is not).
-        let concrete = path.replace("{org}", &s.acme).replace("{id}", "x").replace("{user_id}", "x").replace("{key_id}", "x").replace("{workflow_id}", "x").replace("{code}", "x");
+        let concrete = path.replace("{org}", &s.acme).replace("{id}", "x").replace("{user_id}", "x").replace("{key_id}", "x").replace("{workflow_id}", "x").replace("{code}", "x").replace("{token}", "x");
         let res = s.request(As::Anonymous, method.to_uppercase().parse().unwrap(), &concrete).send().await.unwrap();
         assert_ne!(res.status(), 405, "{method} {path} is documented but not routed");
     }

@@ -288,13 +288,16 @@ async fn account_password_personal_keys_and_deletion() {
     }
 }
 
+const BILLING_SECRET: &str = "whsec_covered";
+
 /// Every action the explorer offers is really recorded: each is triggered through the API as
 /// a user would, and the trail is then checked for all of them (no declared-but-never-emitted
 /// action). `user.created` comes from the `create-owner` command (tests/cli.rs).
 #[tokio::test]
 async fn every_listed_action_is_emitted() {
     for (backend, db) in common::test_databases().await {
-        let s = TestServer::start(db.clone()).await;
+        let config = app::backend::Config { billing_webhook_secrets: vec![BILLING_SECRET.into()], ..Default::default() };
+        let s = TestServer::start_with_config(db.clone(), config).await;
         let acme = s.acme.clone();
         let send = |who: As, method: Method, path: String, body: Option<Value>| {
             let mut req = s.request(who, method, &path);
@@ -376,6 +379,30 @@ async fn every_listed_action_is_emitted() {
         // Org settings.
         let settings = json!({ "capture_engagement_events": true });
         expect(send(As::Owner, Method::PATCH, format!("/api/v1/orgs/{acme}/settings"), Some(settings)).await, 200, "settings");
+        // Files: uploaded, downloaded, shared, revoked, deleted; one refused; a workflow exported.
+        let upload = |name: &str, body: Vec<u8>| s.request(As::Owner, Method::POST, &format!("/api/v1/orgs/{acme}/files?name={name}")).body(body).send();
+        let file: Value = expect(upload("covered.txt", b"covered".to_vec()).await.unwrap(), 201, "upload").json().await.unwrap();
+        let file_path = format!("/api/v1/orgs/{acme}/files/{}", file["id"].as_str().unwrap());
+        expect(send(As::Owner, Method::GET, format!("{file_path}/content"), None).await, 200, "download");
+        expect(send(As::Owner, Method::POST, format!("{file_path}/share"), None).await, 201, "share");
+        expect(send(As::Owner, Method::DELETE, format!("{file_path}/share"), None).await, 200, "revoke share");
+        expect(send(As::Owner, Method::DELETE, file_path, None).await, 204, "delete file");
+        sqlx::query("UPDATE orgs SET storage_quota_bytes = 1 WHERE id = $1").bind(&acme).execute(db.pool()).await.unwrap();
+        expect(upload("refused.txt", b"too much".to_vec()).await.unwrap(), 413, "refused upload");
+        let listed: Value = send(As::Owner, Method::GET, format!("/api/v1/orgs/{acme}/workflows"), None).await.json().await.unwrap();
+        let exported = format!("/api/v1/orgs/{acme}/workflows/{}/export", listed["workflows"][0]["id"].as_str().unwrap());
+        expect(send(As::Owner, Method::GET, exported, None).await, 200, "export");
+        // Billing: one event of each kind, signed as Stripe signs.
+        let now = chrono::Utc::now().timestamp();
+        for (i, kind) in ["customer.subscription.created", "invoice.paid", "invoice.payment_failed", "charge.dispute.created"].into_iter().enumerate() {
+            let body = json!({ "id": format!("evt_cover_{i}"), "type": kind, "created": now, "data": { "object": { "id": "sub_cover", "metadata": { "org_id": acme, "plan": "team" } } } }).to_string();
+            use hmac::Mac;
+            let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(BILLING_SECRET.as_bytes()).unwrap();
+            mac.update(format!("{now}.{body}").as_bytes());
+            let header = format!("t={now},v1={}", hex::encode(mac.finalize().into_bytes()));
+            let res = s.http.post(s.url("/webhooks/billing")).header("stripe-signature", header).body(body).send().await.unwrap();
+            expect(res, 200, kind);
+        }
         // The trail itself, exported.
         let export = send(As::Owner, Method::GET, format!("/api/v1/orgs/{acme}/audit/export?format=jsonl"), None).await;
         expect(export, 200, "export").bytes().await.unwrap();

@@ -39,6 +39,13 @@ impl Access {
     pub const MANAGE_SETTINGS: Access = Access { role: Role::Admin, scope: None };
     /// Engagement events of the org's workflow mail.
     pub const READ_ENGAGEMENT: Access = Access { role: Role::Admin, scope: Some("audit:read") };
+    /// Org files: any member uploads, lists and downloads; keys need the files scopes.
+    pub const READ_FILES: Access = Access { role: Role::Member, scope: Some("files:read") };
+    pub const WRITE_FILES: Access = Access { role: Role::Member, scope: Some("files:write") };
+    /// Public links send a file outside the org: owners and admins.
+    pub const SHARE_FILES: Access = Access { role: Role::Admin, scope: Some("files:write") };
+    /// Plan, billing status and storage in use.
+    pub const READ_USAGE: Access = Access { role: Role::Admin, scope: None };
     /// The org's outgoing mail (key alerts): owners, people only.
     pub const READ_OUTBOX: Access = Access { role: Role::Owner, scope: None };
 }

@@ -6,12 +6,14 @@ pub mod account;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod csp;
 pub mod cursor;
 pub mod db;
 pub mod credentials;
 pub mod demo;
 pub mod executions;
+pub mod files;
 pub mod housekeeping;
 pub mod key_secret;
 pub mod mail;
@@ -33,6 +35,8 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 1024 * 1024 * 1024;
 
 /// Settings read once at start-up, each with a safe default.
 #[derive(Debug, Clone)]
@@ -70,6 +74,11 @@ pub struct Config {
     pub sns_certs: Vec<rsa::RsaPublicKey>,
     /// `CHRONICLE_SNS_TOPIC_ARNS`: the SNS topics accepted (comma-separated); unset: any.
     pub sns_topic_arns: Vec<String>,
+    /// `CHRONICLE_BILLING_WEBHOOK_SECRETS`: Stripe signing secrets (comma-separated; any may
+    /// sign, for rotation). Unset: every billing webhook is refused.
+    pub billing_webhook_secrets: Vec<String>,
+    /// `CHRONICLE_MAX_FILE_BYTES`: the largest upload (default 1 GiB), whatever the quota.
+    pub max_file_bytes: u64,
 }
 
 impl Default for Config {
@@ -88,6 +97,8 @@ impl Default for Config {
             tracking_accept_unsigned: true,
             sns_certs: Vec::new(),
             sns_topic_arns: Vec::new(),
+            billing_webhook_secrets: Vec::new(),
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
         }
     }
 }
@@ -117,6 +128,12 @@ impl Config {
             tracking_accept_unsigned: !var("CHRONICLE_TRACKING_ACCEPT_UNSIGNED").is_some_and(|v| v.eq_ignore_ascii_case("false") || v == "0"),
             sns_certs: tracking::sns::load_pinned(&list("CHRONICLE_SNS_CERTS").into_iter().map(PathBuf::from).collect::<Vec<_>>())?,
             sns_topic_arns: list("CHRONICLE_SNS_TOPIC_ARNS"),
+            billing_webhook_secrets: list("CHRONICLE_BILLING_WEBHOOK_SECRETS"),
+            max_file_bytes: match var("CHRONICLE_MAX_FILE_BYTES").map(|v| v.parse::<u64>()) {
+                None => DEFAULT_MAX_FILE_BYTES,
+                Some(Ok(n)) if n > 0 => n,
+                Some(_) => return Err("CHRONICLE_MAX_FILE_BYTES must be a number of bytes above 0".into()),
+            },
             secret,
             previous_secret,
             egress_allow_private: var("CHRONICLE_EGRESS_ALLOW_PRIVATE").is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true")),
@@ -154,6 +171,10 @@ pub struct AppState {
     /// Tracking codes, the engagement ingest queue, SNS verification.
     pub tracking: Arc<tracking::Tracking>,
     pub telemetry: telemetry::Telemetry,
+    /// Where org files' contents live.
+    pub blobs: files::blobs::Blobs,
+    /// Where users reach this instance (links in mail, public file links).
+    pub public_base: String,
 }
 
 impl AppState {

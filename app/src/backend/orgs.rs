@@ -22,7 +22,7 @@ pub async fn create_org(db: &Db, name: &str, owner_id: &str) -> ApiResult<OrgMem
         .await?;
     insert_membership(&mut tx, &id, owner_id, Role::Owner).await?;
     tx.commit().await?;
-    Ok(OrgMembership { id, name, role: Role::Owner })
+    Ok(OrgMembership { id, name, role: Role::Owner, past_due: false })
 }
 
 pub async fn add_member(db: &Db, org_id: &str, user_id: &str, role: Role) -> ApiResult<()> {
@@ -45,14 +45,16 @@ async fn insert_membership(tx: &mut Transaction<'_, Any>, org_id: &str, user_id:
 
 /// The orgs a user belongs to, by name.
 pub async fn orgs_of_user(db: &Db, user_id: &str) -> ApiResult<Vec<OrgMembership>> {
-    let rows: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT o.id, o.name, m.role FROM memberships m JOIN orgs o ON o.id = m.org_id \
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT o.id, o.name, m.role, o.billing_status FROM memberships m JOIN orgs o ON o.id = m.org_id \
          WHERE m.user_id = $1 ORDER BY o.name, o.id",
     )
     .bind(user_id)
     .fetch_all(db.pool())
     .await?;
-    rows.into_iter().map(|(id, name, role)| Ok(OrgMembership { id, name, role: parse_role(&role)? })).collect()
+    rows.into_iter()
+        .map(|(id, name, role, billing)| Ok(OrgMembership { id, name, role: parse_role(&role)?, past_due: billing == "past_due" }))
+        .collect()
 }
 
 pub async fn list_members(db: &Db, org_id: &str) -> ApiResult<Vec<Member>> {

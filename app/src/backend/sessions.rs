@@ -23,11 +23,16 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Creates a session and returns its token: the only time the token exists in clear.
-pub async fn create(db: &Db, user_id: &str, client: &ClientInfo) -> ApiResult<String> {
+/// 256 random bits as hex: a session token, a public link's token.
+pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let token = hex::encode(bytes);
+    hex::encode(bytes)
+}
+
+/// Creates a session and returns its token: the only time the token exists in clear.
+pub async fn create(db: &Db, user_id: &str, client: &ClientInfo) -> ApiResult<String> {
+    let token = random_token();
     let created = chrono::Utc::now();
     sqlx::query(
         "INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at, ip, user_agent) \

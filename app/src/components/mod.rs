@@ -8,4 +8,5 @@ pub mod node_panel;
 pub mod secret_reveal;
 pub mod shell;
 pub mod time;
+pub mod upload;
 pub mod webhook_keys;

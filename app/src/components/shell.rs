@@ -48,6 +48,7 @@ fn Header(info: SessionInfo) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     let orgs = info.orgs.clone();
     let nav_info = info.clone();
+    let banner_info = info.clone();
     let navigate = use_navigate();
     view! {
         <header class="topbar">
@@ -72,17 +73,19 @@ fn Header(info: SessionInfo) -> impl IntoView {
                 {move || current_org.get().and_then(|org| {
                     let role = membership(&nav_info, &org)?.role;
                     let (members, audit, outbox) = (format!("/orgs/{org}/members"), format!("/orgs/{org}/audit"), format!("/orgs/{org}/outbox"));
-                    let settings = format!("/orgs/{org}/settings");
+                    let (settings, usage) = (format!("/orgs/{org}/settings"), format!("/orgs/{org}/usage"));
                     Some(view! {
                         <A href=format!("/orgs/{org}") exact=true>"Overview"</A>
                         <A href=format!("/orgs/{org}/workflows")>"Workflows"</A>
                         <A href=format!("/orgs/{org}/executions")>"Executions"</A>
+                        <A href=format!("/orgs/{org}/files")>"Files"</A>
                         <Show when=move || { role >= Role::Admin }>
                             <A href=members.clone()>"Members"</A>
                             <A href=audit.clone()>"Audit log"</A>
                         </Show>
                         <A href=format!("/orgs/{org}/api-keys")>"API keys"</A>
                         <Show when=move || { role >= Role::Admin }>
+                            <A href=usage.clone()>"Usage & billing"</A>
                             <A href=settings.clone()>"Settings"</A>
                         </Show>
                         <Show when=move || { role == Role::Owner }>
@@ -98,6 +101,13 @@ fn Header(info: SessionInfo) -> impl IntoView {
                 </ActionForm>
             </div>
         </header>
+        {move || current_org.get().and_then(|org| {
+            let m = membership(&banner_info, &org)?;
+            m.past_due.then(|| {
+                let fix = (m.role >= Role::Admin).then(|| view! { " "<A href=format!("/orgs/{org}/usage")>"See Usage & billing"</A>"." });
+                view! { <p class="banner warning" role="alert">"Payment failed: this organisation's subscription is past due."{fix}</p> }
+            })
+        })}
     }
 }
 

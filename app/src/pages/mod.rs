@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod engagement;
 pub mod executions;
+pub mod files;
 pub mod home;
 pub mod login;
 pub mod members;
@@ -12,6 +13,7 @@ pub mod not_found;
 pub mod org_overview;
 pub mod outbox;
 pub mod settings;
+pub mod usage;
 pub mod workflow_editor;
 pub mod workflows;
 

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod engagement;
 pub mod auth;
 pub mod executions;
+pub mod files;
 pub mod keys;
 pub mod members;
 pub mod workflows;

@@ -4,8 +4,10 @@
 mod account;
 mod audit;
 mod auth;
+mod billing;
 mod executions;
 mod extract;
+mod files;
 mod keys;
 mod members;
 mod settings;
@@ -81,9 +83,20 @@ fn routes_with_doc() -> OpenApiRouter<AppState> {
         .routes(routes!(executions::list_credentials, executions::create_credential))
         .routes(routes!(executions::delete_credential))
         .routes(routes!(settings::get, settings::update))
-        .routes(routes!(settings::engagement));
+        .routes(routes!(settings::engagement))
+        .routes(routes!(files::list, files::upload))
+        .routes(routes!(files::content))
+        .routes(routes!(files::delete))
+        .routes(routes!(files::share, files::revoke_share))
+        .routes(routes!(files::usage))
+        .routes(routes!(files::export_workflow));
     // Public doors outside /api/v1: signed codes and provider signatures, no session.
-    let public = OpenApiRouter::new().routes(routes!(tracking::open)).routes(routes!(tracking::click)).routes(routes!(tracking::ses_webhook));
+    let public = OpenApiRouter::new()
+        .routes(routes!(tracking::open))
+        .routes(routes!(tracking::click))
+        .routes(routes!(tracking::ses_webhook))
+        .routes(routes!(billing::webhook))
+        .routes(routes!(files::public_link));
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).merge(public)
 }
 

@@ -9,6 +9,7 @@ use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 use std::net::SocketAddr;
 
+#[allow(unused_imports)] // not every test binary lists databases
 pub use app::backend::testing::test_databases;
 
 /// Who sends a request in a role-table test.
@@ -39,6 +40,7 @@ impl As {
 pub struct TestServer {
     pub base: String,
     pub db: Db,
+    pub data_dir: std::path::PathBuf,
     pub http: reqwest::Client,
     pub acme: String,
     pub globex: String,
@@ -59,9 +61,12 @@ impl TestServer {
     /// As [`TestServer::start`] with `config`. Workflow steps may reach loopback servers here
     /// (the tests' targets); egress refusal has its own tests.
     pub async fn start_with_config(db: Db, config: Config) -> TestServer {
-        let config = Config { data_dir: std::env::temp_dir(), egress_allow_private: true, ..config };
+        // A data directory of its own (file contents live there); test.sh removes chronicle-test-*.
+        let data_dir = std::env::temp_dir().join(format!("chronicle-test-data-{}", app::backend::db::new_id()));
+        let config = Config { data_dir, egress_allow_private: true, ..config };
         let metrics = server::metrics::Metrics::new();
         let options = LeptosOptions::builder().output_name("chronicle").build();
+        let data_dir = config.data_dir.clone();
         let state = server::app_state(db.clone(), options, config, &metrics);
         demo::seed(&db, &state.audit).await.expect("seed demo data");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -71,6 +76,7 @@ impl TestServer {
         let mut server = TestServer {
             base: format!("http://{addr}"),
             db,
+            data_dir,
             http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
             acme: String::new(),
             globex: String::new(),
