@@ -273,7 +273,10 @@ async fn health_and_metrics() {
             assert!(value(name, label).is_some(), "{name} missing: {text}");
         }
         assert!(text.contains("chronicle_http_request_duration_seconds_bucket"), "{text}");
-        assert!(!text.contains(&s.acme), "ids never become label values");
+        // Request paths never become label values; only SPEC's per-org storage gauge names orgs.
+        let leaks: Vec<&str> = text.lines().filter(|l| l.contains(&s.acme) && !l.starts_with("chronicle_storage_used_bytes{org=")).collect();
+        assert!(leaks.is_empty(), "ids never become route labels: {leaks:?}");
+        assert!(value("chronicle_storage_used_bytes", Some(("org", s.acme.as_str()))).is_some(), "{text}");
     }
 }
 
