@@ -29,7 +29,7 @@ test('an owner uploads a file with progress, shares it, an anonymous visitor dow
 
   // Share: the link is shown once; a fresh browser with no session downloads through it.
   await row.getByRole('button', { name: 'Share press kit.pdf' }).click();
-  const link = await page.getByLabel('Public link').inputValue();
+  const link = await page.getByRole('textbox', { name: 'Public link' }).inputValue();
   expect(link).toMatch(/\/s\/[0-9a-f]{64}$/);
   const visitor = await browser.newContext();
   const download = await visitor.request.get(link);

@@ -119,7 +119,7 @@ impl Blobs {
                 continue;
             }
             let temporary = dir.file_name() == "tmp";
-            let mut entries = tokio::fs::read_dir(dir.path()).await?;
+            let Ok(mut entries) = tokio::fs::read_dir(dir.path()).await else { continue };
             while let Some(entry) = entries.next_entry().await? {
                 let path = entry.path();
                 if young(&path).await {
@@ -127,8 +127,12 @@ impl Blobs {
                 }
                 let name = entry.file_name().to_string_lossy().into_owned();
                 if temporary || !named(db, &name).await.unwrap_or(true) {
-                    tokio::fs::remove_file(&path).await?;
-                    removed += 1;
+                    // Another instance's sweep may have taken it first.
+                    match tokio::fs::remove_file(&path).await {
+                        Ok(()) => removed += 1,
+                        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(err) => return Err(err),
+                    }
                 }
             }
         }
