@@ -236,6 +236,14 @@ pub struct AuditEvent {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub created_at: String,
+    /// Its place in the trail (insertion order), and its org's hash chain once sealed:
+    /// `hash = hex(SHA-256(prev_hash + "\n" + JCS(this event without hash and prev_hash)))`.
+    #[serde(default)]
+    pub seq: Option<i64>,
+    #[serde(default)]
+    pub prev_hash: Option<String>,
+    #[serde(default)]
+    pub hash: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -424,6 +432,24 @@ pub struct Usage {
     pub plan: String,
     pub billing_status: String,
     pub seats: Option<i64>,
+}
+
+/// The latest signed checkpoint of an org's trail (the Integrity panel).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrailCheckpoint {
+    pub seq: i64,
+    pub hash: String,
+    pub created_at: String,
+}
+
+/// What verifying an org's trail found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrailReport {
+    pub ok: bool,
+    pub events_checked: i64,
+    pub checkpoints_checked: i64,
+    pub first_bad_seq: Option<i64>,
+    pub reason: Option<String>,
 }
 
 /// An SNS subscription waiting for someone to open its SubscribeURL.

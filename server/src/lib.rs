@@ -29,6 +29,7 @@ pub const EXECUTION_WORKERS: usize = 4;
 /// here, its overflow counted in `metrics`), settings.
 pub fn app_state(db: Db, leptos_options: LeptosOptions, config: Config, metrics: &metrics::Metrics) -> AppState {
     let audit = Recorder::start(db.clone(), metrics.audit_overflow_hook());
+    app::backend::audit::seal::spawn(db.clone(), config.signing_key.clone());
     let telemetry = metrics.telemetry.clone();
     let blobs = app::backend::files::blobs::Blobs::new(&config.data_dir);
     app::backend::housekeeping::spawn(db.clone(), blobs.clone(), std::time::Duration::from_secs(600));

@@ -48,3 +48,30 @@ async fn create_owner_makes_a_user_who_owns_a_new_org() {
     // Nothing else was seeded: no demo data without --demo.
     assert!(app::backend::users::find_by_email(&db, "owner@acme.test").await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn audit_verify_exits_one_when_the_trail_was_edited() {
+    let dir = std::env::temp_dir().join(format!("chronicle-cli-{}", new_id()));
+    let create = server()
+        .args(["create-owner", "--email", "vera@verify.test", "--name", "Vera Verify", "--org", "Verify Inc"])
+        .env("CHRONICLE_DATA_DIR", &dir)
+        .env_remove("DATABASE_URL")
+        .env("CHRONICLE_OWNER_PASSWORD", "a-strong-first-password")
+        .output()
+        .unwrap();
+    assert!(create.status.success(), "{}", String::from_utf8_lossy(&create.stderr));
+    let verify = || server().args(["audit", "verify"]).env("CHRONICLE_DATA_DIR", &dir).env_remove("DATABASE_URL").output().unwrap();
+    let out = verify();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let reports: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(reports.iter().all(|r| r["ok"] == true) && reports.iter().any(|r| r["events_checked"].as_i64() > Some(0)), "{text}");
+
+    let db = Db::connect(&format!("sqlite://{}?mode=rwc", dir.join("chronicle.db").display())).await.unwrap();
+    let (seq,): (i64,) = sqlx::query_as("SELECT MIN(seq) FROM audit_events WHERE action = 'user.created'").fetch_one(db.pool()).await.unwrap();
+    sqlx::query("UPDATE audit_events SET actor_label = 'Someone else' WHERE seq = $1").bind(seq).execute(db.pool()).await.unwrap();
+    let out = verify();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.lines().any(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["first_bad_seq"] == seq), "{text}");
+}

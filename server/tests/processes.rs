@@ -1,6 +1,7 @@
 //! Real server processes over one database: an acknowledged action's audit event survives a
 //! `kill -9`, two instances deliver each outbox mail once, run each execution once and fire
-//! each schedule slot once, forward each engagement event to PostHog once; a run cut off by
+//! each schedule slot once, forward each engagement event to PostHog once, seal one audit
+//! chain; a run cut off by
 //! `kill -9` is failed with the reason.
 
 mod common;
@@ -216,6 +217,45 @@ async fn two_instances_forward_each_engagement_event_once() {
         let total = uuids.len();
         uuids.dedup();
         assert_eq!((total, uuids.len()), (60, 60), "[{backend}] each event forwarded once");
+        drop((a, b));
+    }
+}
+
+/// Two instances seal one trail: events written through both while both sealers run; the
+/// chain verifies, every event sealed once, in seq order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_seal_one_chain() {
+    for (backend, url) in test_database_urls().await {
+        let env = [("CHRONICLE_SIGNING_KEY", "0707070707070707070707070707070707070707070707070707070707070707")];
+        let a = Instance::start_with(&url, &env).await;
+        let b = Instance::start_with(&url, &env).await;
+        let http = reqwest::Client::new();
+        let (cookie, org) = a.login(&http).await;
+        let mut writes = tokio::task::JoinSet::new();
+        for i in 0..60 {
+            let (http, cookie) = (http.clone(), cookie.clone());
+            let url = format!("{}/api/v1/orgs/{org}/workflows", if i % 2 == 0 { &a.base } else { &b.base });
+            writes.spawn(async move {
+                let body = json!({ "name": format!("Sealed {i}"), "nodes": [], "edges": [] });
+                http.post(url).header("cookie", cookie).json(&body).send().await.unwrap().status().as_u16()
+            });
+        }
+        assert!(writes.join_all().await.iter().all(|s| *s == 201), "[{backend}]");
+        let db = Db::connect(&url).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (unsealed,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_events WHERE hash IS NULL").fetch_one(db.pool()).await.unwrap();
+            if unsealed == 0 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "[{backend}] {unsealed} events never sealed");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let res = http.get(format!("{}/api/v1/orgs/{org}/audit/verify", b.base)).header("cookie", &cookie).send().await.unwrap();
+        let report: Value = res.json().await.unwrap();
+        assert_eq!(report["ok"], true, "[{backend}] {report}");
+        let (created,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_events WHERE org_id = $1").bind(&org).fetch_one(db.pool()).await.unwrap();
+        assert_eq!(report["events_checked"].as_i64(), Some(created), "[{backend}] every event of the org is in the chain");
         drop((a, b));
     }
 }

@@ -21,6 +21,8 @@ impl Access {
     /// Restore and delete.
     pub const MANAGE_WORKFLOWS: Access = Access { role: Role::Admin, scope: Some("workflows:write") };
     pub const READ_AUDIT: Access = Access { role: Role::Admin, scope: Some("audit:read") };
+    /// Signing a checkpoint now: people only.
+    pub const MANAGE_AUDIT: Access = Access { role: Role::Admin, scope: None };
     pub const READ_KEYS: Access = Access { role: Role::Admin, scope: Some("keys:read") };
     /// Creating and revoking org keys: a key never mints or revokes keys.
     pub const MANAGE_KEYS: Access = Access { role: Role::Admin, scope: None };

@@ -79,6 +79,9 @@ pub struct Config {
     pub billing_webhook_secrets: Vec<String>,
     /// `CHRONICLE_MAX_FILE_BYTES`: the largest upload (default 1 GiB), whatever the quota.
     pub max_file_bytes: u64,
+    /// The key that signs audit checkpoints: `CHRONICLE_SIGNING_KEY`, else the data
+    /// directory's `signing.key` (created on first start). Never in the database.
+    pub signing_key: Arc<audit::signing::CheckpointSigner>,
 }
 
 impl Default for Config {
@@ -99,6 +102,7 @@ impl Default for Config {
             sns_topic_arns: Vec::new(),
             billing_webhook_secrets: Vec::new(),
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            signing_key: Arc::new(audit::signing::CheckpointSigner::random()),
         }
     }
 }
@@ -121,9 +125,11 @@ impl Config {
         };
         std::fs::create_dir_all(&data_dir).map_err(|e| format!("cannot create data directory {}: {e}", data_dir.display()))?;
         let secret = secret::load_or_create(var("CHRONICLE_SECRET").as_deref(), &data_dir)?;
+        let signing_key = Arc::new(audit::signing::CheckpointSigner::load_or_create(var("CHRONICLE_SIGNING_KEY").as_deref(), &data_dir)?);
         let previous_secret = var("CHRONICLE_SECRET_PREVIOUS").map(|s| secret::RootSecret::new(s.as_bytes()));
         let list = |name: &str| var(name).map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default();
         Ok(Config {
+            signing_key,
             tracking_keys: list("CHRONICLE_TRACKING_KEYS"),
             tracking_accept_unsigned: !var("CHRONICLE_TRACKING_ACCEPT_UNSIGNED").is_some_and(|v| v.eq_ignore_ascii_case("false") || v == "0"),
             sns_certs: tracking::sns::load_pinned(&list("CHRONICLE_SNS_CERTS").into_iter().map(PathBuf::from).collect::<Vec<_>>())?,

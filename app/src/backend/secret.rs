@@ -60,7 +60,7 @@ pub fn load_or_create(from_env: Option<&str>, data_dir: &Path) -> Result<RootSec
     Ok(secret)
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

@@ -2,7 +2,7 @@ use crate::components::audit_pager::{audit_pager, LoadMore};
 use crate::components::error_panel::ErrorPanel;
 use crate::components::time::RelativeTime;
 use crate::model::{AuditEvent, AuditQuery, AUDIT_ACTIONS};
-use crate::server_fns::audit::explore_audit;
+use crate::server_fns::audit::{explore_audit, latest_checkpoint, VerifyTrail};
 use crate::server_fns::keys::list_keys;
 use crate::server_fns::members::list_members;
 use leptos::prelude::*;
@@ -56,6 +56,7 @@ pub fn AuditExplorerPage() -> impl IntoView {
                     <a class="button" href=move || export("jsonl") download>"Export JSON Lines"</a>
                 </div>
             </div>
+            <IntegrityPanel org/>
             <FilterForm org filters/>
             <Transition fallback=|| view! { <p class="loading">"Loading events…"</p> }>
                 {move || Suspend::new(async move {
@@ -274,4 +275,36 @@ fn EventRows(event: AuditEvent) -> impl IntoView {
         </tbody>
     }
     .into_any()
+}
+
+/// The trail's integrity: its latest signed checkpoint, and a verification on demand.
+#[component]
+fn IntegrityPanel(org: Memo<String>) -> impl IntoView {
+    let verify = ServerAction::<VerifyTrail>::new();
+    let latest = Resource::new(move || (org.get(), verify.version().get()), |(org, _)| latest_checkpoint(org));
+    view! {
+        <details class="integrity">
+            <summary>"Integrity"</summary>
+            <p class="muted">"Every event is chained by SHA-256 to the one before it, and the chain is signed (Ed25519) at checkpoints. Anyone can check an export with "<code>"scripts/verify_audit.py"</code>" and the key at "<code>"/api/v1/audit/signing-key"</code>"."</p>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match latest.await {
+                        Ok(Some(c)) => view! { <p>"Last checkpoint: event "{c.seq}", "<RelativeTime at=c.created_at/>" · "<code class="hash">{c.hash[..16].to_owned()}"…"</code></p> }.into_any(),
+                        Ok(None) => view! { <p>"No checkpoint yet: the first is signed after 1,000 events, within an hour, or now by verifying."</p> }.into_any(),
+                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                    }
+                })}
+            </Transition>
+            <button type="button" on:click=move |_| { verify.dispatch(VerifyTrail { org: org.get_untracked() }); } disabled=move || verify.pending().get()>
+                {move || if verify.pending().get() { "Verifying…" } else { "Verify now" }}
+            </button>
+            <div role="status" aria-live="polite">
+                {move || verify.value().get().map(|result| match result {
+                    Ok(r) if r.ok => view! { <p class="form-ok">{format!("Verified: {} events and {} checkpoints, all intact.", r.events_checked, r.checkpoints_checked)}</p> }.into_any(),
+                    Ok(r) => view! { <p class="form-error">{format!("Broken at event {}: {}", r.first_bad_seq.unwrap_or_default(), r.reason.unwrap_or_default())}</p> }.into_any(),
+                    Err(e) => view! { <p class="form-error">{e.message}</p> }.into_any(),
+                })}
+            </div>
+        </details>
+    }
 }

@@ -30,3 +30,21 @@ pub async fn list_outbox(org: String) -> Result<Vec<OutboxMail>, ApiError> {
     require(&caller, &org, Access::READ_OUTBOX)?;
     outbox::list_for_org(&state.db, &org).await
 }
+
+/// The Integrity panel: the org's latest signed checkpoint.
+#[server]
+pub async fn latest_checkpoint(org: String) -> Result<Option<crate::model::TrailCheckpoint>, ApiError> {
+    let (state, caller) = request::caller().await?;
+    require(&caller, &org, Access::READ_AUDIT)?;
+    let all = crate::backend::audit::seal::checkpoints(&state.db, Some(&org)).await?;
+    Ok(all.into_iter().last().map(|c| crate::model::TrailCheckpoint { seq: c.seq, hash: c.hash, created_at: c.created_at }))
+}
+
+/// "Verify now": seals what is stored, then checks the org's chain and checkpoints.
+#[server]
+pub async fn verify_trail(org: String) -> Result<crate::model::TrailReport, ApiError> {
+    let (state, caller) = request::caller().await?;
+    require(&caller, &org, Access::READ_AUDIT)?;
+    let r = crate::backend::audit::verify::verify(&state.db, &state.config.signing_key, Some(&org)).await?;
+    Ok(crate::model::TrailReport { ok: r.ok, events_checked: r.events_checked, checkpoints_checked: r.checkpoints_checked, first_bad_seq: r.first_bad_seq, reason: r.reason })
+}

@@ -84,3 +84,56 @@ pub async fn export(
     )
         .into_response())
 }
+
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/audit/verify",
+    summary = "Seal what is stored, then check the org's hash chain and signed checkpoints",
+    params(("org" = String, Path, description = "Organisation id")),
+    responses((status = 200, description = "{ok, events_checked, checkpoints_checked, first_bad_seq, reason}", body = serde_json::Value), super::Failure)
+)]
+pub async fn verify(State(state): State<AppState>, Authenticated(caller): Authenticated, Path(org): Path<String>) -> ApiResult<Json<app::backend::audit::verify::Report>> {
+    require(&caller, &org, Access::READ_AUDIT)?;
+    Ok(Json(app::backend::audit::verify::verify(&state.db, &state.config.signing_key, Some(&org)).await?))
+}
+
+#[derive(serde::Serialize)]
+pub struct CheckpointList {
+    checkpoints: Vec<app::backend::audit::seal::Checkpoint>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/audit/checkpoints",
+    summary = "The org's signed checkpoints, oldest first",
+    params(("org" = String, Path, description = "Organisation id")),
+    responses((status = 200, description = "{checkpoints:[{org_id, seq, hash, created_at, key_id, signature}]}", body = serde_json::Value), super::Failure)
+)]
+pub async fn checkpoints(State(state): State<AppState>, Authenticated(caller): Authenticated, Path(org): Path<String>) -> ApiResult<Json<CheckpointList>> {
+    require(&caller, &org, Access::READ_AUDIT)?;
+    Ok(Json(CheckpointList { checkpoints: app::backend::audit::seal::checkpoints(&state.db, Some(&org)).await? }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/audit/checkpoints",
+    summary = "Seal what is stored and sign a checkpoint of the org's chain now (owner/admin)",
+    params(("org" = String, Path, description = "Organisation id")),
+    responses((status = 201, description = "The checkpoint", body = serde_json::Value), super::Failure)
+)]
+pub async fn create_checkpoint(State(state): State<AppState>, Authenticated(caller): Authenticated, Path(org): Path<String>) -> ApiResult<(axum::http::StatusCode, Json<app::backend::audit::seal::Checkpoint>)> {
+    require(&caller, &org, Access::MANAGE_AUDIT)?;
+    let checkpoint = app::backend::audit::seal::checkpoint_now(&state.db, &state.config.signing_key, &org).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(checkpoint)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/audit/signing-key",
+    summary = "The public key that signs audit checkpoints (Ed25519)",
+    responses((status = 200, description = "{key_id, public_key (base64, 32 bytes), pem}", body = serde_json::Value))
+)]
+pub async fn signing_key(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let key = &state.config.signing_key;
+    Json(serde_json::json!({ "key_id": key.key_id(), "public_key": key.public_key_base64(), "pem": key.public_key_pem() }))
+}

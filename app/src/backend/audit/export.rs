@@ -174,6 +174,9 @@ mod tests {
             ip: Some("127.0.0.1".into()),
             user_agent: Some("=HYPERLINK(\"x\")".into()),
             created_at: "2026-11-23T10:00:00.000000Z".into(),
+            seq: Some(1),
+            prev_hash: None,
+            hash: None,
         };
         let row = csv_row(&e);
         assert!(row.contains(r#""Ada ""A"" Admin""#), "{row}");

@@ -289,6 +289,9 @@ impl NewEvent {
             ip: self.client.ip,
             user_agent: self.client.user_agent,
             created_at: now(),
+            seq: None,
+            prev_hash: None,
+            hash: None,
         };
         make_storable(&mut event);
         event

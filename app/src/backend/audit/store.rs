@@ -171,8 +171,8 @@ impl Filter {
 
 /// A stored event as read back: the event and its place in the keyset.
 #[derive(sqlx::FromRow)]
-struct Row {
-    seq: i64,
+pub(super) struct Row {
+    pub(super) seq: i64,
     created_us: i64,
     id: String,
     org_id: Option<String>,
@@ -189,6 +189,8 @@ struct Row {
     ip: Option<String>,
     user_agent: Option<String>,
     created_at: String,
+    prev_hash: Option<String>,
+    hash: Option<String>,
 }
 
 /// Events of `org_id` (`None`: events outside any org) newest first, keyset-paginated on
@@ -205,7 +207,7 @@ pub async fn list(db: &Db, org_id: Option<&str>, filter: &Filter, limit: Option<
 pub(crate) async fn page(db: &Db, org_id: Option<&str>, filter: &Filter, limit: i64, cursor: Option<&str>) -> ApiResult<AuditPage> {
     let mut q = Clauses::new(
         "SELECT seq, created_us, id, org_id, action, actor_type, actor_id, actor_label, actor_name, actor_email, resource_type, resource_id, \
-         changes, metadata, ip, user_agent, created_at FROM audit_events WHERE ",
+         changes, metadata, ip, user_agent, created_at, prev_hash, hash FROM audit_events WHERE ",
     );
     // One index seek: the key of the narrowest filter (each key covers the org as well);
     // then every filter compares the stored text, so a key collision is never a wrong row.
@@ -286,7 +288,7 @@ impl Clauses {
     }
 }
 
-fn from_row(r: Row) -> AuditEvent {
+pub(super) fn from_row(r: Row) -> AuditEvent {
     AuditEvent {
         id: r.id,
         org_id: r.org_id,
@@ -298,8 +300,15 @@ fn from_row(r: Row) -> AuditEvent {
         ip: r.ip,
         user_agent: r.user_agent,
         created_at: r.created_at,
+        seq: Some(r.seq),
+        prev_hash: r.prev_hash,
+        hash: r.hash,
     }
 }
+
+/// Every stored column of an event, as [`from_row`] reads them (for the sealer and verify).
+pub(super) const ROW_COLUMNS: &str = "seq, created_us, id, org_id, action, actor_type, actor_id, actor_label, actor_name, actor_email, \
+     resource_type, resource_id, changes, metadata, ip, user_agent, created_at, prev_hash, hash";
 
 /// A time filter as the time key (µs), or 422 naming the parameter.
 fn parse_time(field: &str, value: &str) -> ApiResult<i64> {

@@ -1,0 +1,278 @@
+//! The sealer: chains stored events per org in `seq` order (`chain`), a few seconds after
+//! they are stored, and signs a checkpoint of a chain's head every 1,000 events and at least
+//! hourly while events arrive. One sealer at a time across instances (a lease row, taken for
+//! each round); within an instance a mutex orders the loop and on-demand checkpoints. On
+//! PostgreSQL, where a smaller `seq` may commit after a larger one, a round seals only up to
+//! the largest `seq` seen while briefly holding the table against inserts, so every `seq`
+//! below it has committed (or rolled back, leaving a gap the chain simply skips).
+
+use super::chain::{self, GENESIS};
+use super::signing::CheckpointSigner;
+use super::store::{from_row, Row, ROW_COLUMNS};
+use crate::backend::db::{format_time, new_id, now, Backend, Db};
+use crate::error::{ApiError, ApiResult, ErrorKind};
+use crate::model::AuditEvent;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+pub const EVERY: Duration = Duration::from_secs(2);
+pub const CHECKPOINT_EVENTS: i64 = 1_000;
+const BATCH: i64 = 5_000;
+const LEASE_SECS: i64 = 30;
+
+/// One sealing at a time in this process.
+fn local_lock() -> &'static tokio::sync::Mutex<()> {
+    static LOCK: OnceLock<tokio::sync::Mutex<()>> = OnceLock::new();
+    LOCK.get_or_init(|| tokio::sync::Mutex::new(()))
+}
+
+fn holder() -> &'static str {
+    static HOLDER: OnceLock<String> = OnceLock::new();
+    HOLDER.get_or_init(new_id)
+}
+
+/// A signed checkpoint as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Checkpoint {
+    pub org_id: Option<String>,
+    pub seq: i64,
+    pub hash: String,
+    pub created_at: String,
+    pub key_id: String,
+    pub signature: String,
+}
+
+struct Head {
+    seq: i64,
+    hash: String,
+    since_checkpoint: i64,
+    known: bool,
+}
+
+/// Seals every stored event; how many. `None` when another instance is sealing now.
+pub async fn seal_pending(db: &Db, signer: &CheckpointSigner) -> ApiResult<Option<usize>> {
+    let _local = local_lock().lock().await;
+    if !take_lease(db).await? {
+        return Ok(None);
+    }
+    let result = seal_rounds(db, signer).await;
+    release_lease(db).await;
+    result.map(Some)
+}
+
+async fn take_lease(db: &Db) -> ApiResult<bool> {
+    let at = now();
+    let until = format_time(chrono::Utc::now() + chrono::Duration::seconds(LEASE_SECS));
+    let taken = sqlx::query("UPDATE audit_sealer SET holder = $1, until = $2 WHERE id = 1 AND (holder IS NULL OR holder = $1 OR until < $3)")
+        .bind(holder())
+        .bind(&until)
+        .bind(&at)
+        .execute(db.pool())
+        .await?
+        .rows_affected();
+    Ok(taken == 1)
+}
+
+async fn release_lease(db: &Db) {
+    let released = sqlx::query("UPDATE audit_sealer SET holder = NULL, until = NULL WHERE id = 1 AND holder = $1").bind(holder()).execute(db.pool()).await;
+    if let Err(err) = released {
+        tracing::warn!(error = %err, "audit sealer: could not release its lease (it expires by itself)");
+    }
+}
+
+/// The largest `seq` below which every insert has committed.
+async fn settled_seq(db: &Db) -> ApiResult<i64> {
+    if db.backend() == Backend::Postgres {
+        let mut tx = db.pool().begin().await?;
+        // Waits for inserts in flight (they hold ROW EXCLUSIVE), holds new ones for the read.
+        sqlx::query("LOCK TABLE audit_events IN EXCLUSIVE MODE").execute(&mut *tx).await?;
+        let (max,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM audit_events").fetch_one(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(max.unwrap_or(0))
+    } else {
+        // One writer at a time: a row is visible only once every smaller seq has committed.
+        Ok(i64::MAX)
+    }
+}
+
+async fn seal_rounds(db: &Db, signer: &CheckpointSigner) -> ApiResult<usize> {
+    let limit = settled_seq(db).await?;
+    let mut sealed = 0;
+    loop {
+        let sql = format!("SELECT {ROW_COLUMNS} FROM audit_events WHERE hash IS NULL AND seq <= $1 ORDER BY seq LIMIT {BATCH}");
+        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(limit).fetch_all(db.pool()).await?;
+        if rows.is_empty() {
+            break;
+        }
+        let count = rows.len();
+        seal_batch(db, signer, rows.into_iter().map(from_row).collect()).await?;
+        sealed += count;
+        if count < BATCH as usize {
+            break;
+        }
+    }
+    hourly_checkpoints(db, signer).await?;
+    Ok(sealed)
+}
+
+async fn seal_batch(db: &Db, signer: &CheckpointSigner, events: Vec<AuditEvent>) -> ApiResult<()> {
+    let mut chains: Vec<String> = events.iter().map(|e| chain::chain_of(e).to_owned()).collect();
+    chains.sort();
+    chains.dedup();
+    let mut heads = load_heads(db, &chains).await?;
+    let mut updates = Vec::with_capacity(events.len());
+    let mut checkpoints = Vec::new();
+    for mut event in events {
+        let seq = event.seq.unwrap_or_default();
+        let head = heads.get_mut(chain::chain_of(&event)).expect("every chain of the batch has a head");
+        if seq <= head.seq {
+            // Cannot happen with the settled limit; never chain out of order if it does.
+            tracing::error!(seq, head = head.seq, "audit sealer: an event below its chain's head stays unsealed");
+            continue;
+        }
+        event.prev_hash = Some(head.hash.clone());
+        let hash = chain::hash(&head.hash, &event);
+        updates.push((seq, head.hash.clone(), hash.clone()));
+        head.seq = seq;
+        head.hash = hash;
+        head.since_checkpoint += 1;
+        if head.since_checkpoint >= CHECKPOINT_EVENTS {
+            checkpoints.push((chain::chain_of(&event).to_owned(), seq, head.hash.clone()));
+            head.since_checkpoint = 0;
+        }
+    }
+    let mut tx = db.pool().begin().await?;
+    for chunk in updates.chunks(300) {
+        let values: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", i * 3 + 1, i * 3 + 2, i * 3 + 3)).collect();
+        let sql = format!(
+            "UPDATE audit_events SET prev_hash = v.column2, hash = v.column3 FROM (VALUES {}) AS v WHERE audit_events.seq = v.column1 AND audit_events.hash IS NULL",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (seq, prev, hash) in chunk {
+            q = q.bind(*seq).bind(prev).bind(hash);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    for (chain, head) in &heads {
+        let sql = if head.known {
+            "UPDATE audit_chain_heads SET seq = $2, hash = $3, sealed_since_checkpoint = $4 WHERE chain = $1"
+        } else {
+            "INSERT INTO audit_chain_heads (chain, seq, hash, sealed_since_checkpoint) VALUES ($1, $2, $3, $4)"
+        };
+        sqlx::query(sql).bind(chain).bind(head.seq).bind(&head.hash).bind(head.since_checkpoint).execute(&mut *tx).await?;
+    }
+    for (chain, seq, hash) in checkpoints {
+        insert_checkpoint(&mut tx, signer, &chain, seq, &hash).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn load_heads(db: &Db, chains: &[String]) -> ApiResult<HashMap<String, Head>> {
+    let marks: Vec<String> = (1..=chains.len()).map(|i| format!("${i}")).collect();
+    let sql = format!("SELECT chain, seq, hash, sealed_since_checkpoint FROM audit_chain_heads WHERE chain IN ({})", marks.join(", "));
+    let mut q = sqlx::query_as::<_, (String, i64, String, i64)>(sqlx::AssertSqlSafe(sql));
+    for chain in chains {
+        q = q.bind(chain);
+    }
+    let mut heads: HashMap<String, Head> =
+        q.fetch_all(db.pool()).await?.into_iter().map(|(chain, seq, hash, since)| (chain, Head { seq, hash, since_checkpoint: since, known: true })).collect();
+    for chain in chains {
+        heads.entry(chain.clone()).or_insert(Head { seq: 0, hash: GENESIS.into(), since_checkpoint: 0, known: false });
+    }
+    Ok(heads)
+}
+
+fn org_of_chain(chain: &str) -> Option<&str> {
+    (!chain.is_empty()).then_some(chain)
+}
+
+async fn insert_checkpoint(tx: &mut sqlx::Transaction<'_, sqlx::Any>, signer: &CheckpointSigner, chain: &str, seq: i64, hash: &str) -> ApiResult<Checkpoint> {
+    let created_at = now();
+    let signature = signer.sign(&chain::checkpoint_message(org_of_chain(chain), seq, hash, &created_at));
+    sqlx::query("INSERT INTO audit_checkpoints (chain, seq, hash, created_at, key_id, signature) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (chain, seq) DO NOTHING")
+        .bind(chain)
+        .bind(seq)
+        .bind(hash)
+        .bind(&created_at)
+        .bind(signer.key_id())
+        .bind(&signature)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE audit_chain_heads SET sealed_since_checkpoint = 0 WHERE chain = $1 AND seq = $2").bind(chain).bind(seq).execute(&mut **tx).await?;
+    Ok(Checkpoint { org_id: org_of_chain(chain).map(str::to_owned), seq, hash: hash.to_owned(), created_at, key_id: signer.key_id(), signature })
+}
+
+/// Chains with events sealed since their last checkpoint, none in the last hour: signed now.
+async fn hourly_checkpoints(db: &Db, signer: &CheckpointSigner) -> ApiResult<()> {
+    let hour_ago = format_time(chrono::Utc::now() - chrono::Duration::hours(1));
+    let due: Vec<(String, i64, String)> = sqlx::query_as(
+        "SELECT h.chain, h.seq, h.hash FROM audit_chain_heads h WHERE h.sealed_since_checkpoint > 0 \
+         AND NOT EXISTS (SELECT 1 FROM audit_checkpoints c WHERE c.chain = h.chain AND c.created_at > $1)",
+    )
+    .bind(hour_ago)
+    .fetch_all(db.pool())
+    .await?;
+    for (chain, seq, hash) in due {
+        let mut tx = db.pool().begin().await?;
+        insert_checkpoint(&mut tx, signer, &chain, seq, &hash).await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// `POST …/audit/checkpoints`: seals what is stored and signs the org's head now.
+pub async fn checkpoint_now(db: &Db, signer: &CheckpointSigner, org_id: &str) -> ApiResult<Checkpoint> {
+    // Another instance may hold the lease for a round: wait for it, a few seconds at most.
+    let mut sealed = None;
+    for _ in 0..50 {
+        sealed = seal_pending(db, signer).await?;
+        if sealed.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if sealed.is_none() {
+        return Err(ApiError::new(ErrorKind::Unavailable, "Another instance is sealing the trail; try again in a moment."));
+    }
+    let head: Option<(i64, String)> = sqlx::query_as("SELECT seq, hash FROM audit_chain_heads WHERE chain = $1").bind(org_id).fetch_optional(db.pool()).await?;
+    let Some((seq, hash)) = head else { return Err(ApiError::new(ErrorKind::Conflict, "This organisation's trail has no events to checkpoint yet.")) };
+    let existing: Option<(String, String, String)> =
+        sqlx::query_as("SELECT created_at, key_id, signature FROM audit_checkpoints WHERE chain = $1 AND seq = $2").bind(org_id).bind(seq).fetch_optional(db.pool()).await?;
+    if let Some((created_at, key_id, signature)) = existing {
+        return Ok(Checkpoint { org_id: Some(org_id.to_owned()), seq, hash, created_at, key_id, signature });
+    }
+    let mut tx = db.pool().begin().await?;
+    let checkpoint = insert_checkpoint(&mut tx, signer, org_id, seq, &hash).await?;
+    tx.commit().await?;
+    Ok(checkpoint)
+}
+
+/// An org's checkpoints, oldest first.
+pub async fn checkpoints(db: &Db, org_id: Option<&str>) -> ApiResult<Vec<Checkpoint>> {
+    let rows: Vec<(i64, String, String, String, String)> =
+        sqlx::query_as("SELECT seq, hash, created_at, key_id, signature FROM audit_checkpoints WHERE chain = $1 ORDER BY seq")
+            .bind(org_id.unwrap_or(""))
+            .fetch_all(db.pool())
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(seq, hash, created_at, key_id, signature)| Checkpoint { org_id: org_id.map(str::to_owned), seq, hash, created_at, key_id, signature })
+        .collect())
+}
+
+/// The sealing loop: a round every [`EVERY`] (safe with any number of instances).
+pub fn spawn(db: Db, signer: Arc<CheckpointSigner>) {
+    tokio::spawn(async move {
+        loop {
+            match seal_pending(&db, &signer).await {
+                Ok(Some(n)) if n > 0 => tracing::debug!(sealed = n, "audit sealer: events chained"),
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "audit sealer: round failed; retried next round"),
+            }
+            tokio::time::sleep(EVERY).await;
+        }
+    });
+}
