@@ -154,3 +154,12 @@ test('a user changes their password and signs out other sessions', async ({ page
     .poll(async () => (await page.request.post('/api/v1/auth/login', { data: { email: 'owner@globex.test', password: 'chronicle-demo' } })).status())
     .toBe(200);
 });
+
+test('an admin verifies the trail from the audit page', async ({ page }) => {
+  await loginToOrg(page, 'admin@acme.test');
+  await page.getByRole('link', { name: 'Audit log', exact: true }).click();
+  await page.getByText('Integrity', { exact: true }).click();
+  await page.getByRole('button', { name: 'Verify now' }).click();
+  await expect(page.getByRole('status').filter({ hasText: /^Verified: \d+ events and \d+ checkpoints, all intact\.$/ })).toBeVisible();
+  await expect(page.getByText(/^Last checkpoint: event \d+/)).toBeVisible();
+});
