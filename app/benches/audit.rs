@@ -124,6 +124,9 @@ async fn fill(db: &Db, org: &str, rows: usize) {
             ip: Some("203.0.113.7".into()),
             user_agent: Some("bench/1".into()),
             created_at: format_time(at),
+            seq: None,
+            prev_hash: None,
+            hash: None,
         });
         if batch.len() == 5_000 {
             store::insert_batch(db, &batch).await.unwrap();

@@ -4,8 +4,6 @@
 
 ALTER TABLE audit_events ADD COLUMN prev_hash TEXT;
 ALTER TABLE audit_events ADD COLUMN hash TEXT;
--- What is left to seal: small, since the sealer keeps up.
-CREATE INDEX audit_unsealed ON audit_events (seq) WHERE hash IS NULL;
 
 CREATE TABLE audit_chain_heads (
     chain           TEXT PRIMARY KEY,           -- the org id; '' for events outside any org
@@ -24,9 +22,13 @@ CREATE TABLE audit_checkpoints (
     PRIMARY KEY (chain, seq)
 );
 
+-- The sealer's lease, and how far it has sealed (every seq up to it is sealed, or skipped:
+-- rolled back): the next round reads on from there by the primary key, so unsealed events
+-- need no index of their own.
 CREATE TABLE audit_sealer (
     id              INTEGER PRIMARY KEY,
     holder          TEXT,
-    until           TEXT
+    until           TEXT,
+    sealed_through  BIGINT NOT NULL DEFAULT 0
 );
-INSERT INTO audit_sealer (id, holder, until) VALUES (1, NULL, NULL);
+INSERT INTO audit_sealer (id, holder, until, sealed_through) VALUES (1, NULL, NULL, 0);

@@ -98,16 +98,16 @@ async fn settled_seq(db: &Db) -> ApiResult<i64> {
 
 async fn seal_rounds(db: &Db, signer: &CheckpointSigner) -> ApiResult<usize> {
     let limit = settled_seq(db).await?;
+    let (mut through,): (i64,) = sqlx::query_as("SELECT sealed_through FROM audit_sealer WHERE id = 1").fetch_one(db.pool()).await?;
     let mut sealed = 0;
     loop {
-        let sql = format!("SELECT {ROW_COLUMNS} FROM audit_events WHERE hash IS NULL AND seq <= $1 ORDER BY seq LIMIT {BATCH}");
-        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(limit).fetch_all(db.pool()).await?;
-        if rows.is_empty() {
-            break;
-        }
+        let sql = format!("SELECT {ROW_COLUMNS} FROM audit_events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT {BATCH}");
+        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(through).bind(limit).fetch_all(db.pool()).await?;
+        let Some(last) = rows.last().map(|r| r.seq) else { break };
         let count = rows.len();
-        seal_batch(db, signer, rows.into_iter().map(from_row).collect()).await?;
+        seal_batch(db, signer, rows.into_iter().map(from_row).filter(|e| e.hash.is_none()).collect(), last).await?;
         sealed += count;
+        through = last;
         if count < BATCH as usize {
             break;
         }
@@ -116,8 +116,13 @@ async fn seal_rounds(db: &Db, signer: &CheckpointSigner) -> ApiResult<usize> {
     Ok(sealed)
 }
 
-async fn seal_batch(db: &Db, signer: &CheckpointSigner, events: Vec<AuditEvent>) -> ApiResult<()> {
+/// Seals `events` (the unsealed ones read up to `through`) and moves the watermark there.
+async fn seal_batch(db: &Db, signer: &CheckpointSigner, events: Vec<AuditEvent>, through: i64) -> ApiResult<()> {
     let mut chains: Vec<String> = events.iter().map(|e| chain::chain_of(e).to_owned()).collect();
+    if chains.is_empty() {
+        sqlx::query("UPDATE audit_sealer SET sealed_through = $1 WHERE id = 1 AND sealed_through < $1").bind(through).execute(db.pool()).await?;
+        return Ok(());
+    }
     chains.sort();
     chains.dedup();
     let mut heads = load_heads(db, &chains).await?;
@@ -166,6 +171,7 @@ async fn seal_batch(db: &Db, signer: &CheckpointSigner, events: Vec<AuditEvent>)
     for (chain, seq, hash) in checkpoints {
         insert_checkpoint(&mut tx, signer, &chain, seq, &hash).await?;
     }
+    sqlx::query("UPDATE audit_sealer SET sealed_through = $1 WHERE id = 1 AND sealed_through < $1").bind(through).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(())
 }
