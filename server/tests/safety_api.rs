@@ -165,7 +165,12 @@ async fn filters_and_names_are_validated() {
         let thousands = vec!["workflow.created"; 1000].join(",");
         assert_eq!(audit(format!("action={thousands}")).await.status(), 422, "[{backend}]");
         assert_eq!(audit(format!("action={}", vec!["workflow.created"; 50].join(","))).await.status(), 200);
-        assert_eq!(audit("action=billing.invoice_paid".into()).await.status(), 200, "[{backend}] a SPEC action not yet emitted");
+        assert_eq!(audit("action=audit_log.pruned".into()).await.status(), 200, "[{backend}] a SPEC action not yet emitted");
+        // From after Until: said, not an unexplained empty list.
+        let (status, _, message) = error_body(audit("since=2026-11-25T00:00:00Z&until=2026-11-24T00:00:00Z".into()).await).await;
+        assert_eq!(status, 422, "[{backend}]");
+        assert!(message.starts_with("until: must be later than since"), "{message}");
+        assert_eq!(audit("since=2026-11-24T00:00:00Z&until=2026-11-25T00:00:00Z".into()).await.status(), 200);
 
         let res = s
             .request(As::Owner, Method::POST, &format!("/api/v1/orgs/{}/workflows", s.acme))

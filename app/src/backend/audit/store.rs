@@ -144,14 +144,14 @@ impl Filter {
             let shown: String = unknown.chars().take(60).collect();
             return Err(ApiError::invalid("action", format!("\"{shown}\" is not an audit action")));
         }
-        Ok(Filter {
-            actions,
-            actor_id: text(&q.actor_id),
-            resource_type: text(&q.resource_type),
-            resource_id: text(&q.resource_id),
-            since: text(&q.since),
-            until: text(&q.until),
-        })
+        let (since, until) = (text(&q.since), text(&q.until));
+        // A window that ends before it starts would answer an empty list with no reason.
+        if let (Some(from), Some(to)) = (&since, &until) {
+            if parse_time("since", from)? >= parse_time("until", to)? {
+                return Err(ApiError::invalid("until", "must be later than since (the From time is after the Until time)"));
+            }
+        }
+        Ok(Filter { actions, actor_id: text(&q.actor_id), resource_type: text(&q.resource_type), resource_id: text(&q.resource_id), since, until })
     }
 
     /// The filters as recorded with an export: only those in use.
