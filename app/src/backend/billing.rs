@@ -6,7 +6,7 @@
 //! with the provider's event time; recording never fails the processing.
 
 use super::audit::{NewEvent, Recorder};
-use super::db::{format_time, now, Db};
+use super::db::{format_time, Db};
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::model::Actor;
 use hmac::{Hmac, Mac};
@@ -104,17 +104,7 @@ pub async fn process(db: &Db, audit: &Recorder, body: &[u8]) -> ApiResult<Proces
     };
     let object = &event["data"]["object"];
     let occurred = event["created"].as_i64().and_then(|t| chrono::DateTime::from_timestamp(t, 0)).map(format_time);
-    let mut tx = db.pool().begin().await?;
-    let fresh = sqlx::query("INSERT INTO webhook_receipts (provider, event_id, received_at) VALUES ('billing', $1, $2) ON CONFLICT DO NOTHING")
-        .bind(id)
-        .bind(now())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-        == 1;
-    if !fresh {
-        return Ok(Processed::Duplicate);
-    }
+    let Some(mut tx) = super::receipts::begin_once(db, "billing", id).await? else { return Ok(Processed::Duplicate) };
     let subscription_id = match kind {
         k if k.starts_with("customer.subscription.") => object["id"].as_str(),
         _ => object["subscription"].as_str().or_else(|| object["subscription"]["id"].as_str()),

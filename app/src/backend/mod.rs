@@ -19,6 +19,7 @@ pub mod key_secret;
 pub mod mail;
 pub mod orgs;
 pub mod passwords;
+pub mod receipts;
 pub mod request;
 pub mod secret;
 pub mod sessions;

@@ -55,17 +55,7 @@ fn ses_record(message: &str) -> Result<Value, String> {
 
 async fn write(db: &Db, telemetry: &Telemetry, keys: &Keys, envelope: &Envelope, kind: &str, record: Option<Value>) -> ApiResult<Processed> {
     let message_id = envelope.field("MessageId").unwrap_or_default();
-    let mut tx = db.pool().begin().await?;
-    let fresh = sqlx::query("INSERT INTO webhook_receipts (provider, event_id, received_at) VALUES ('ses', $1, $2) ON CONFLICT DO NOTHING")
-        .bind(message_id)
-        .bind(now())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-        == 1;
-    if !fresh {
-        return Ok(Processed::Duplicate);
-    }
+    let Some(mut tx) = crate::backend::receipts::begin_once(db, "ses", message_id).await? else { return Ok(Processed::Duplicate) };
     let processed = match (kind, record) {
         ("SubscriptionConfirmation", _) => {
             sqlx::query("INSERT INTO sns_subscriptions (message_id, topic_arn, subscribe_url, received_at) VALUES ($1, $2, $3, $4)")
