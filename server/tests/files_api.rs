@@ -155,6 +155,8 @@ async fn the_meter_never_drifts_under_concurrent_uploads_and_racing_deletes() {
         let (used, sum) = used_and_sum(&s).await;
         assert_eq!(used, sum, "[{backend}] the meter equals the files");
         assert_eq!(sum, (0..40).map(|i| 500 + i).sum::<i64>(), "[{backend}]");
+        let largest: Vec<i64> = app::backend::files::largest(&s.db, &s.acme, 3).await.unwrap().iter().map(|f| f.size).collect();
+        assert_eq!(largest, [539, 538, 537], "[{backend}] the Usage page's largest files");
         let metrics = s.get(As::Anonymous, "/metrics").await.text().await.unwrap();
         assert!(metrics.contains(&format!("chronicle_storage_used_bytes{{org=\"{}\"}} {used}", s.acme)), "[{backend}]");
     }

@@ -51,9 +51,7 @@ pub struct UsageView {
 pub async fn load_usage(org: String) -> Result<UsageView, ApiError> {
     let (state, caller) = request::caller().await?;
     require(&caller, &org, Access::READ_USAGE)?;
-    let mut largest = files::list(&state.db, &org).await?;
-    largest.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.name.cmp(&b.name)));
-    largest.truncate(10);
+    let largest = files::largest(&state.db, &org, 10).await?;
     let query = crate::model::AuditQuery {
         action: Some("billing.subscription_changed,billing.invoice_paid,billing.payment_failed,billing.dispute_created".into()),
         limit: Some(20),

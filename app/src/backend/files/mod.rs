@@ -148,7 +148,16 @@ fn from_row(r: Row) -> OrgFile {
 
 /// The org's files, newest first.
 pub async fn list(db: &Db, org_id: &str) -> ApiResult<Vec<OrgFile>> {
-    let sql = format!("SELECT {COLUMNS} FROM files f WHERE f.org_id = $1 ORDER BY f.created_at DESC, f.id DESC");
+    select(db, org_id, "ORDER BY f.created_at DESC, f.id DESC").await
+}
+
+/// The org's `n` largest files (the Usage page), biggest first.
+pub async fn largest(db: &Db, org_id: &str, n: i64) -> ApiResult<Vec<OrgFile>> {
+    select(db, org_id, &format!("ORDER BY f.size DESC, f.name LIMIT {n}")).await
+}
+
+async fn select(db: &Db, org_id: &str, order: &str) -> ApiResult<Vec<OrgFile>> {
+    let sql = format!("SELECT {COLUMNS} FROM files f WHERE f.org_id = $1 {order}");
     let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org_id).fetch_all(db.pool()).await?;
     Ok(rows.into_iter().map(from_row).collect())
 }
