@@ -59,6 +59,9 @@ cargo test --workspace --exclude frontend 2>&1 | tee "$LOG"
 rust_status=${PIPESTATUS[0]}
 read -r rust_passed rust_failed < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } } END { print p+0, f+0 }' "$LOG")
 
+# A cold CI tree holds both profiles at once otherwise; the debug one is done with here.
+if [ "${CI:-}" = "true" ]; then rm -rf target/debug; say "disk after the Rust tests: $(df -h --output=avail . | tail -1 | tr -d ' ') free"; fi
+
 say "release build (server + WASM) for the browser tests"
 # cargo-leptos 0.3.10 has been seen to fail its site step once on a cold tree with every
 # compile finished; a second run (seconds: everything is cached) has always passed.
