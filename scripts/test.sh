@@ -27,12 +27,15 @@ if [ ! -d end2end/node_modules/@playwright/test ] || [ end2end/package-lock.json
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund) || fail "npm ci"
 fi
 
-# The independent audit verifier (scripts/verify_audit.py) needs only these two libraries.
-if ! python3 -c 'import rfc8785, cryptography' 2>/dev/null; then
-  say "installing the independent audit verifier's libraries (rfc8785, cryptography)"
+# Other people's libraries check what we emit: the independent audit verifier
+# (scripts/verify_audit.py: rfc8785 + cryptography), OCSF rows and Standard Webhooks
+# signatures (scripts/interop_check.py).
+PY_LIBS="rfc8785 cryptography ocsf-json-schema jsonschema standardwebhooks"
+if ! python3 -c 'import rfc8785, cryptography, ocsf_json_schema, jsonschema, standardwebhooks' 2>/dev/null; then
+  say "installing the interoperability checkers' Python libraries ($PY_LIBS)"
   python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip || fail "installing pip"
-  python3 -m pip install --quiet --break-system-packages rfc8785 cryptography 2>/dev/null \
-    || python3 -m pip install --quiet rfc8785 cryptography || fail "pip install rfc8785 cryptography"
+  python3 -m pip install --quiet --break-system-packages $PY_LIBS 2>/dev/null \
+    || python3 -m pip install --quiet $PY_LIBS || fail "pip install $PY_LIBS"
 fi
 
 # PostgreSQL: a throwaway cluster, unless the caller gives one.

@@ -9,7 +9,8 @@ CHECKPOINTS.json  GET /api/v1/orgs/{org}/audit/checkpoints
 PUBLIC_KEY        public_key (base64) from GET /api/v1/audit/signing-key
 
 The algorithm (README "Audit trail integrity"): events in seq order; each sealed event's
-prev_hash is the previous sealed event's hash (64 zeros for the first), and
+prev_hash is the previous sealed event's hash (64 zeros for the first; for a trail pruned by
+retention, the hash of the anchor: the newest checkpoint before the first event), and
 hash = hex(SHA-256(prev_hash + "\\n" + JCS(event without hash and prev_hash))). Each
 checkpoint's signature is Ed25519 over JCS({org_id, seq, hash, created_at}) and its hash is
 the event's at that seq. Prints {ok, events_checked, checkpoints_checked, first_bad_seq,
@@ -37,9 +38,16 @@ def verify(events, checkpoints, public_key):
     key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key))
     by_seq = {}
     prev = GENESIS
-    for event in sorted(events, key=lambda e: e["seq"]):
-        if event.get("hash") is None:
-            continue
+    sealed = [e for e in sorted(events, key=lambda e: e["seq"]) if e.get("hash") is not None]
+    # A pruned trail starts at its anchor: the newest checkpoint before its first event,
+    # whose hash the first event continues from.
+    if sealed and sealed[0].get("prev_hash") != GENESIS:
+        before = [c for c in checkpoints if c["seq"] < sealed[0]["seq"]]
+        if before:
+            anchor = max(before, key=lambda c: c["seq"])
+            by_seq[anchor["seq"]] = anchor["hash"]
+            prev = anchor["hash"]
+    for event in sealed:
         report["events_checked"] += 1
         body = {k: v for k, v in event.items() if k not in ("hash", "prev_hash")}
         expected = hashlib.sha256(prev.encode() + b"\n" + rfc8785.dumps(body)).hexdigest()

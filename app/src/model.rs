@@ -105,6 +105,11 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// Chronicle itself (a background job), named by `label`.
+    pub fn system(label: &str) -> Actor {
+        Actor { kind: "system".into(), id: None, label: label.into(), name: None, email: None }
+    }
+
     pub fn user(user: &UserInfo) -> Actor {
         Actor {
             kind: "user".into(),
@@ -452,6 +457,27 @@ pub struct TrailReport {
     pub reason: Option<String>,
 }
 
+/// An audit stream as its page shows it (the secret is shown once, at creation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditStream {
+    pub id: String,
+    pub url: String,
+    /// `json` or `ocsf`.
+    pub format: String,
+    pub created_at: String,
+    /// The last `seq` delivered.
+    pub cursor_seq: i64,
+    pub delivered: i64,
+    /// Sealed events not yet delivered.
+    pub lag: i64,
+    /// Failed attempts in a row (0 when healthy).
+    pub failures: i64,
+    pub next_attempt_at: String,
+    pub last_success_at: Option<String>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+}
+
 /// An SNS subscription waiting for someone to open its SubscribeURL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnsSubscription {
@@ -490,22 +516,20 @@ pub struct AuditQuery {
 }
 
 /// Every action the trail records, for the explorer's action filter.
-pub const AUDIT_ACTIONS: [&str; 35] = [
+pub const AUDIT_ACTIONS: [&str; 39] = [
     "auth.login", "auth.login_failed", "auth.login_blocked", "auth.logout", "auth.password_changed",
     "auth.session_revoked", "account.deleted", "member.role_changed", "member.removed", "api_key.created",
     "api_key.revoked", "workflow.created", "workflow.updated", "workflow.deleted", "workflow.restored",
     "workflow.executed", "credential.created", "credential.accessed", "credential.deleted", "webhook_key.created",
     "webhook_key.revoked", "audit_log.exported", "user.created", "org.settings_changed", "workflow.exported", "file.uploaded",
     "file.downloaded", "file.deleted", "file.upload_refused", "file.shared", "file.share_revoked", "billing.subscription_changed",
-    "billing.invoice_paid", "billing.payment_failed", "billing.dispute_created",
+    "billing.invoice_paid", "billing.payment_failed", "billing.dispute_created", "audit_stream.created", "audit_stream.deleted",
+    "audit_log.pruned", "audit_log.verified",
 ];
-
-/// Actions of features still to come (SPEC "Audit event"): a filter may name them already.
-pub const PLANNED_AUDIT_ACTIONS: [&str; 4] = ["audit_stream.created", "audit_stream.deleted", "audit_log.pruned", "audit_log.verified"];
 
 /// Whether a filter may name `action`.
 pub fn is_known_action(action: &str) -> bool {
-    AUDIT_ACTIONS.contains(&action) || PLANNED_AUDIT_ACTIONS.contains(&action)
+    AUDIT_ACTIONS.contains(&action)
 }
 
 /// Who triggered a run, copied when it ran so it survives revocation and deletion: `type` is

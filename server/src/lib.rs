@@ -43,6 +43,8 @@ pub fn app_state(db: Db, leptos_options: LeptosOptions, config: Config, metrics:
     let config = Arc::new(config);
     let tracking = Arc::new(app::backend::tracking::Tracking::start(db.clone(), &config, telemetry.clone()));
     app::backend::tracking::posthog::spawn(db.clone(), config.clone(), std::time::Duration::from_secs(2));
+    app::backend::audit::streams::spawn(db.clone(), config.clone(), telemetry.clone(), std::time::Duration::from_millis(250));
+    app::backend::audit::retention::spawn(db.clone(), audit.clone());
     // Links in mail: the public URL, else the address this instance serves.
     let public_base = config.public_url.clone().unwrap_or_else(|| format!("http://{}", leptos_options.site_addr));
     let runner = app::backend::executions::Runner::new();
@@ -73,6 +75,7 @@ pub fn router(state: AppState, metrics: Arc<metrics::Metrics>) -> Router {
         )
         .route_layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), web::audit_gate))
         .layer(axum::middleware::from_fn(web::server_fn_status))
         // One limit for every door: REST extractors answer 413 in JSON, and `limit_body` stops
         // any other body (server functions included) before it is read whole.

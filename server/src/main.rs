@@ -50,6 +50,13 @@ enum AuditCommand {
         #[arg(long)]
         org: Option<String>,
     },
+    /// Apply each org's audit_retention_days now (the server does it daily): remove the whole
+    /// sealed segments older than the window, up to a checkpoint that stays as the anchor.
+    Prune {
+        /// Only this org.
+        #[arg(long)]
+        org: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -77,6 +84,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Some(Command::Audit { command: AuditCommand::Verify { org } }) => verify(&db, &config, org).await,
+        Some(Command::Audit { command: AuditCommand::Prune { org } }) => prune(&db, org).await,
         None => serve(db, config, cli.demo).await,
     }
 }
@@ -99,6 +107,16 @@ async fn verify(db: &Db, config: &Config, org: Option<String>) -> Result<(), Str
     }
     if broken {
         std::process::exit(1);
+    }
+    Ok(())
+}
+
+async fn prune(db: &Db, org: Option<String>) -> Result<(), String> {
+    let audit = app::backend::audit::Recorder::start(db.clone(), std::sync::Arc::new(|| {}));
+    let pruned = app::backend::audit::retention::prune_all(db, &audit, org.as_deref(), chrono::Utc::now()).await.map_err(|e| e.message);
+    audit.shutdown().await;
+    for p in pruned? {
+        println!("{}", serde_json::json!({ "org_id": p.org_id, "events": p.events, "through_seq": p.through_seq }));
     }
     Ok(())
 }

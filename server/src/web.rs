@@ -42,6 +42,19 @@ fn is_cross_site(headers: &HeaderMap, config: &Config) -> bool {
     !(same_host || public)
 }
 
+/// `CHRONICLE_AUDIT_POLICY=completeness`: a request that may change something (any method
+/// but GET, HEAD, OPTIONS, on the REST API or a server function) first checks that the trail
+/// takes writes, and is refused with 503 before it acts when it does not. (An event that
+/// then fails to commit in the moment between stays queued and retried.)
+pub async fn audit_gate(State(state): State<app::backend::AppState>, req: Request, next: Next) -> Response {
+    let acts = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) && req.uri().path().starts_with("/api/");
+    if state.config.audit_completeness && acts && !app::backend::audit::store::writable(&state.db).await {
+        return ApiError::new(ErrorKind::Unavailable, "The audit trail cannot be written right now, so nothing was changed (CHRONICLE_AUDIT_POLICY=completeness). Try again shortly.")
+            .into_response();
+    }
+    next.run(req).await
+}
+
 /// The one body limit: 2 MiB for every door, except a file upload (the files endpoint's
 /// POST), which may stream up to `CHRONICLE_MAX_FILE_BYTES` (the quota is checked there). A
 /// body announced larger is refused before a byte of it is read, in the API's JSON words;

@@ -7,7 +7,7 @@ use common::{As, TestServer};
 use serde_json::Value;
 
 /// Every REST route (SPEC's table and the README's additions), as method and path template.
-const ROUTES: [(&str, &str); 57] = [
+const ROUTES: [(&str, &str); 61] = [
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/logout"),
     ("get", "/api/v1/me"),
@@ -64,6 +64,10 @@ const ROUTES: [(&str, &str); 57] = [
     ("get", "/api/v1/orgs/{org}/audit/verify"),
     ("get", "/api/v1/orgs/{org}/audit/checkpoints"),
     ("post", "/api/v1/orgs/{org}/audit/checkpoints"),
+    ("get", "/api/v1/orgs/{org}/audit/streams"),
+    ("post", "/api/v1/orgs/{org}/audit/streams"),
+    ("delete", "/api/v1/orgs/{org}/audit/streams/{id}"),
+    ("post", "/api/v1/orgs/{org}/audit/streams/{id}/test"),
     ("get", "/api/v1/audit/signing-key"),
 ];
 

@@ -1,7 +1,7 @@
 //! Real server processes over one database: an acknowledged action's audit event survives a
 //! `kill -9`, two instances deliver each outbox mail once, run each execution once and fire
 //! each schedule slot once, forward each engagement event to PostHog once, seal one audit
-//! chain; a run cut off by
+//! chain, deliver each audit stream event once; a run cut off by
 //! `kill -9` is failed with the reason.
 
 mod common;
@@ -251,10 +251,11 @@ async fn two_instances_seal_one_chain() {
             assert!(Instant::now() < deadline, "[{backend}] {unsealed} events never sealed");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+        // Counted before verifying: the check itself is recorded (audit_log.verified) after it.
+        let (created,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_events WHERE org_id = $1").bind(&org).fetch_one(db.pool()).await.unwrap();
         let res = http.get(format!("{}/api/v1/orgs/{org}/audit/verify", b.base)).header("cookie", &cookie).send().await.unwrap();
         let report: Value = res.json().await.unwrap();
         assert_eq!(report["ok"], true, "[{backend}] {report}");
-        let (created,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_events WHERE org_id = $1").bind(&org).fetch_one(db.pool()).await.unwrap();
         assert_eq!(report["events_checked"].as_i64(), Some(created), "[{backend}] every event of the org is in the chain");
         drop((a, b));
     }
@@ -366,5 +367,58 @@ async fn a_run_cut_off_by_kill_9_is_failed_with_the_reason() {
             assert!(Instant::now() < deadline, "[{backend}] the cut-off run was not marked failed");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+}
+
+/// Two instances deliver one stream: 40 actions through both while both delivery loops run;
+/// the receiver gets every event once, in seq order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_deliver_each_stream_event_once() {
+    use std::sync::{Arc, Mutex};
+    for (backend, url) in test_database_urls().await {
+        let received: Arc<Mutex<Vec<(String, i64)>>> = Arc::default();
+        let sink = received.clone();
+        let app = axum::Router::new().route(
+            "/siem",
+            axum::routing::post(move |headers: axum::http::HeaderMap, body: String| async move {
+                let seq = serde_json::from_str::<Value>(&body).unwrap()["seq"].as_i64().unwrap();
+                sink.lock().unwrap().push((headers["webhook-id"].to_str().unwrap().to_owned(), seq));
+                "ok"
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let target = format!("http://{}/siem", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let env = [("CHRONICLE_SECRET", "shared-deployment-secret"), ("CHRONICLE_EGRESS_ALLOW_PRIVATE", "1")];
+        let a = Instance::start_with(&url, &env).await;
+        let b = Instance::start_with(&url, &env).await;
+        let http = reqwest::Client::new();
+        let (cookie, org) = a.login(&http).await;
+        let res = http.post(format!("{}/api/v1/orgs/{org}/audit/streams", b.base)).header("cookie", &cookie).json(&json!({ "url": target })).send().await.unwrap();
+        assert_eq!(res.status(), 201, "[{backend}]");
+        let start = res.json::<Value>().await.unwrap()["stream"]["cursor_seq"].as_i64().unwrap();
+        for i in 0..40 {
+            let base = if i % 2 == 0 { &a.base } else { &b.base };
+            let body = json!({ "name": format!("Streamed {i}"), "nodes": [], "edges": [] });
+            assert_eq!(http.post(format!("{base}/api/v1/orgs/{org}/workflows")).header("cookie", &cookie).json(&body).send().await.unwrap().status(), 201);
+        }
+        let db = Db::connect(&url).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(40);
+        let want = loop {
+            let rows: Vec<(String,)> = sqlx::query_as("SELECT id FROM audit_events WHERE org_id = $1 AND seq > $2 AND hash IS NOT NULL ORDER BY seq").bind(&org).bind(start).fetch_all(db.pool()).await.unwrap();
+            let got: Vec<String> = received.lock().unwrap().iter().map(|r| r.0.clone()).collect();
+            if rows.len() >= 41 && rows.iter().all(|r| got.contains(&r.0)) {
+                break rows.into_iter().map(|r| r.0).collect::<Vec<_>>();
+            }
+            assert!(Instant::now() < deadline, "[{backend}] {} of {} delivered", got.len(), rows.len());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        // A few more rounds of both loops: nothing is sent again.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let got = received.lock().unwrap().clone();
+        let ids: Vec<String> = got.iter().map(|r| r.0.clone()).collect();
+        assert_eq!(&ids[..want.len()], &want[..], "[{backend}] each event once, in seq order");
+        assert!(got.windows(2).all(|w| w[0].1 < w[1].1), "[{backend}] seq order");
+        drop((a, b));
     }
 }

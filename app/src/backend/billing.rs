@@ -76,7 +76,7 @@ pub enum Processed {
 }
 
 fn actor() -> Actor {
-    Actor { kind: "system".into(), id: None, label: "Billing webhook".into(), name: None, email: None }
+    Actor::system("Billing webhook")
 }
 
 /// The org state billing changes.

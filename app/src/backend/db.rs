@@ -160,7 +160,7 @@ mod tests {
 
             let db = Db::connect(&url).await.unwrap();
             let recorder = crate::backend::audit::Recorder::start(db.clone(), std::sync::Arc::new(|| {}));
-            let actor = crate::model::Actor { kind: "system".into(), id: None, label: "System".into(), name: None, email: None };
+            let actor = crate::model::Actor::system("System");
             recorder.record(crate::backend::audit::NewEvent::new(Some("org-1"), "auth.logout", actor, "session", None)).await;
             let (mut ids, mut cursor) = (Vec::new(), None);
             loop {

@@ -83,6 +83,9 @@ pub struct Config {
     /// The key that signs audit checkpoints: `CHRONICLE_SIGNING_KEY`, else the data
     /// directory's `signing.key` (created on first start). Never in the database.
     pub signing_key: Arc<audit::signing::CheckpointSigner>,
+    /// `CHRONICLE_AUDIT_POLICY=completeness`: an action whose event cannot be stored is
+    /// refused (503) before it happens. Default `availability`: it proceeds, its event retried.
+    pub audit_completeness: bool,
 }
 
 impl Default for Config {
@@ -104,6 +107,7 @@ impl Default for Config {
             billing_webhook_secrets: Vec::new(),
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             signing_key: Arc::new(audit::signing::CheckpointSigner::random()),
+            audit_completeness: false,
         }
     }
 }
@@ -129,8 +133,14 @@ impl Config {
         let signing_key = Arc::new(audit::signing::CheckpointSigner::load_or_create(var("CHRONICLE_SIGNING_KEY").as_deref(), &data_dir)?);
         let previous_secret = var("CHRONICLE_SECRET_PREVIOUS").map(|s| secret::RootSecret::new(s.as_bytes()));
         let list = |name: &str| var(name).map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default();
+        let audit_completeness = match var("CHRONICLE_AUDIT_POLICY").map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("availability") => false,
+            Some("completeness") => true,
+            Some(other) => return Err(format!("CHRONICLE_AUDIT_POLICY must be availability or completeness, not {other:?}")),
+        };
         Ok(Config {
             signing_key,
+            audit_completeness,
             tracking_keys: list("CHRONICLE_TRACKING_KEYS"),
             tracking_accept_unsigned: !var("CHRONICLE_TRACKING_ACCEPT_UNSIGNED").is_some_and(|v| v.eq_ignore_ascii_case("false") || v == "0"),
             sns_certs: tracking::sns::load_pinned(&list("CHRONICLE_SNS_CERTS").into_iter().map(PathBuf::from).collect::<Vec<_>>())?,

@@ -28,12 +28,18 @@ pub struct WebhookLabels {
     pub outcome: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    pub outcome: &'static str,
+}
+
 #[derive(Clone, Default)]
 pub struct Telemetry {
     tracking_codes: Family<CodeLabels, Counter>,
     engagement_events: Family<EventLabel, Counter>,
     engagement_dropped: Family<ReasonLabel, Counter>,
     webhook_requests: Family<WebhookLabels, Counter>,
+    stream_deliveries: Family<OutcomeLabel, Counter>,
 }
 
 impl Telemetry {
@@ -48,6 +54,10 @@ impl Telemetry {
         registry.register("engagement_events", "Engagement events recorded, by event", self.engagement_events.clone());
         registry.register("engagement_events_dropped", "Engagement events not recorded, by reason", self.engagement_dropped.clone());
         registry.register("webhook_requests", "Provider webhook requests, by provider and outcome", self.webhook_requests.clone());
+        for outcome in ["delivered", "failed"] {
+            let _ = self.stream_deliveries.get_or_create(&OutcomeLabel { outcome });
+        }
+        registry.register("stream_deliveries", "Audit stream deliveries, by outcome (delivered, failed)", self.stream_deliveries.clone());
     }
 
     pub fn code_read(&self, format: &'static str, source: &'static str) {
@@ -64,5 +74,9 @@ impl Telemetry {
 
     pub fn webhook(&self, provider: &'static str, outcome: &'static str) {
         self.webhook_requests.get_or_create(&WebhookLabels { provider, outcome }).inc();
+    }
+
+    pub fn stream_delivery(&self, outcome: &'static str) {
+        self.stream_deliveries.get_or_create(&OutcomeLabel { outcome }).inc();
     }
 }

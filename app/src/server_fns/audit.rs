@@ -43,8 +43,9 @@ pub async fn latest_checkpoint(org: String) -> Result<Option<crate::model::Trail
 /// "Verify now": seals what is stored, then checks the org's chain and checkpoints.
 #[server]
 pub async fn verify_trail(org: String) -> Result<crate::model::TrailReport, ApiError> {
-    let (state, caller) = request::caller().await?;
+    let (state, caller, client) = request::caller_and_client().await?;
     require(&caller, &org, Access::READ_AUDIT)?;
-    let r = crate::backend::audit::verify::verify(&state.db, &state.config.signing_key, Some(&org)).await?;
+    let by = state.acting(&caller, &client);
+    let r = crate::backend::audit::verify::verify_recorded(&state.db, &state.config.signing_key, &org, &by).await?;
     Ok(crate::model::TrailReport { ok: r.ok, events_checked: r.events_checked, checkpoints_checked: r.checkpoints_checked, first_bad_seq: r.first_bad_seq, reason: r.reason })
 }

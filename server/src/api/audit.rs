@@ -1,7 +1,8 @@
-use super::{ApiQuery, Authenticated, Client};
+use super::{ApiJson, ApiQuery, Authenticated, Client};
 use app::backend::access::{require, Access};
 use app::backend::audit::export::{self, Format};
 use app::backend::audit::store::{self, Filter};
+use app::backend::audit::streams;
 use app::backend::AppState;
 use app::error::{ApiError, ApiResult};
 use app::model::{AuditPage, AuditQuery};
@@ -46,11 +47,11 @@ pub struct ExportQuery {
 #[utoipa::path(
     get,
     path = "/orgs/{org}/audit/export",
-    summary = "The filtered trail as a streamed file (format=csv|jsonl)",
+    summary = "The filtered trail as a streamed file (format=csv|jsonl|ocsf)",
     params(("org" = String, Path, description = "Organisation id"), ("format" = Option<String>, Query), ("action" = Option<String>, Query), ("actor_id" = Option<String>, Query), ("resource_type" = Option<String>, Query), ("resource_id" = Option<String>, Query), ("since" = Option<String>, Query), ("until" = Option<String>, Query)),
     responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
-/// The filtered trail as a streamed CSV or JSON Lines file; the export is itself audited.
+/// The filtered trail as a streamed CSV, JSON Lines or OCSF 1.5.0 file; the export is itself audited.
 pub async fn export(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -62,7 +63,8 @@ pub async fn export(
     let format = match q.format.as_deref().unwrap_or("csv") {
         "csv" => Format::Csv,
         "jsonl" => Format::Jsonl,
-        other => return Err(ApiError::invalid("format", format!("must be csv or jsonl, not \"{other}\""))),
+        "ocsf" => Format::Ocsf,
+        other => return Err(ApiError::invalid("format", format!("must be csv, jsonl or ocsf, not \"{other}\""))),
     };
     let query = AuditQuery {
         action: q.action, actor_id: q.actor_id, resource_type: q.resource_type, resource_id: q.resource_id,
@@ -92,9 +94,15 @@ pub async fn export(
     params(("org" = String, Path, description = "Organisation id")),
     responses((status = 200, description = "{ok, events_checked, checkpoints_checked, first_bad_seq, reason}", body = serde_json::Value), super::Failure)
 )]
-pub async fn verify(State(state): State<AppState>, Authenticated(caller): Authenticated, Path(org): Path<String>) -> ApiResult<Json<app::backend::audit::verify::Report>> {
+pub async fn verify(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+    Path(org): Path<String>,
+) -> ApiResult<Json<app::backend::audit::verify::Report>> {
     require(&caller, &org, Access::READ_AUDIT)?;
-    Ok(Json(app::backend::audit::verify::verify(&state.db, &state.config.signing_key, Some(&org)).await?))
+    let by = state.acting(&caller, &client);
+    Ok(Json(app::backend::audit::verify::verify_recorded(&state.db, &state.config.signing_key, &org, &by).await?))
 }
 
 #[derive(serde::Serialize)]
@@ -136,4 +144,87 @@ pub async fn create_checkpoint(State(state): State<AppState>, Authenticated(call
 pub async fn signing_key(State(state): State<AppState>) -> Json<serde_json::Value> {
     let key = &state.config.signing_key;
     Json(serde_json::json!({ "key_id": key.key_id(), "public_key": key.public_key_base64(), "pem": key.public_key_pem() }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StreamBody {
+    url: String,
+    /// `json` (default) or `ocsf`.
+    format: Option<String>,
+}
+
+#[derive(serde::Serialize)]
+pub struct StreamList {
+    streams: Vec<app::model::AuditStream>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/audit/streams",
+    summary = "The org's audit streams, with lag, last success and last error (owner/admin)",
+    params(("org" = String, Path, description = "Organisation id")),
+    responses((status = 200, description = "{streams:[…]}", body = serde_json::Value), super::Failure)
+)]
+pub async fn list_streams(State(state): State<AppState>, Authenticated(caller): Authenticated, Path(org): Path<String>) -> ApiResult<Json<StreamList>> {
+    require(&caller, &org, Access::MANAGE_AUDIT)?;
+    Ok(Json(StreamList { streams: streams::list(&state.db, &org).await? }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/audit/streams",
+    summary = "Stream the org's trail to a URL, signed per Standard Webhooks (owner/admin); the secret is shown once",
+    params(("org" = String, Path, description = "Organisation id")),
+    request_body = StreamBody,
+    responses((status = 201, description = "{stream, secret}", body = serde_json::Value), super::Failure)
+)]
+pub async fn create_stream(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+    Path(org): Path<String>,
+    ApiJson(body): ApiJson<StreamBody>,
+) -> ApiResult<(axum::http::StatusCode, Json<serde_json::Value>)> {
+    require(&caller, &org, Access::MANAGE_AUDIT)?;
+    let by = state.acting(&caller, &client);
+    let (stream, secret) = streams::create(&state.db, &state.config, &org, &body.url, body.format.as_deref().unwrap_or("json"), &by).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(serde_json::json!({ "stream": stream, "secret": secret }))))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/orgs/{org}/audit/streams/{id}",
+    summary = "Stop and remove a stream (owner/admin)",
+    params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Stream id")),
+    responses((status = 204, description = "Deleted"), super::Failure)
+)]
+pub async fn delete_stream(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+    Path((org, id)): Path<(String, String)>,
+) -> ApiResult<axum::http::StatusCode> {
+    require(&caller, &org, Access::MANAGE_AUDIT)?;
+    streams::delete(&state.db, &org, &id, &state.acting(&caller, &client)).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/audit/streams/{id}/test",
+    summary = "Send a signed test event to the stream now (not part of the trail)",
+    params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Stream id")),
+    responses((status = 200, description = "{ok, error}", body = serde_json::Value), super::Failure)
+)]
+pub async fn test_stream(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+    Path((org, id)): Path<(String, String)>,
+) -> ApiResult<Json<serde_json::Value>> {
+    require(&caller, &org, Access::MANAGE_AUDIT)?;
+    let http = app::backend::executions::egress::client(state.config.egress_allow_private);
+    let result = streams::send_test(&state.db, &state.config, &http, &org, &id, &state.acting(&caller, &client)).await?;
+    Ok(Json(serde_json::json!({ "ok": result.is_ok(), "error": result.err() })))
 }

@@ -1,4 +1,4 @@
-//! Exports of the filtered trail as CSV or JSON Lines, streamed page by page along the same
+//! Exports of the filtered trail as CSV, JSON Lines or OCSF rows, streamed page by page along the same
 //! keyset the explorer uses: memory stays flat however many rows there are.
 
 use super::store::{self, Filter};
@@ -16,23 +16,29 @@ const PAGE: i64 = 1000;
 pub enum Format {
     Csv,
     Jsonl,
+    /// OCSF 1.5.0 rows, as JSON Lines.
+    Ocsf,
 }
 
 impl Format {
     pub fn content_type(self) -> &'static str {
         match self {
             Format::Csv => "text/csv; charset=utf-8",
-            Format::Jsonl => "application/x-ndjson",
+            Format::Jsonl | Format::Ocsf => "application/x-ndjson",
         }
     }
     pub fn extension(self) -> &'static str {
         match self {
             Format::Csv => "csv",
             Format::Jsonl => "jsonl",
+            Format::Ocsf => "ocsf.jsonl",
         }
     }
     fn name(self) -> &'static str {
-        self.extension()
+        match self {
+            Format::Ocsf => "ocsf",
+            other => other.extension(),
+        }
     }
 }
 
@@ -142,6 +148,10 @@ pub fn stream(db: Db, org: String, filter: Filter, format: Format, actor: Actor,
                 Format::Csv => chunk.push_str(&csv_row(e)),
                 Format::Jsonl => {
                     chunk.push_str(&serde_json::to_string(e).unwrap_or_default());
+                    chunk.push('\n');
+                }
+                Format::Ocsf => {
+                    chunk.push_str(&super::ocsf::row(e).to_string());
                     chunk.push('\n');
                 }
             }

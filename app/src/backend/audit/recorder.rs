@@ -265,7 +265,7 @@ impl NewEvent {
         self
     }
 
-    fn finish(self) -> AuditEvent {
+    pub(crate) fn finish(self) -> AuditEvent {
         let mut changes = self.changes;
         for c in &mut changes {
             if is_sensitive(c.path.rsplit('.').next().unwrap_or("")) {

@@ -37,6 +37,26 @@ pub(super) async fn insert_batch_on(conn: &mut AnyConnection, db: &Db, events: &
     tx.commit().await
 }
 
+/// Whether an event could be stored now: one is written and rolled back. The completeness
+/// policy asks this before every action (the trail refusing writes, a full disk, a lost
+/// table all show here).
+pub async fn writable(db: &Db) -> bool {
+    let probe = super::NewEvent::new(None, "audit_log.verified", crate::model::Actor::system("Audit probe"), "audit_log", None).finish();
+    let attempt = async {
+        let mut tx = db.pool().begin().await?;
+        let (sql, args) = insert_statement(std::slice::from_ref(&probe), db.backend() == Backend::Sqlite)?;
+        sqlx::query_with(sqlx::AssertSqlSafe(sql), args).execute(&mut *tx).await?;
+        tx.rollback().await
+    };
+    match attempt.await {
+        Ok(()) => true,
+        Err(err) => {
+            tracing::error!(error = %err, "the audit trail refuses writes");
+            false
+        }
+    }
+}
+
 /// The stored columns, in the order of [`fields`].
 pub(super) const INSERT_COLUMNS: &str = "id, org_id, action, actor_type, actor_id, actor_label, actor_name, actor_email, resource_type, \
                               resource_id, changes, metadata, ip, user_agent, created_at, org_key, actor_key, resource_key, action_key, created_us";

@@ -1,7 +1,8 @@
 //! Verification of a chain, as an outside verifier would do it from the export and the
 //! public key: every sealed event's `prev_hash` continues the chain and its `hash` is
 //! recomputed; every checkpoint's signature holds and names a stored event with that hash;
-//! the chain's head matches its last event. The first `seq` where any of this fails is named.
+//! the chain's head matches its last event. A pruned chain starts from its anchor checkpoint
+//! (`retention`). The first `seq` where any of this fails is named.
 
 use super::chain::{self, GENESIS};
 use super::signing::CheckpointSigner;
@@ -43,9 +44,22 @@ pub async fn verify(db: &Db, signer: &CheckpointSigner, org_id: Option<&str>) ->
         }
     }
     // The chain as the sealer left it: checked up to its head (sealing may go on meanwhile).
-    let head: Option<(i64, String)> = sqlx::query_as("SELECT seq, hash FROM audit_chain_heads WHERE chain = $1").bind(chain_key).fetch_optional(db.pool()).await?;
+    let head: Option<(i64, String, i64)> =
+        sqlx::query_as("SELECT seq, hash, pruned_through FROM audit_chain_heads WHERE chain = $1").bind(chain_key).fetch_optional(db.pool()).await?;
     let head_seq = head.as_ref().map_or(0, |h| h.0);
     let (mut prev, mut last_sealed, mut after) = (GENESIS.to_owned(), 0i64, 0i64);
+    // A pruned chain starts at its anchor: the signed checkpoint it was pruned up to.
+    let pruned_through = head.as_ref().map_or(0, |h| h.2);
+    if pruned_through > 0 {
+        match pending.remove(&pruned_through) {
+            Some(anchor) => {
+                report.checkpoints_checked += 1;
+                prev = anchor.hash.clone();
+                (last_sealed, after) = (pruned_through, pruned_through);
+            }
+            None => fail(&mut report, pruned_through, format!("the trail was pruned up to seq {pruned_through}, but the checkpoint anchoring it is gone")),
+        }
+    }
     let mut unsealed_at: Option<i64> = None;
     let condition = if org_id.is_some() { "org_id = $1" } else { "org_id IS NULL AND $1 = ''" };
     loop {
@@ -93,7 +107,7 @@ pub async fn verify(db: &Db, signer: &CheckpointSigner, org_id: Option<&str>) ->
         report.checkpoints_checked += pending.len() as i64;
         fail(&mut report, at, format!("the checkpoint at seq {at} names an event that is gone"));
     }
-    if let Some((seq, hash)) = head {
+    if let Some((seq, hash, _)) = head {
         if seq > last_sealed {
             fail(&mut report, seq, format!("the chain's head is event {seq}, but the trail ends at {last_sealed}: events were deleted"));
         } else if hash != prev {
@@ -110,5 +124,14 @@ pub async fn verify(db: &Db, signer: &CheckpointSigner, org_id: Option<&str>) ->
             fail(&mut report, beyond, format!("event {beyond} claims to be sealed, but the sealer never chained it: it was inserted"));
         }
     }
+    Ok(report)
+}
+
+/// [`verify`] of an org's chain on someone's request, recorded as `audit_log.verified` with
+/// its outcome (after the check: the new event is not part of what was checked).
+pub async fn verify_recorded(db: &Db, signer: &CheckpointSigner, org_id: &str, by: &crate::backend::Acting<'_>) -> ApiResult<Report> {
+    let report = verify(db, signer, Some(org_id)).await?;
+    let meta = serde_json::to_value(&report).unwrap_or_default();
+    by.audit.record(super::NewEvent::new(Some(org_id), "audit_log.verified", by.actor.clone(), "audit_log", None).metadata(meta).client(by.client)).await;
     Ok(report)
 }

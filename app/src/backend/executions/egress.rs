@@ -100,6 +100,13 @@ impl Resolve for PublicOnly {
     }
 }
 
+/// Why a URL's host may not be reached, when it is a literal address (which skips the
+/// resolver's check).
+pub fn refused_literal(host: &str, allow_private: bool) -> Option<String> {
+    let ip = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok()?;
+    (!allow_private && !is_public(ip)).then(|| refusal(host, ip))
+}
+
 /// Sends the request; the error is the step's, readable (never the bearer).
 pub async fn send(client: &reqwest::Client, allow_private: bool, request: Request<'_>) -> Result<Response, String> {
     let url = reqwest::Url::parse(request.url).map_err(|e| format!("url: {e}"))?;
@@ -107,10 +114,8 @@ pub async fn send(client: &reqwest::Client, allow_private: bool, request: Reques
         return Err("url: must be http:// or https://".into());
     }
     let host = url.host_str().ok_or("url: has no host")?.to_owned();
-    // A literal address skips the resolver: check it here.
-    let literal = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok();
-    if let Some(ip) = literal.filter(|ip| !allow_private && !is_public(*ip)) {
-        return Err(refusal(&host, ip));
+    if let Some(refused) = refused_literal(&host, allow_private) {
+        return Err(refused);
     }
     let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|_| format!("method: {:?} is not an HTTP method", request.method))?;
     let mut builder = client.request(method.clone(), url);
@@ -142,7 +147,7 @@ pub async fn send(client: &reqwest::Client, allow_private: bool, request: Reques
 }
 
 /// A request error with its causes (the resolver's refusal is one), without the URL's query.
-fn describe(err: reqwest::Error) -> String {
+pub fn describe(err: reqwest::Error) -> String {
     if err.is_timeout() {
         return format!("no answer within {} s", TIMEOUT.as_secs());
     }

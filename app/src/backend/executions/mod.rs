@@ -98,7 +98,7 @@ impl Origin {
     pub fn scheduler() -> Origin {
         Origin {
             credential: CredentialDescriptor { kind: "internal".into(), id: None, label: "Scheduler".into() },
-            actor: Actor { kind: "system".into(), id: None, label: "Scheduler".into(), name: None, email: None },
+            actor: Actor::system("Scheduler"),
             user_id: None,
         }
     }
