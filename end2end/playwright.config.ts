@@ -51,6 +51,8 @@ export default defineConfig({
       LEPTOS_SITE_ROOT: path.join(root, 'target/site'),
       RUST_LOG: 'warn',
       SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+      // Audit streams in the suite post to a receiver on loopback.
+      CHRONICLE_EGRESS_ALLOW_PRIVATE: '1',
     },
   },
 });

@@ -57,6 +57,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view={Lazy::<Account>::new()}/>
                     <Route path=path!("/orgs/:org/members") view={Lazy::<Members>::new()}/>
                     <Route path=path!("/orgs/:org/audit") view={Lazy::<AuditExplorer>::new()}/>
+                    <Route path=path!("/orgs/:org/audit/streams") view={Lazy::<AuditStreams>::new()}/>
                     <Route path=path!("/orgs/:org/api-keys") view={Lazy::<ApiKeys>::new()}/>
                     <Route path=path!("/orgs/:org/outbox") view={Lazy::<Outbox>::new()}/>
                     <Route path=path!("/orgs/:org/executions") view={Lazy::<Executions>::new()}/>
@@ -97,6 +98,7 @@ lazy_page! {
     Account => pages::account::AccountPage,
     Members => pages::members::MembersPage,
     AuditExplorer => pages::audit::AuditExplorerPage,
+    AuditStreams => pages::audit_streams::AuditStreamsPage,
     ApiKeys => pages::api_keys::ApiKeysPage,
     Outbox => pages::outbox::OutboxPage,
     Executions => pages::executions::ExecutionsPage,

@@ -478,6 +478,13 @@ pub struct AuditStream {
     pub last_error_at: Option<String>,
 }
 
+/// A stream just created, with its signing secret (shown once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedStream {
+    pub stream: AuditStream,
+    pub secret: String,
+}
+
 /// An SNS subscription waiting for someone to open its SubscribeURL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnsSubscription {

@@ -28,7 +28,11 @@ export function watchForFaults(page: Page): string[] {
   const faults: string[] = [];
   page.on('pageerror', (e) => faults.push(`page error: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error') faults.push(`console error: ${m.text()}`);
+    // Chromium logs every 4xx answer as a failed resource; a refusal the page shows is not a
+    // fault (5xx answers are caught below).
+    if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) {
+      faults.push(`console error: ${m.text()}`);
+    }
   });
   page.on('response', (r) => {
     if (r.status() >= 500) faults.push(`${r.status()} from ${r.request().method()} ${r.url()}`);

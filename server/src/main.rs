@@ -61,7 +61,9 @@ enum AuditCommand {
 
 #[tokio::main]
 async fn main() {
+    // Logs on stderr: a subcommand's stdout is its answer (JSON lines a script reads).
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
         )

@@ -12,7 +12,7 @@ fn help_lists_the_subcommands() {
     let out = server().arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("create-owner") && text.contains("--demo"), "{text}");
+    assert!(text.contains("create-owner") && text.contains("--demo") && text.contains("audit"), "{text}");
 }
 
 #[tokio::test]
@@ -74,4 +74,61 @@ async fn audit_verify_exits_one_when_the_trail_was_edited() {
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.lines().any(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["first_bad_seq"] == seq), "{text}");
+}
+
+/// `server audit prune`: an org keeping one day loses its old whole segments up to a signed
+/// checkpoint, and what remains still verifies.
+#[tokio::test]
+async fn audit_prune_applies_retention_and_the_rest_still_verifies() {
+    use app::backend::audit::{seal, signing::CheckpointSigner, store};
+    use app::model::{Actor, AuditEvent, AuditResource};
+    let dir = std::env::temp_dir().join(format!("chronicle-cli-{}", new_id()));
+    let create = server()
+        .args(["create-owner", "--email", "pat@prune.test", "--name", "Pat Prune", "--org", "Prune Inc"])
+        .env("CHRONICLE_DATA_DIR", &dir)
+        .env_remove("DATABASE_URL")
+        .env("CHRONICLE_OWNER_PASSWORD", "a-strong-first-password")
+        .output()
+        .unwrap();
+    assert!(create.status.success(), "{}", String::from_utf8_lossy(&create.stderr));
+    let db = Db::connect(&format!("sqlite://{}?mode=rwc", dir.join("chronicle.db").display())).await.unwrap();
+    let (org,): (String,) = sqlx::query_as("SELECT id FROM orgs").fetch_one(db.pool()).await.unwrap();
+    sqlx::query("UPDATE orgs SET audit_retention_days = 1").execute(db.pool()).await.unwrap();
+    let event = |at: &str| AuditEvent {
+        id: new_id(),
+        org_id: Some(org.clone()),
+        action: "workflow.updated".into(),
+        actor: Actor::system("Import"),
+        resource: AuditResource { kind: "workflow".into(), id: Some("w1".into()) },
+        changes: vec![],
+        metadata: serde_json::json!({}),
+        ip: None,
+        user_agent: None,
+        created_at: at.into(),
+        seq: None,
+        prev_hash: None,
+        hash: None,
+    };
+    // Old history, sealed and signed; then one event of today.
+    store::insert_batch(&db, &[event("2020-01-01T00:00:00.000000Z"), event("2020-01-02T00:00:00.000000Z")]).await.unwrap();
+    let signer = CheckpointSigner::load_or_create(None, &dir).unwrap();
+    let anchor = seal::checkpoint_now(&db, &signer, &org).await.unwrap();
+    store::insert_batch(&db, &[event(&app::backend::db::now())]).await.unwrap();
+    seal::seal_pending(&db, &signer).await.unwrap();
+    let (old,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_events WHERE org_id = $1 AND seq <= $2").bind(&org).bind(anchor.seq).fetch_one(db.pool()).await.unwrap();
+
+    let out = server().args(["audit", "prune"]).env("CHRONICLE_DATA_DIR", &dir).env_remove("DATABASE_URL").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap_or_else(|_| panic!("{text}"));
+    assert_eq!((line["org_id"].as_str(), line["events"].as_i64(), line["through_seq"].as_i64()), (Some(org.as_str()), Some(old), Some(anchor.seq)), "{text}");
+    let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_events WHERE org_id = $1 AND action <> 'audit_log.pruned'").bind(&org).fetch_one(db.pool()).await.unwrap();
+    assert_eq!(left, 1, "today's event stays");
+
+    let out = server().args(["audit", "verify", "--org", &org]).env("CHRONICLE_DATA_DIR", &dir).env_remove("DATABASE_URL").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}");
+    let report: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    assert!(report["ok"] == true && report["checkpoints_checked"].as_i64() >= Some(1), "{report}");
+    let _ = std::fs::remove_dir_all(dir);
 }

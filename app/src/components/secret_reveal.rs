@@ -1,9 +1,18 @@
-//! A new key's secret, once: a copy button and a plain warning that it will not be shown again.
+//! A new secret, once: a copy button and a plain warning that it will not be shown again.
 
 use leptos::prelude::*;
 
 #[component]
-pub fn SecretReveal(name: String, secret: String, what: &'static str, on_done: impl Fn() + 'static) -> impl IntoView {
+pub fn SecretReveal(
+    name: String,
+    secret: String,
+    what: &'static str,
+    on_done: impl Fn() + 'static,
+    /// What was created, when it is not a key named `name`.
+    #[prop(optional, into)]
+    heading: Option<String>,
+) -> impl IntoView {
+    let heading = heading.unwrap_or_else(|| format!("Key \"{name}\" created."));
     let (copied, set_copied) = signal(false);
     let to_copy = secret.clone();
     let copy = move |_| {
@@ -13,7 +22,7 @@ pub fn SecretReveal(name: String, secret: String, what: &'static str, on_done: i
     };
     view! {
         <div class="secret-reveal" role="status">
-            <p><strong>{format!("Key \"{name}\" created.")}</strong>" Copy it now: you won't see it again."</p>
+            <p><strong>{heading}</strong>" Copy it now: you won't see it again."</p>
             <div class="secret-row">
                 <input type="text" readonly class="secret" aria-label=format!("New {what}") prop:value=secret
                     on:focus=|ev| { let _ = event_target::<web_sys::HtmlInputElement>(&ev).select(); }/>

@@ -7,6 +7,7 @@ use crate::server_fns::keys::list_keys;
 use crate::server_fns::members::list_members;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 const RESOURCE_TYPES: [&str; 8] = ["workflow", "api_key", "webhook_key", "credential", "member", "user", "session", "audit_log"];
@@ -54,6 +55,8 @@ pub fn AuditExplorerPage() -> impl IntoView {
                 <div class="export">
                     <a class="button" href=move || export("csv") download>"Export CSV"</a>
                     <a class="button" href=move || export("jsonl") download>"Export JSON Lines"</a>
+                    <a class="button" href=move || export("ocsf") download>"Export OCSF"</a>
+                    <A attr:class="button" href=move || format!("/orgs/{}/audit/streams", org.get())>"Streams"</A>
                 </div>
             </div>
             <IntegrityPanel org/>

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod api_keys;
 pub mod audit;
+pub mod audit_streams;
 pub mod engagement;
 pub mod executions;
 pub mod files;

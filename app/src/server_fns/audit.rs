@@ -49,3 +49,37 @@ pub async fn verify_trail(org: String) -> Result<crate::model::TrailReport, ApiE
     let r = crate::backend::audit::verify::verify_recorded(&state.db, &state.config.signing_key, &org, &by).await?;
     Ok(crate::model::TrailReport { ok: r.ok, events_checked: r.events_checked, checkpoints_checked: r.checkpoints_checked, first_bad_seq: r.first_bad_seq, reason: r.reason })
 }
+
+/// The org's audit streams (owner/admin).
+#[server]
+pub async fn list_streams(org: String) -> Result<Vec<crate::model::AuditStream>, ApiError> {
+    let (state, caller) = request::caller().await?;
+    require(&caller, &org, Access::MANAGE_AUDIT)?;
+    crate::backend::audit::streams::list(&state.db, &org).await
+}
+
+/// Adds a stream; its signing secret is in the answer, once.
+#[server]
+pub async fn create_stream(org: String, url: String, format: String) -> Result<crate::model::CreatedStream, ApiError> {
+    let (state, caller, client) = request::caller_and_client().await?;
+    require(&caller, &org, Access::MANAGE_AUDIT)?;
+    let (stream, secret) = crate::backend::audit::streams::create(&state.db, &state.config, &org, &url, &format, &state.acting(&caller, &client)).await?;
+    Ok(crate::model::CreatedStream { stream, secret })
+}
+
+#[server]
+pub async fn delete_stream(org: String, id: String) -> Result<(), ApiError> {
+    let (state, caller, client) = request::caller_and_client().await?;
+    require(&caller, &org, Access::MANAGE_AUDIT)?;
+    crate::backend::audit::streams::delete(&state.db, &org, &id, &state.acting(&caller, &client)).await
+}
+
+/// "Send test event": `None` when the receiver took it, else why not.
+#[server]
+pub async fn test_stream(org: String, id: String) -> Result<Option<String>, ApiError> {
+    let (state, caller, client) = request::caller_and_client().await?;
+    require(&caller, &org, Access::MANAGE_AUDIT)?;
+    let http = crate::backend::executions::egress::client(state.config.egress_allow_private);
+    let sent = crate::backend::audit::streams::send_test(&state.db, &state.config, &http, &org, &id, &state.acting(&caller, &client)).await?;
+    Ok(sent.err())
+}
