@@ -48,7 +48,7 @@ pub fn AuditStreamsPage() -> impl IntoView {
                 "). A receiver that is down gets everything once it is back; retries back off up to 30 s."
             </p>
             <form class="key-form" on:submit=on_submit>
-                <label>"Receiver URL"
+                <label class="grow">"Receiver URL"
                     <input type="url" required maxlength="2048" placeholder="https://siem.example.com/chronicle" prop:value=url on:input=move |ev| url.set(event_target_value(&ev))/>
                 </label>
                 <label>"Format"
@@ -97,7 +97,8 @@ pub fn AuditStreamsPage() -> impl IntoView {
 
 fn status(s: &AuditStream) -> (&'static str, String) {
     if s.failures > 0 {
-        ("status failed", format!("Failing ({} in a row)", s.failures))
+        let attempts = if s.failures == 1 { "1 failed attempt".to_owned() } else { format!("{} failed attempts in a row", s.failures) };
+        ("status failed", format!("Failing ({attempts})"))
     } else if s.lag > 0 {
         ("status running", "Catching up".to_owned())
     } else {
@@ -128,7 +129,7 @@ fn StreamRow(stream: AuditStream, org: Memo<String>, delete: ServerAction<Delete
             <td class="stream-url"><code>{stream.url.clone()}</code><br/><span class="muted">"Added "<RelativeTime at=stream.created_at.clone()/></span></td>
             <td>{if stream.format == "ocsf" { "OCSF 1.5.0" } else { "JSON" }}</td>
             <td><span class=class>{label}</span></td>
-            <td>{format!("{} events", stream.lag)}</td>
+            <td>{if stream.lag == 1 { "1 event".to_owned() } else { format!("{} events", stream.lag) }}</td>
             <td>{stream.delivered}</td>
             <td><TimeOrNever at=stream.last_success_at.clone()/></td>
             <td>
