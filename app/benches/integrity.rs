@@ -1,11 +1,15 @@
 //! Trail integrity figures: how fast the sealer chains stored events (it must keep up with
-//! sustained ingest: see benches/audit.rs), and how long verifying a chain takes.
+//! sustained ingest: see benches/audit.rs), how long verifying a chain takes, and how fast a
+//! stream delivers the sealed trail to a receiver on loopback (signed, one POST per event).
 //!
 //! `cargo bench -p app --features ssr --bench integrity` — on SQLite, and on PostgreSQL too
 //! when `CHRONICLE_TEST_POSTGRES_URL` is set. `INTEGRITY_BENCH_ROWS` changes the size (1M).
 
 use app::backend::audit::signing::CheckpointSigner;
-use app::backend::audit::{seal, store, verify};
+use app::backend::audit::{seal, store, streams, verify, Recorder};
+use app::backend::sessions::ClientInfo;
+use app::backend::telemetry::Telemetry;
+use app::backend::{Acting, Config};
 use app::backend::db::{format_time, Db};
 use app::backend::testing;
 use app::model::{Actor, AuditEvent, AuditResource};
@@ -51,6 +55,42 @@ async fn run(backend: &str, db: Db, rows: usize) {
     let report = verify::verify(&db, &signer, Some(org)).await.unwrap();
     assert!(report.ok, "{report:?}");
     println!("{backend}: verified {} events and {} checkpoints in {:.2} s", report.events_checked, report.checkpoints_checked, started.elapsed().as_secs_f64());
+    stream(backend, &db, org, rows.min(50_000)).await;
+}
+
+/// Delivers the first `events` of the sealed trail to a loopback receiver.
+async fn stream(backend: &str, db: &Db, org: &str, events: usize) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let got = Arc::new(AtomicUsize::new(0));
+    let counter = got.clone();
+    let app = axum::Router::new().route(
+        "/siem",
+        axum::routing::post(move |_body: String| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            async { "" }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/siem", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let now = app::backend::db::now();
+    sqlx::query("INSERT INTO orgs (id, name, created_at, updated_at) VALUES ($1, 'Bench', $2, $2)").bind(org).bind(&now).execute(db.pool()).await.unwrap();
+    let config = Config { egress_allow_private: true, ..Config::default() };
+    let audit = Recorder::start(db.clone(), std::sync::Arc::new(|| {}));
+    let client = ClientInfo { ip: None, user_agent: None };
+    let by = Acting { actor: Actor::system("Bench"), client: &client, audit: &audit };
+    let (created, _) = streams::create(db, &config, org, &url, "json", &by).await.unwrap();
+    sqlx::query("UPDATE audit_streams SET cursor_seq = 0 WHERE id = $1").bind(&created.id).execute(db.pool()).await.unwrap();
+    let http = app::backend::executions::egress::client(true);
+    let telemetry = Telemetry::default();
+    let started = Instant::now();
+    while got.load(Ordering::Relaxed) < events {
+        streams::deliver_one(db, &config, &http, &telemetry).await.unwrap();
+    }
+    let (secs, sent) = (started.elapsed().as_secs_f64(), got.load(Ordering::Relaxed));
+    println!("{backend}: stream delivered {sent} events in {secs:.2} s = {:.0} events/s", sent as f64 / secs);
+    audit.shutdown().await;
 }
 
 fn main() {

@@ -375,6 +375,9 @@ async fn streams_deliver_each_event_signed_in_order_and_catch_up_after_an_outage
         let (ok, report) = interop(&["webhooks", file.to_str().unwrap(), &secret]);
         assert!(ok, "[{backend}] Standard Webhooks: {report}");
 
+        assert!(common::metric(&s, "chronicle_stream_deliveries_total", "outcome=\"delivered\"").await >= want.len() as f64, "[{backend}]");
+        assert!(common::metric(&s, "chronicle_stream_deliveries_total", "outcome=\"failed\"").await >= 1.0, "[{backend}]");
+
         // The test button, then removal.
         let res = s.request(As::Owner, Method::POST, &format!("{streams}/{stream_id}/test")).send().await.unwrap();
         let answer: Value = res.json().await.unwrap();

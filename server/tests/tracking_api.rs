@@ -8,7 +8,7 @@ mod common;
 use app::backend::Config;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use common::{assert_role_table, audit_events, error_body, smtp_sink, test_databases, As, RoleRow, TestServer};
+use common::{assert_role_table, audit_events, error_body, metric, smtp_sink, test_databases, As, RoleRow, TestServer};
 use reqwest::Method;
 use rsa::pkcs1v15::SigningKey;
 use rsa::pkcs8::DecodePrivateKey;
@@ -61,12 +61,6 @@ async fn events(s: &TestServer, query: &str, want: usize) -> Vec<Value> {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("fewer than {want} engagement events for {query}");
-}
-
-async fn metric(s: &TestServer, name: &str, labels: &str) -> f64 {
-    let text = s.get(As::Anonymous, "/metrics").await.text().await.unwrap();
-    let prefix = format!("{name}{{{labels}}} ");
-    text.lines().find_map(|l| l.strip_prefix(&prefix)).map_or(0.0, |v| v.trim().parse().unwrap())
 }
 
 fn link_code(text: &str) -> String {

@@ -203,6 +203,13 @@ pub async fn audit_events(s: &TestServer, query: &str, want: usize) -> Vec<Value
     panic!("fewer than {want} audit events for {query}");
 }
 
+/// The value of one series on `/metrics` (0 when absent).
+pub async fn metric(s: &TestServer, name: &str, labels: &str) -> f64 {
+    let text = s.get(As::Anonymous, "/metrics").await.text().await.unwrap();
+    let prefix = format!("{name}{{{labels}}} ");
+    text.lines().find_map(|l| l.strip_prefix(&prefix)).map_or(0.0, |v| v.trim().parse().unwrap())
+}
+
 /// A minimal SMTP sink on a loopback port: accepts every mail and hands its text over.
 pub async fn smtp_sink() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};

@@ -8,7 +8,7 @@
 
 use super::chain::{self, GENESIS};
 use super::signing::CheckpointSigner;
-use super::store::{from_row, Row, ROW_COLUMNS};
+use super::store::{from_row, Scope, SeqPages};
 use crate::backend::db::{format_time, new_id, now, Backend, Db};
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::model::AuditEvent;
@@ -18,7 +18,7 @@ use std::time::Duration;
 
 pub const EVERY: Duration = Duration::from_secs(2);
 pub const CHECKPOINT_EVENTS: i64 = 1_000;
-const BATCH: i64 = 5_000;
+const BATCH: usize = 5_000;
 const LEASE_SECS: i64 = 30;
 
 /// One sealing at a time in this process.
@@ -98,19 +98,15 @@ async fn settled_seq(db: &Db) -> ApiResult<i64> {
 
 async fn seal_rounds(db: &Db, signer: &CheckpointSigner) -> ApiResult<usize> {
     let limit = settled_seq(db).await?;
-    let (mut through,): (i64,) = sqlx::query_as("SELECT sealed_through FROM audit_sealer WHERE id = 1").fetch_one(db.pool()).await?;
+    let (through,): (i64,) = sqlx::query_as("SELECT sealed_through FROM audit_sealer WHERE id = 1").fetch_one(db.pool()).await?;
     let mut sealed = 0;
+    let mut pages = SeqPages::new(db, Scope::All, through, limit, BATCH);
     loop {
-        let sql = format!("SELECT {ROW_COLUMNS} FROM audit_events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT {BATCH}");
-        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(through).bind(limit).fetch_all(db.pool()).await?;
+        let rows = pages.next().await?;
         let Some(last) = rows.last().map(|r| r.seq) else { break };
         let count = rows.len();
         seal_batch(db, signer, rows.into_iter().map(from_row).filter(|e| e.hash.is_none()).collect(), last).await?;
         sealed += count;
-        through = last;
-        if count < BATCH as usize {
-            break;
-        }
     }
     hourly_checkpoints(db, signer).await?;
     Ok(sealed)

@@ -337,3 +337,66 @@ fn parse_time(field: &str, value: &str) -> ApiResult<i64> {
         .map_err(|_| ApiError::invalid(field, "must be an RFC 3339 time like 2026-11-23T12:00:00Z"))
 }
 
+
+/// Which events a [`SeqPages`] reads: every stored one, or one chain's.
+#[derive(Clone, Copy)]
+pub(super) enum Scope<'a> {
+    All,
+    /// An org's chain; `None`: events outside any org.
+    Chain(Option<&'a str>),
+}
+
+/// Stored events in `seq` order, page by page, one page read ahead: the next page is read
+/// while the caller checks or seals this one, so reading and hashing overlap on two cores.
+pub(super) struct SeqPages {
+    db: Db,
+    sql: std::sync::Arc<String>,
+    chain: String,
+    until: i64,
+    page: usize,
+    next: Option<tokio::task::JoinHandle<Result<Vec<Row>, sqlx::Error>>>,
+}
+
+impl SeqPages {
+    /// Events with `after < seq <= until` in `scope`, `page` at a time.
+    pub(super) fn new(db: &Db, scope: Scope<'_>, after: i64, until: i64, page: usize) -> SeqPages {
+        let condition = match scope {
+            Scope::All => "$1 = $1",
+            Scope::Chain(Some(_)) => "org_id = $1",
+            Scope::Chain(None) => "org_id IS NULL AND $1 = ''",
+        };
+        let chain = match scope {
+            Scope::Chain(Some(org)) => org.to_owned(),
+            _ => String::new(),
+        };
+        let sql = format!("SELECT {ROW_COLUMNS} FROM audit_events WHERE {condition} AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT {page}");
+        let mut pages = SeqPages { db: db.clone(), sql: std::sync::Arc::new(sql), chain, until, page, next: None };
+        pages.read_from(after);
+        pages
+    }
+
+    fn read_from(&mut self, after: i64) {
+        let (db, sql, chain, until) = (self.db.clone(), self.sql.clone(), self.chain.clone(), self.until);
+        self.next = Some(tokio::spawn(async move {
+            sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.as_str())).bind(chain).bind(after).bind(until).fetch_all(db.pool()).await
+        }));
+    }
+
+    /// The next page (empty at the end).
+    pub(super) async fn next(&mut self) -> Result<Vec<Row>, sqlx::Error> {
+        let Some(reading) = self.next.take() else { return Ok(Vec::new()) };
+        let rows = reading.await.map_err(|e| sqlx::Error::Protocol(format!("reading audit events: {e}")))??;
+        if rows.len() == self.page {
+            self.read_from(rows[rows.len() - 1].seq);
+        }
+        Ok(rows)
+    }
+}
+
+impl Drop for SeqPages {
+    fn drop(&mut self) {
+        if let Some(reading) = self.next.take() {
+            reading.abort();
+        }
+    }
+}

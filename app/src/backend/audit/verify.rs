@@ -6,7 +6,7 @@
 
 use super::chain::{self, GENESIS};
 use super::signing::CheckpointSigner;
-use super::store::{from_row, Row, ROW_COLUMNS};
+use super::store::{from_row, Scope, SeqPages};
 use crate::backend::db::Db;
 use crate::error::ApiResult;
 use std::collections::BTreeMap;
@@ -20,7 +20,7 @@ pub struct Report {
     pub reason: Option<String>,
 }
 
-const PAGE: i64 = 10_000;
+const PAGE: usize = 10_000;
 
 /// Records the first failure only: the earliest place the trail stops being trustworthy.
 fn fail(report: &mut Report, seq: i64, reason: String) {
@@ -47,7 +47,7 @@ pub async fn verify(db: &Db, signer: &CheckpointSigner, org_id: Option<&str>) ->
     let head: Option<(i64, String, i64)> =
         sqlx::query_as("SELECT seq, hash, pruned_through FROM audit_chain_heads WHERE chain = $1").bind(chain_key).fetch_optional(db.pool()).await?;
     let head_seq = head.as_ref().map_or(0, |h| h.0);
-    let (mut prev, mut last_sealed, mut after) = (GENESIS.to_owned(), 0i64, 0i64);
+    let (mut prev, mut last_sealed, mut start) = (GENESIS.to_owned(), 0i64, 0i64);
     // A pruned chain starts at its anchor: the signed checkpoint it was pruned up to.
     let pruned_through = head.as_ref().map_or(0, |h| h.2);
     if pruned_through > 0 {
@@ -55,22 +55,21 @@ pub async fn verify(db: &Db, signer: &CheckpointSigner, org_id: Option<&str>) ->
             Some(anchor) => {
                 report.checkpoints_checked += 1;
                 prev = anchor.hash.clone();
-                (last_sealed, after) = (pruned_through, pruned_through);
+                (last_sealed, start) = (pruned_through, pruned_through);
             }
             None => fail(&mut report, pruned_through, format!("the trail was pruned up to seq {pruned_through}, but the checkpoint anchoring it is gone")),
         }
     }
     let mut unsealed_at: Option<i64> = None;
-    let condition = if org_id.is_some() { "org_id = $1" } else { "org_id IS NULL AND $1 = ''" };
+    let mut pages = SeqPages::new(db, Scope::Chain(org_id), start, head_seq, PAGE);
     loop {
-        let sql = format!("SELECT {ROW_COLUMNS} FROM audit_events WHERE {condition} AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT {PAGE}");
-        let rows: Vec<Row> =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org_id.unwrap_or("")).bind(after).bind(head_seq).fetch_all(db.pool()).await?;
-        let count = rows.len();
+        let rows = pages.next().await?;
+        if rows.is_empty() {
+            break;
+        }
         for row in rows {
             let event = from_row(row);
             let seq = event.seq.unwrap_or_default();
-            after = seq;
             let Some(stored) = event.hash.clone() else {
                 unsealed_at.get_or_insert(seq);
                 continue;
@@ -99,9 +98,6 @@ pub async fn verify(db: &Db, signer: &CheckpointSigner, org_id: Option<&str>) ->
             prev = stored;
             last_sealed = seq;
         }
-        if count < PAGE as usize {
-            break;
-        }
     }
     if let Some((&at, _)) = pending.first_key_value() {
         report.checkpoints_checked += pending.len() as i64;
@@ -116,6 +112,7 @@ pub async fn verify(db: &Db, signer: &CheckpointSigner, org_id: Option<&str>) ->
     }
     // Past the head: an event that looks sealed but that the sealer never chained was
     // inserted (events sealed since the head was read are past it by then too, so re-read).
+    let condition = if org_id.is_some() { "org_id = $1" } else { "org_id IS NULL AND $1 = ''" };
     let sql = format!("SELECT MIN(seq) FROM audit_events WHERE {condition} AND seq > $2 AND hash IS NOT NULL");
     let (beyond,): (Option<i64>,) = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org_id.unwrap_or("")).bind(head_seq).fetch_one(db.pool()).await?;
     if let Some(beyond) = beyond {
