@@ -58,7 +58,7 @@ fi
 
 LOG=$(mktemp)
 say "cargo test (workspace, native)"
-cargo test --workspace --exclude frontend 2>&1 | tee "$LOG"
+cargo test --workspace --exclude frontend --no-fail-fast 2>&1 | tee "$LOG"
 rust_status=${PIPESTATUS[0]}
 read -r rust_passed rust_failed < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } } END { print p+0, f+0 }' "$LOG")
 

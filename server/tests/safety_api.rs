@@ -408,6 +408,11 @@ async fn every_listed_action_is_emitted() {
             let res = s.http.post(s.url("/webhooks/billing")).header("stripe-signature", header).body(body).send().await.unwrap();
             expect(res, 200, kind);
         }
+        // The trail's own care: verified, streamed (pruned below, once the rest is checked).
+        expect(send(As::Owner, Method::GET, format!("/api/v1/orgs/{acme}/audit/verify"), None).await, 200, "verify");
+        let streams = format!("/api/v1/orgs/{acme}/audit/streams");
+        let stream: Value = expect(send(As::Owner, Method::POST, streams.clone(), Some(json!({ "url": "http://127.0.0.1:9/siem" }))).await, 201, "stream").json().await.unwrap();
+        expect(send(As::Owner, Method::DELETE, format!("{streams}/{}", stream["stream"]["id"].as_str().unwrap()), None).await, 204, "stream deleted");
         // The trail itself, exported.
         let export = send(As::Owner, Method::GET, format!("/api/v1/orgs/{acme}/audit/export?format=jsonl"), None).await;
         expect(export, 200, "export").bytes().await.unwrap();
@@ -421,12 +426,21 @@ async fn every_listed_action_is_emitted() {
         for _ in 0..50 {
             let rows: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT action FROM audit_events").fetch_all(db.pool()).await.unwrap();
             let seen: Vec<String> = rows.into_iter().map(|r| r.0).collect();
-            missing = app::model::AUDIT_ACTIONS.into_iter().filter(|a| *a != "user.created" && !seen.iter().any(|s| s == a)).collect();
+            missing = app::model::AUDIT_ACTIONS.into_iter().filter(|a| !["user.created", "audit_log.pruned"].contains(a) && !seen.iter().any(|s| s == a)).collect();
             if missing.is_empty() {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         assert!(missing.is_empty(), "[{backend}] never recorded: {missing:?}");
+        // Retention last: it removes what the check above read.
+        expect(send(As::Owner, Method::PATCH, format!("/api/v1/orgs/{acme}/settings"), Some(json!({ "audit_retention_days": 1 }))).await, 200, "retention");
+        expect(send(As::Owner, Method::POST, format!("/api/v1/orgs/{acme}/audit/checkpoints"), None).await, 201, "checkpoint");
+        let audit = app::backend::audit::Recorder::start(db.clone(), std::sync::Arc::new(|| {}));
+        let pruned = app::backend::audit::retention::prune_all(&db, &audit, Some(&acme), chrono::Utc::now() + chrono::Duration::days(2)).await.unwrap();
+        audit.shutdown().await;
+        assert_eq!(pruned.len(), 1, "[{backend}]");
+        let (recorded,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_events WHERE action = 'audit_log.pruned'").fetch_one(db.pool()).await.unwrap();
+        assert_eq!(recorded, 1, "[{backend}] audit_log.pruned");
     }
 }
