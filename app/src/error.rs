@@ -103,6 +103,34 @@ impl ApiError {
         Self { field: Some(field.to_owned()), ..Self::new(ErrorKind::InvalidInput, format!("{field}: {reason}")) }
     }
 
+    /// The message as a form shows it: the field named the way the form labels it
+    /// ("Expiry date: must be in the future", not "expires_at: …").
+    pub fn for_people(&self) -> String {
+        let Some(field) = self.field.as_deref() else { return self.message.clone() };
+        let Some(reason) = self.message.strip_prefix(field).and_then(|rest| rest.strip_prefix(": ")) else { return self.message.clone() };
+        let label = match field {
+            "name" => "Name",
+            "scopes" => "Scopes",
+            "expires_at" => "Expiry date",
+            "current_password" => "Current password",
+            "new_password" => "New password",
+            "password" => "Password",
+            "email" => "Email",
+            "url" => "URL",
+            "format" => "Format",
+            "secret" => "Secret",
+            "role" => "Role",
+            "audit_retention_days" => "Audit retention",
+            "posthog_host" => "PostHog host",
+            "posthog_api_key" => "PostHog project key",
+            "since" => "From",
+            "until" => "Until",
+            "action" => "Actions",
+            _ => return self.message.clone(),
+        };
+        format!("{label}: {reason}")
+    }
+
     pub fn internal() -> Self {
         Self::new(ErrorKind::Internal, "Something went wrong on our side. It has been logged.")
     }
@@ -188,5 +216,17 @@ mod server {
             };
             ApiError::new(ErrorKind::InvalidInput, format!("Invalid query string: {detail}"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_name_fields_by_their_labels() {
+        assert_eq!(ApiError::invalid("expires_at", "must be in the future").for_people(), "Expiry date: must be in the future");
+        assert_eq!(ApiError::invalid("cursor", "is not one of ours").for_people(), "cursor: is not one of ours", "unlabelled fields stay as they are");
+        assert_eq!(ApiError::not_found("API key").for_people(), ApiError::not_found("API key").message);
     }
 }

@@ -107,7 +107,7 @@ test('a member cannot open the audit log but manages personal keys', async ({ pa
   await expect(mine.getByRole('alert')).toContainText('current password');
   await mine.getByLabel('Your current password').fill('chronicle-demo');
   await mine.getByRole('button', { name: 'Create key' }).click();
-  await expect(mine.getByRole('alert')).toContainText('scopes');
+  await expect(mine.getByRole('alert')).toContainText('Scopes: choose at least one of');
   await mine.getByLabel('keys:read').check();
   await mine.getByRole('button', { name: 'Create key' }).click();
   const secret = await mine.getByLabel('New API key').inputValue();
@@ -134,7 +134,7 @@ test('a user changes their password and signs out other sessions', async ({ page
   await page.getByLabel('New password (at least 10 characters)').fill('a-new-password-1');
   await page.getByLabel('Repeat new password').fill('a-new-password-1');
   await page.getByRole('button', { name: 'Change password' }).click();
-  await expect(page.getByRole('alert')).toContainText('current_password: is not your current password');
+  await expect(page.getByRole('alert')).toContainText('Current password: is not your current password');
 
   await page.getByLabel('Current password').fill('chronicle-demo');
   await page.getByLabel('New password (at least 10 characters)').fill('a-new-password-1');

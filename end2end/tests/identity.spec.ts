@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { login, loginToOrg } from './helpers';
+import { login, loginToOrg, watchForFaults } from './helpers';
 
 test('an owner signs in and sees the shell', async ({ page }) => {
   const org = await loginToOrg(page, 'owner@acme.test');
@@ -42,20 +42,35 @@ test('another org is not found, not forbidden', async ({ page }) => {
   await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible();
 });
 
-test('an owner changes a role on the members page', async ({ page }) => {
+test('an owner changes a role on the members page: asked first, told after, and a refusal puts the old role back', async ({ page }) => {
+  const faults = watchForFaults(page);
   const org = await loginToOrg(page, 'owner@acme.test');
   await page.getByRole('link', { name: 'Members', exact: true }).click();
   await expect(page).toHaveURL(`/orgs/${org}/members`);
-  const role = page.getByLabel('Role of Max Member');
-  await role.selectOption('admin');
+  // Cancelled at the question: nothing changes.
+  page.once('dialog', (d) => d.dismiss());
+  await page.getByLabel('Role of Max Member').selectOption('admin');
+  await expect(page.getByLabel('Role of Max Member')).toHaveValue('member');
+  // Confirmed: changed and said so.
+  page.once('dialog', (d) => {
+    expect(d.message()).toBe("Change Max Member's role from member to admin?");
+    d.accept();
+  });
+  await page.getByLabel('Role of Max Member').selectOption('admin');
+  await expect(page.getByRole('status').filter({ hasText: 'Role changed.' })).toBeVisible();
   await page.reload();
   await expect(page.getByLabel('Role of Max Member')).toHaveValue('admin');
+  page.once('dialog', (d) => d.accept());
   await page.getByLabel('Role of Max Member').selectOption('member');
-  await page.reload();
+  await expect(page.getByRole('status').filter({ hasText: 'Role changed.' })).toBeVisible();
   await expect(page.getByLabel('Role of Max Member')).toHaveValue('member');
-  // The last owner cannot step down: the server says why.
+  // The last owner cannot step down: the server says why, and the dropdown shows owner again.
+  page.once('dialog', (d) => d.accept());
   await page.getByLabel('Role of Olive Owner').selectOption('admin');
   await expect(page.getByRole('alert')).toContainText('The last owner cannot be demoted');
+  await expect(page.getByLabel('Role of Olive Owner')).toHaveValue('owner');
+  await expect(page.getByText('Role changed.')).toHaveCount(0);
+  expect(faults).toEqual([]);
 });
 
 test('logout ends the session', async ({ page }) => {

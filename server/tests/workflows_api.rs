@@ -76,7 +76,7 @@ async fn drag_rename_history_diff_restore() {
         assert_eq!((dragged["versioned"].as_bool(), dragged["version"].as_i64()), (Some(false), Some(1)), "[{backend}] drag");
         assert_eq!(dragged["content_hash"], w["content_hash"]);
 
-        let renamed: Value = put(body("Flow", "Fetch user", 300)).await.unwrap().json().await.unwrap();
+        let renamed: Value = put(body("Flow 2", "Fetch user", 300)).await.unwrap().json().await.unwrap();
         assert_eq!((renamed["versioned"].as_bool(), renamed["version"].as_i64()), (Some(true), Some(2)));
 
         let history: Value = s.get(As::Admin, &format!("{path}/history")).await.json().await.unwrap();
@@ -95,6 +95,7 @@ async fn drag_rename_history_diff_restore() {
         assert_eq!((d["from"].as_i64(), d["to"].as_i64()), (Some(1), Some(2)));
         assert_eq!(d["nodes_changed"][0]["fields"], json!([{"path": "label", "before": "Fetch", "after": "Fetch user"}]));
         assert_eq!(d["nodes_changed"][0]["label"], "Fetch user");
+        assert_eq!(d["name"], json!({"before": "Flow", "after": "Flow 2"}), "[{backend}] the rename is part of the change");
         for key in ["nodes_added", "nodes_removed", "edges_added", "edges_removed"] {
             assert_eq!(d[key], json!([]), "{key}");
         }
@@ -110,6 +111,8 @@ async fn drag_rename_history_diff_restore() {
         assert_eq!(restored["content_hash"], w["content_hash"]);
         let history: Value = s.get(As::Admin, &format!("{path}/history?limit=1")).await.json().await.unwrap();
         assert_eq!(history["versions"][0]["source"], "restore");
+        let back: Value = s.get(As::Admin, &format!("{path}/diff?from=2&to=3")).await.json().await.unwrap();
+        assert_eq!(back["name"], json!({"before": "Flow 2", "after": "Flow"}), "[{backend}] a restore shows the name it brings back");
         assert!(history["next_cursor"].is_string(), "more pages");
         let next: Value = s
             .get(As::Admin, &format!("{path}/history?limit=1&cursor={}", history["next_cursor"].as_str().unwrap()))

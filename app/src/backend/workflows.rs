@@ -92,6 +92,7 @@ pub async fn save(db: &Db, org_id: &str, id: Option<&str>, input: SaveInput, by:
                 let now_live = read_definition(&mut tx, id).await?;
                 (current.version + 1, Some(diff(&now_live, &definition)))
             };
+            let change = change.map(|c| c.with_name(&current.name, &name));
             sqlx::query(
                 "UPDATE workflows SET name = $1, definition = $2, version = $3, content_hash = $4, enabled = $5, \
                  updated_at = $6, updated_by_name = $7 WHERE id = $8",
@@ -455,7 +456,7 @@ pub async fn version_info(db: &Db, org_id: &str, id: &str, n: i64) -> ApiResult<
 pub async fn diff_versions(db: &Db, org_id: &str, id: &str, from: i64, to: i64) -> ApiResult<VersionDiff> {
     let a = get_version(db, org_id, id, from).await?;
     let b = get_version(db, org_id, id, to).await?;
-    let d = diff(&Definition { nodes: a.nodes, edges: a.edges }, &Definition { nodes: b.nodes, edges: b.edges });
+    let d = diff(&Definition { nodes: a.nodes, edges: a.edges }, &Definition { nodes: b.nodes, edges: b.edges }).with_name(&a.name, &b.name);
     Ok(VersionDiff { from, to, diff: d })
 }
 

@@ -51,6 +51,6 @@ pub fn LoadMore(pager: AuditPager) -> impl IntoView {
                 {move || if more.pending().get() { "Loading…" } else { "Load more" }}
             </button>
         })}
-        {move || more.value().get().and_then(Result::err).map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+        {move || more.value().get().and_then(Result::err).map(|e| view! { <p class="form-error" role="alert">{e.for_people()}</p> })}
     }
 }

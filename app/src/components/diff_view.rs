@@ -14,6 +14,10 @@ pub fn DiffView(diff: WorkflowDiff) -> impl IntoView {
     let type_title = |kind: &str| catalog::spec(kind).map(|s| s.title).unwrap_or("Unknown").to_owned();
     view! {
         <ul class="diff-list" aria-label="Changes">
+            {diff.name.map(|n| view! {
+                <li class="diff-item changed"><span class="diff-icon" aria-label="changed">"~"</span>
+                    "Renamed " <strong>{format!("“{}”", n.before)}</strong>" → "<strong>{format!("“{}”", n.after)}</strong></li>
+            })}
             {diff.nodes_added.into_iter().map(|n| view! {
                 <li class="diff-item added"><span class="diff-icon" aria-label="added">"+"</span>
                     "Added " <strong>{n.label.clone()}</strong> <span class="muted">{format!(" ({})", type_title(&n.kind))}</span></li>

@@ -178,7 +178,7 @@ pub fn HistoryPanel(
                     </li>
                 </ol>
                 <section class="version-detail" aria-live="polite">
-                    {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+                    {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e.for_people()}</p> })}
                     {move || match detail.get() {
                         Some(Detail::Compare(a, b)) => view! { <h3>{format!("Changes from v{a} to v{b}")}</h3> }.into_any(),
                         _ => selected_info().map(|v| {
@@ -195,7 +195,7 @@ pub fn HistoryPanel(
                             match change.await {
                                 Ok(Some(d)) => view! { <DiffView diff=d/> }.into_any(),
                                 Ok(None) => ().into_any(),
-                                Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
+                                Err(e) => view! { <p class="form-error" role="alert">{e.for_people()}</p> }.into_any(),
                             }
                         })}
                     </Suspense>

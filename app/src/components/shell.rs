@@ -50,8 +50,14 @@ fn Header(info: SessionInfo) -> impl IntoView {
     let nav_info = info.clone();
     let banner_info = info.clone();
     let navigate = use_navigate();
+    // Below ~720 px the navigation folds behind a Menu button; moving to a page folds it again.
+    let menu_open = RwSignal::new(false);
+    Effect::new(move |_| {
+        location.pathname.track();
+        menu_open.set(false);
+    });
     view! {
-        <header class="topbar">
+        <header class="topbar" class:menu-open=move || menu_open.get()>
             <a class="brand" href="/">"Chronicle"</a>
             <label class="org-switcher">
                 <span class="visually-hidden">"Organisation"</span>
@@ -69,7 +75,9 @@ fn Header(info: SessionInfo) -> impl IntoView {
                     }).collect_view()}
                 </select>
             </label>
-            <nav class="mainnav" aria-label="Main">
+            <button type="button" class="menu-toggle" aria-controls="mainnav" aria-expanded=move || menu_open.get().to_string()
+                on:click=move |_| menu_open.update(|open| *open = !*open)>"Menu"</button>
+            <nav id="mainnav" class="mainnav" aria-label="Main">
                 {move || current_org.get().and_then(|org| {
                     let role = membership(&nav_info, &org)?.role;
                     let (members, audit, outbox) = (format!("/orgs/{org}/members"), format!("/orgs/{org}/audit"), format!("/orgs/{org}/outbox"));

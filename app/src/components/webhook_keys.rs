@@ -43,7 +43,7 @@ pub fn WebhookKeysPanel(org: String, workflow_id: String) -> impl IntoView {
                 </label>
                 <button type="submit" class="primary" disabled=move || create.pending().get()>"Create webhook key"</button>
             </form>
-            {move || error().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+            {move || error().map(|e| view! { <p class="form-error" role="alert">{e.for_people()}</p> })}
             {move || revealed.get().map(|c| view! { <SecretReveal name=c.key.name secret=c.secret what="webhook key" on_done=move || revealed.set(None)/> })}
             <Transition fallback=|| view! { <p class="loading">"Loading keys…"</p> }>
                 {move || {

@@ -8,22 +8,31 @@ use leptos_meta::Title;
 /// The signed-in user's account: change password, and their sessions.
 #[component]
 pub fn AccountPage() -> impl IntoView {
+    let change = ServerAction::<ChangePassword>::new();
+    // A password change signs the other sessions out: the list is read again after it.
+    let password_changed = Signal::derive(move || change.version().get());
     view! {
         <Title text="Account · Chronicle"/>
-        <PasswordForm/>
-        <SessionList/>
+        <PasswordForm change/>
+        <SessionList password_changed/>
         <PersonalMail/>
     }
 }
 
 #[component]
-fn PasswordForm() -> impl IntoView {
-    let change = ServerAction::<ChangePassword>::new();
+fn PasswordForm(change: ServerAction<ChangePassword>) -> impl IntoView {
     let result = move || change.value().get();
+    // Changed: the fields are emptied (no password stays typed on the page).
+    let form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if let (Some(Ok(())), Some(form)) = (change.value().get(), form.get()) {
+            form.reset();
+        }
+    });
     view! {
         <section class="panel narrow">
             <h1>"Change password"</h1>
-            <ActionForm action=change attr:class="stacked-form">
+            <ActionForm action=change node_ref=form attr:class="stacked-form">
                 <label>"Current password"<input type="password" name="current_password" autocomplete="current-password" required/></label>
                 <label>"New password (at least 10 characters)"<input type="password" name="new_password" autocomplete="new-password" minlength="10" required/></label>
                 <label>"Repeat new password"<input type="password" name="confirm_password" autocomplete="new-password" required/></label>
@@ -32,7 +41,7 @@ fn PasswordForm() -> impl IntoView {
             {move || match result() {
                 Some(Ok(())) => Some(view! { <p class="ok" role="status">"Password changed. Your other sessions were signed out."</p> }.into_any()),
                 Some(Err(e)) => Some(view! {
-                    <p class="form-error" role="alert">{e.message}</p>
+                    <p class="form-error" role="alert">{e.for_people()}</p>
                 }.into_any()),
                 None => None,
             }}
@@ -41,9 +50,9 @@ fn PasswordForm() -> impl IntoView {
 }
 
 #[component]
-fn SessionList() -> impl IntoView {
+fn SessionList(password_changed: Signal<usize>) -> impl IntoView {
     let revoke = ServerAction::<RevokeSessions>::new();
-    let sessions = Resource::new(move || revoke.version().get(), |_| my_sessions());
+    let sessions = Resource::new(move || (revoke.version().get(), password_changed.get()), |_| my_sessions());
     view! {
         <section class="panel">
             <div class="panel-head">
@@ -56,7 +65,7 @@ fn SessionList() -> impl IntoView {
             </div>
             {move || revoke.value().get().map(|r| match r {
                 Ok(n) => view! { <p class="ok" role="status">{format!("{n} session{} signed out.", if n == 1 { "" } else { "s" })}</p> }.into_any(),
-                Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
+                Err(e) => view! { <p class="form-error" role="alert">{e.for_people()}</p> }.into_any(),
             })}
             <Transition fallback=|| view! { <p class="loading">"Loading sessions…"</p> }>
                 {move || Suspend::new(async move {

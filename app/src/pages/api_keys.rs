@@ -103,7 +103,7 @@ fn KeySection(org: Option<String>, title: &'static str, blurb: &'static str) -> 
                             <h1 id=heading_id>{title}</h1>
                             <p class="muted">{blurb}</p>
                             <CreateKeyForm org=org.clone() create form/>
-                            {move || error().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+                            {move || error().map(|e| view! { <p class="form-error" role="alert">{e.for_people()}</p> })}
                             {move || revealed.get().map(|created| view! {
                                 <SecretReveal name=created.key.name secret=created.secret what="API key" on_done=move || set_revealed.set(None)/>
                             })}

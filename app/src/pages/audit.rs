@@ -305,7 +305,7 @@ fn IntegrityPanel(org: Memo<String>) -> impl IntoView {
                 {move || verify.value().get().map(|result| match result {
                     Ok(r) if r.ok => view! { <p class="form-ok">{format!("Verified: {} events and {} checkpoints, all intact.", r.events_checked, r.checkpoints_checked)}</p> }.into_any(),
                     Ok(r) => view! { <p class="form-error">{format!("Broken at event {}: {}", r.first_bad_seq.unwrap_or_default(), r.reason.unwrap_or_default())}</p> }.into_any(),
-                    Err(e) => view! { <p class="form-error">{e.message}</p> }.into_any(),
+                    Err(e) => view! { <p class="form-error">{e.for_people()}</p> }.into_any(),
                 })}
             </div>
         </details>

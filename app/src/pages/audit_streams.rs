@@ -61,7 +61,7 @@ pub fn AuditStreamsPage() -> impl IntoView {
                     {move || if create.pending().get() { "Adding…" } else { "Add stream" }}
                 </button>
             </form>
-            {move || error().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+            {move || error().map(|e| view! { <p class="form-error" role="alert">{e.for_people()}</p> })}
             {move || revealed.get().map(|c| view! {
                 <SecretReveal name=c.stream.url.clone() secret=c.secret what="stream signing secret"
                     heading=format!("Stream to {} added.", c.stream.url) on_done=move || revealed.set(None)/>
@@ -121,7 +121,7 @@ fn StreamRow(stream: AuditStream, org: Memo<String>, delete: ServerAction<Delete
         test.value().get().map(|result| match result {
             Ok(None) => view! { <span class="ok" role="status">"Test event delivered"</span> }.into_any(),
             Ok(Some(why)) => view! { <span class="form-error" role="status">{format!("Test event not delivered: {why}")}</span> }.into_any(),
-            Err(e) => view! { <span class="form-error" role="status">{e.message}</span> }.into_any(),
+            Err(e) => view! { <span class="form-error" role="status">{e.for_people()}</span> }.into_any(),
         })
     };
     view! {

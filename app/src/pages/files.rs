@@ -66,7 +66,7 @@ pub fn FilesPage() -> impl IntoView {
                 </div>
             </div>
             {move || share.value().get().and_then(Result::ok).map(|s| view! { <ShareReveal share=s on_done=move || share.clear()/> })}
-            {move || error().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+            {move || error().map(|e| view! { <p class="form-error" role="alert">{e.for_people()}</p> })}
             <Transition fallback=|| view! { <p class="loading">"Loading files…"</p> }>
                 {move || Suspend::new(async move {
                     match list.await {

@@ -17,9 +17,18 @@ pub fn MembersPage() -> impl IntoView {
         move || (org.get(), change.version().get(), remove.version().get()),
         |(org, _, _)| list_members(org),
     );
-    let action_error = move || {
-        change.value().get().and_then(Result::err).or_else(|| remove.value().get().and_then(Result::err))
-    };
+    // The outcome of the latest change or removal, in words (an older one never lingers).
+    let notice = RwSignal::new(None::<Result<String, String>>);
+    Effect::new(move |_| {
+        if let Some(result) = change.value().get() {
+            notice.set(Some(result.map(|_| "Role changed.".to_owned()).map_err(|e| e.for_people())));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(result) = remove.value().get() {
+            notice.set(Some(result.map(|_| "Member removed.".to_owned()).map_err(|e| e.for_people())));
+        }
+    });
     view! {
         <Title text="Members · Chronicle"/>
         <Transition fallback=|| view! { <p class="loading">"Loading members…"</p> }>
@@ -32,7 +41,10 @@ pub fn MembersPage() -> impl IntoView {
                     Ok(list) => view! {
                         <section class="panel">
                             <h1>"Members"</h1>
-                            {move || action_error().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+                            {move || notice.get().map(|outcome| match outcome {
+                                Ok(done) => view! { <p class="notice ok" role="status">{done}</p> }.into_any(),
+                                Err(why) => view! { <p class="form-error" role="alert">{why}</p> }.into_any(),
+                            })}
                             <table class="table">
                                 <thead><tr><th>"Name"</th><th>"Email"</th><th>"Role"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
                                 <tbody>
@@ -59,6 +71,10 @@ fn MemberRow(
     let choices: Vec<Role> = Role::ALL.into_iter().filter(|r| my_role == Role::Owner || *r != Role::Owner).collect();
     let (org_for_change, user_for_change) = (org.clone(), member.user_id.clone());
     let name = member.name.clone();
+    // What the select shows: the stored role until the server has taken a new one, so a
+    // cancelled or refused change puts it back.
+    let shown = RwSignal::new(member.role);
+    let (who, from) = (member.name.clone(), member.role);
     let on_remove = move |_| {
         let question = format!("Remove {name} from this organisation?");
         if window().confirm_with_message(&question).unwrap_or(false) {
@@ -74,9 +90,14 @@ fn MemberRow(
                     view! {
                         <select
                             aria-label=format!("Role of {}", member.name)
+                            prop:value=move || shown.get().as_str()
                             on:change=move |ev| {
-                                if let Ok(role) = event_target_value(&ev).parse::<Role>() {
+                                let Ok(role) = event_target_value(&ev).parse::<Role>() else { return };
+                                let question = format!("Change {who}'s role from {} to {}?", from.as_str(), role.as_str());
+                                if window().confirm_with_message(&question).unwrap_or(false) {
                                     change.dispatch(ChangeRole { org: org_for_change.clone(), user_id: user_for_change.clone(), role });
+                                } else {
+                                    shown.set(from);
                                 }
                             }
                         >

@@ -85,7 +85,7 @@ fn EngagementForm(current: SettingsView, save: ServerAction<UpdateOrgSettings>) 
         }
         save.dispatch(UpdateOrgSettings { org: org.get_untracked(), patch });
     };
-    let server_error = move || save.value().get().and_then(Result::err).map(|e| e.message);
+    let server_error = move || save.value().get().and_then(Result::err).map(|e| e.for_people());
     let saved = move || matches!(save.value().get(), Some(Ok(_)));
     view! {
         <form class="stacked-form settings-form" on:submit=on_submit>
@@ -176,7 +176,7 @@ fn Credentials() -> impl IntoView {
                     {move || if create.pending().get() { "Saving…" } else { "Add credential" }}
                 </button>
             </form>
-            {move || error().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+            {move || error().map(|e| view! { <p class="form-error" role="alert">{e.for_people()}</p> })}
             <Transition fallback=|| view! { <p class="loading">"Loading credentials…"</p> }>
                 {move || Suspend::new(async move {
                     match list.await {

@@ -115,9 +115,9 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
                     }
                     Err(e) if e.code == ErrorKind::VersionConflict => {
                         again.set_value(false);
-                        save_state.set(SaveState::Conflict { message: e.message, current: e.version.unwrap_or(base) });
+                        save_state.set(SaveState::Conflict { message: e.for_people(), current: e.version.unwrap_or(base) });
                     }
-                    Err(e) => save_state.set(SaveState::Failed(e.message)),
+                    Err(e) => save_state.set(SaveState::Failed(e.for_people())),
                 }
             });
         }
@@ -207,7 +207,7 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
                     history_open.set(false);
                     preview.set(Some(Preview { info, marks, ghosts }));
                 }
-                Err(e) => notice.set(Some(e.message)),
+                Err(e) => notice.set(Some(e.for_people())),
             }
         });
     });
@@ -221,7 +221,7 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
             spawn_local(async move {
                 match get_version_info(org, id, n).await {
                     Ok(info) => on_preview.run(info),
-                    Err(e) => notice.set(Some(e.message)),
+                    Err(e) => notice.set(Some(e.for_people())),
                 }
             });
         });
@@ -243,7 +243,7 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
                 <p class="notice" role="status">"Run queued. "<A href=format!("/orgs/{}/executions/{}", org_link, e.id)>"View the run"</A></p>
             }
             .into_any(),
-            Err(e) => view! { <p class="form-error" role="alert">{format!("Cannot run: {}", e.message)}</p> }.into_any(),
+            Err(e) => view! { <p class="form-error" role="alert">{format!("Cannot run: {}", e.for_people())}</p> }.into_any(),
         })
     };
     let webhook_keys_open = RwSignal::new(false);
@@ -267,7 +267,7 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
                     preview.set(None);
                     notice.set(Some(format!("Restored version {n} as version {}.", w.version)));
                 }
-                Err(e) => notice.set(Some(e.message)),
+                Err(e) => notice.set(Some(e.for_people())),
             }
         });
     };

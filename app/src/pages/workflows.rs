@@ -36,7 +36,7 @@ pub fn WorkflowsPage() -> impl IntoView {
                     <button type="submit" class="primary">"Create workflow"</button>
                 </ActionForm>
             </div>
-            {move || action_error().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+            {move || action_error().map(|e| view! { <p class="form-error" role="alert">{e.for_people()}</p> })}
             <Transition fallback=|| view! { <p class="loading">"Loading workflows…"</p> }>
                 {move || Suspend::new(async move {
                     let my_role = session.await.ok().flatten().and_then(|i| membership(&i, &org.get()).map(|m| m.role)).unwrap_or(Role::Member);

@@ -15,11 +15,20 @@ const TEXT_DIFF_TIMEOUT: Duration = Duration::from_millis(50);
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowDiff {
+    /// The workflow's name, when it changed too (a restore brings the old name back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<NameChange>,
     pub nodes_added: Vec<NodeRef>,
     pub nodes_removed: Vec<NodeRef>,
     pub nodes_changed: Vec<NodeChange>,
     pub edges_added: Vec<EdgeRef>,
     pub edges_removed: Vec<EdgeRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NameChange {
+    pub before: String,
+    pub after: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,7 +109,13 @@ impl WorkflowDiff {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.summary() == DiffSummary::default()
+        self.summary() == DiffSummary::default() && self.name.is_none()
+    }
+
+    /// The same change, saying the name went from `before` to `after` when it did.
+    pub fn with_name(mut self, before: &str, after: &str) -> WorkflowDiff {
+        self.name = (before != after).then(|| NameChange { before: before.to_owned(), after: after.to_owned() });
+        self
     }
 }
 
