@@ -7,6 +7,17 @@ fn server() -> Command {
     Command::new(env!("CARGO_BIN_EXE_server"))
 }
 
+/// `server create-owner` over a fresh SQLite database in `dir`.
+fn create_owner(dir: &std::path::Path, email: &str, name: &str, org: &str) -> std::process::Output {
+    server()
+        .args(["create-owner", "--email", email, "--name", name, "--org", org])
+        .env("CHRONICLE_DATA_DIR", dir)
+        .env_remove("DATABASE_URL")
+        .env("CHRONICLE_OWNER_PASSWORD", "a-strong-first-password")
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn help_lists_the_subcommands() {
     let out = server().arg("--help").output().unwrap();
@@ -18,15 +29,7 @@ fn help_lists_the_subcommands() {
 #[tokio::test]
 async fn create_owner_makes_a_user_who_owns_a_new_org() {
     let dir = std::env::temp_dir().join(format!("chronicle-cli-{}", new_id()));
-    let run = |email: &str| {
-        server()
-            .args(["create-owner", "--email", email, "--name", "Rita Root", "--org", "Initech"])
-            .env("CHRONICLE_DATA_DIR", &dir)
-            .env_remove("DATABASE_URL")
-            .env("CHRONICLE_OWNER_PASSWORD", "a-strong-first-password")
-            .output()
-            .unwrap()
-    };
+    let run = |email: &str| create_owner(&dir, email, "Rita Root", "Initech");
     let out = run("rita@initech.test");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("owner of Initech"));
@@ -52,13 +55,7 @@ async fn create_owner_makes_a_user_who_owns_a_new_org() {
 #[tokio::test]
 async fn audit_verify_exits_one_when_the_trail_was_edited() {
     let dir = std::env::temp_dir().join(format!("chronicle-cli-{}", new_id()));
-    let create = server()
-        .args(["create-owner", "--email", "vera@verify.test", "--name", "Vera Verify", "--org", "Verify Inc"])
-        .env("CHRONICLE_DATA_DIR", &dir)
-        .env_remove("DATABASE_URL")
-        .env("CHRONICLE_OWNER_PASSWORD", "a-strong-first-password")
-        .output()
-        .unwrap();
+    let create = create_owner(&dir, "vera@verify.test", "Vera Verify", "Verify Inc");
     assert!(create.status.success(), "{}", String::from_utf8_lossy(&create.stderr));
     let verify = || server().args(["audit", "verify"]).env("CHRONICLE_DATA_DIR", &dir).env_remove("DATABASE_URL").output().unwrap();
     let out = verify();
@@ -83,13 +80,7 @@ async fn audit_prune_applies_retention_and_the_rest_still_verifies() {
     use app::backend::audit::{seal, signing::CheckpointSigner, store};
     use app::model::{Actor, AuditEvent, AuditResource};
     let dir = std::env::temp_dir().join(format!("chronicle-cli-{}", new_id()));
-    let create = server()
-        .args(["create-owner", "--email", "pat@prune.test", "--name", "Pat Prune", "--org", "Prune Inc"])
-        .env("CHRONICLE_DATA_DIR", &dir)
-        .env_remove("DATABASE_URL")
-        .env("CHRONICLE_OWNER_PASSWORD", "a-strong-first-password")
-        .output()
-        .unwrap();
+    let create = create_owner(&dir, "pat@prune.test", "Pat Prune", "Prune Inc");
     assert!(create.status.success(), "{}", String::from_utf8_lossy(&create.stderr));
     let db = Db::connect(&format!("sqlite://{}?mode=rwc", dir.join("chronicle.db").display())).await.unwrap();
     let (org,): (String,) = sqlx::query_as("SELECT id FROM orgs").fetch_one(db.pool()).await.unwrap();

@@ -156,6 +156,12 @@ pub async fn delete(db: &Db, org_id: &str, id: &str, by: &Acting<'_>) -> ApiResu
     Ok(())
 }
 
+/// Why `url` may not be reached, when its host is a literal private address (names are
+/// checked by the egress client's resolver).
+fn refused(url: &str, allow_private: bool) -> Option<String> {
+    reqwest::Url::parse(url).ok().and_then(|u| u.host_str().and_then(|h| egress::refused_literal(h, allow_private)))
+}
+
 /// One signed POST; `Err` says why it did not count as delivered.
 async fn post(http: &reqwest::Client, url: &str, secret: &str, id: &str, body: String) -> Result<(), String> {
     let timestamp = chrono::Utc::now().timestamp();
@@ -186,8 +192,8 @@ pub async fn send_test(db: &Db, config: &Config, http: &reqwest::Client, org_id:
     event.metadata = serde_json::json!({ "test": true, "message": "A test event from Chronicle: this stream is set up." });
     let event_id = format!("test_{}", event.id);
     event.id = event_id.clone();
-    if let Some(refused) = reqwest::Url::parse(&stream.url).ok().and_then(|u| u.host_str().and_then(|h| egress::refused_literal(h, config.egress_allow_private))) {
-        return Ok(Err(refused));
+    if let Some(why) = refused(&stream.url, config.egress_allow_private) {
+        return Ok(Err(why));
     }
     Ok(post(http, &stream.url, &secret, &event_id, body_of(&stream.format, &event)).await)
 }
@@ -214,8 +220,8 @@ struct Claimed {
 /// Takes the stream that has waited longest, if any is due and free.
 async fn claim(db: &Db, config: &Config) -> ApiResult<Option<Claimed>> {
     let at = now();
-    let lease = format!("{}|{}", holder(), format_time(chrono::Utc::now() + chrono::Duration::seconds(LEASE_SECS)));
     let until = format_time(chrono::Utc::now() + chrono::Duration::seconds(LEASE_SECS));
+    let lease = format!("{}|{until}", holder());
     let skip_locked = if db.backend() == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
     let sql = format!(
         "UPDATE audit_streams SET lease_holder = $1, lease_until = $2 WHERE id = (\
@@ -285,10 +291,7 @@ pub async fn deliver_one(db: &Db, config: &Config, http: &reqwest::Client, telem
     let Some(c) = claim(db, config).await? else { return Ok(None) };
     let started = Instant::now();
     let (mut cursor, mut sent_total, mut unsaved) = (c.cursor, 0usize, 0i64);
-    let mut error: Option<String> = None;
-    if let Some(refused) = reqwest::Url::parse(&c.url).ok().and_then(|u| u.host_str().and_then(|h| egress::refused_literal(h, config.egress_allow_private))) {
-        error = Some(refused);
-    }
+    let mut error = refused(&c.url, config.egress_allow_private);
     let mut idle = false;
     'rounds: while error.is_none() && started.elapsed() < ROUND {
         let sql = format!("SELECT {ROW_COLUMNS} FROM audit_events WHERE seq > $1 AND org_id = $2 AND hash IS NOT NULL ORDER BY seq LIMIT {PAGE}");
