@@ -94,6 +94,9 @@ test('a member cannot open the audit log but manages personal keys', async ({ pa
   await expect(page.getByRole('link', { name: 'Audit log', exact: true })).toHaveCount(0);
   await page.goto(`/orgs/${org}/audit`);
   await expect(page.getByRole('heading', { name: "You don't have access to this page" })).toBeVisible();
+  // Nothing of the page that cannot work for them: no filters, no export.
+  await expect(page.getByRole('form', { name: 'Filters' })).toHaveCount(0);
+  await expect(page.getByRole('link', { name: 'Export CSV' })).toHaveCount(0);
   expect((await page.request.get(`/api/v1/orgs/${org}/audit`)).status()).toBe(403);
   expect((await page.request.get(`/api/v1/orgs/${org}/audit/export?format=csv`)).status()).toBe(403);
 

@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { login, loginToOrg, watchForFaults } from './helpers';
+import { DEMO_PASSWORD, login, loginToOrg, watchForFaults } from './helpers';
 
 test('an owner signs in and sees the shell', async ({ page }) => {
   const org = await loginToOrg(page, 'owner@acme.test');
@@ -40,6 +40,10 @@ test('another org is not found, not forbidden', async ({ page }) => {
   expect(api.status()).toBe(404);
   await page.goto(`/orgs/${globex}/members`);
   await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible();
+  // Another org's keys page shows no form to fill in either.
+  await page.goto(`/orgs/${globex}/api-keys`);
+  await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Create key' })).toHaveCount(0);
 });
 
 test('an owner changes a role on the members page: asked first, told after, and a refusal puts the old role back', async ({ page }) => {
@@ -81,4 +85,34 @@ test('logout ends the session', async ({ page }) => {
   await expect(page).toHaveURL(/\/login$/);
   const api = await page.request.get('/api/v1/me');
   expect(api.status()).toBe(401);
+});
+
+test('a signed-out user is sent to the sign-in form and brought back to the page they asked for', async ({ page }) => {
+  const faults = watchForFaults(page);
+  const org = await loginToOrg(page, 'owner@acme.test');
+  await expect(page.getByRole('link', { name: 'Members', exact: true })).toBeVisible();
+
+  // The session ends while the app is open (signed out elsewhere); the next click finds out.
+  await page.context().clearCookies();
+  await page.getByRole('link', { name: 'Members', exact: true }).click();
+  await expect(page).toHaveURL(`/login?next=${encodeURIComponent(`/orgs/${org}/members`)}`);
+  await expect(page.getByRole('heading', { name: 'Chronicle' })).toBeVisible();
+  await page.locator('body[data-hydrated]').waitFor();
+  await page.getByLabel('Email').fill('owner@acme.test');
+  await page.getByLabel('Password').fill(DEMO_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(`/orgs/${org}/members`);
+  await expect(page.getByRole('heading', { name: 'Members' })).toBeVisible();
+
+  // A page loaded signed out goes the same way, query included; a foreign `next` is ignored.
+  await page.context().clearCookies();
+  await page.goto(`/orgs/${org}/audit?action=auth.login`);
+  await expect(page).toHaveURL(`/login?next=${encodeURIComponent(`/orgs/${org}/audit?action=auth.login`)}`);
+  await page.goto('/login?next=//evil.test/x');
+  await page.locator('body[data-hydrated]').waitFor();
+  await page.getByLabel('Email').fill('owner@acme.test');
+  await page.getByLabel('Password').fill(DEMO_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(`/orgs/${org}`);
+  expect(faults).toEqual([]);
 });

@@ -27,3 +27,38 @@ test('on a 390 px phone the navigation folds behind Menu and no page scrolls sid
   }
   expect(faults).toEqual([]);
 });
+
+test('on a 390 px phone the editor canvas keeps the screen width and the history dialog fits', async ({ page }) => {
+  const faults = watchForFaults(page);
+  await loginToOrg(page, 'admin@acme.test');
+  await page.getByRole('button', { name: 'Menu' }).click();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Workflows', exact: true }).click();
+  await page.getByRole('link', { name: 'Onboarding' }).click();
+  await expect(page.getByLabel('Workflow name')).toHaveValue('Onboarding');
+  await page.locator('body[data-hydrated]').waitFor();
+  const canvas = await page.getByRole('application', { name: 'Workflow canvas' }).boundingBox();
+  expect(canvas!.width).toBeGreaterThanOrEqual(300);
+  expect(canvas!.height).toBeGreaterThanOrEqual(300);
+  await fits(page, 'Editor');
+
+  // A node on the canvas answers a tap: its settings open below.
+  await page.getByRole('button', { name: 'Node Welcome email' }).click();
+  await expect(page.getByRole('complementary', { name: 'Node settings' })).toBeVisible();
+  await expect(page.getByLabel('Node label')).toHaveValue('Welcome email');
+
+  // The history dialog fills the screen and its diff reads as lines, not one letter per line.
+  await page.getByRole('button', { name: 'Version history' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Version history' });
+  await expect(dialog).toBeVisible();
+  const box = (await dialog.boundingBox())!;
+  expect(box.x).toBeGreaterThanOrEqual(0);
+  expect(box.x + box.width).toBeLessThanOrEqual(390);
+  await dialog.getByRole('button', { name: 'Version 3' }).click();
+  const added = dialog.getByText('Added Has email?');
+  await expect(added).toBeVisible();
+  expect((await added.boundingBox())!.width).toBeGreaterThan(120);
+  await fits(page, 'Version history');
+  await page.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
+  expect(faults).toEqual([]);
+});

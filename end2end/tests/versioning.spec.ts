@@ -1,5 +1,5 @@
 import { test, expect, Page, Request } from '@playwright/test';
-import { loginToOrg } from './helpers';
+import { loginToOrg, watchForFaults } from './helpers';
 
 async function openWorkflow(page: Page, org: string, name: string) {
   await page.getByRole('link', { name: 'Workflows', exact: true }).click();
@@ -75,8 +75,30 @@ test('an admin edits, reviews history, previews read-only and restores', async (
   expect(writes.map((r) => r.url())).toEqual([]);
   await expect(page.getByLabel('Workflow name')).toBeDisabled();
 
+  // The preview is in the URL: a reload keeps it, Back returns to the open history.
+  await expect(page).toHaveURL(/\?preview=3$/);
+  await page.reload();
+  await expect(page.getByText(/^Viewing version 3 \(Ada Admin, .+\) — read-only$/)).toBeVisible();
+  await page.goBack();
+  await expect(page).toHaveURL(/\?history=1$/);
+  await expect(dialog).toBeVisible();
+  await expect(page.getByText(/^Viewing version 3/)).toHaveCount(0);
+  // Tab keeps the focus inside the dialog (both ways); Escape closes it and gives the focus
+  // back to its button.
+  for (const key of ['Tab', 'Shift+Tab']) {
+    for (let i = 0; i < 30; i++) await page.keyboard.press(key);
+    expect(await dialog.evaluate((d) => d.contains(document.activeElement)), `${key} stays in the dialog`).toBe(true);
+  }
+  await page.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
+  await expect(page.getByRole('button', { name: 'Version history' })).toBeFocused();
+
   // Exit returns to the live workflow unchanged.
+  await page.getByRole('button', { name: 'Version history' }).click();
+  await dialog.getByRole('button', { name: 'Version 3' }).click();
+  await dialog.getByRole('button', { name: 'View on canvas' }).click();
   await page.getByRole('button', { name: 'Exit preview' }).click();
+  await expect(page.getByText(/^Viewing version 3/)).toHaveCount(0);
   await expect(page.getByRole('button', { name: 'Node Welcome mail' })).toBeVisible();
   await expect(status).toHaveText('Saved · v4');
 
@@ -137,6 +159,24 @@ test('a new workflow is created, built on the canvas and autosaved', async ({ pa
   const w = await (await page.request.get(api)).json();
   expect(w.edges.map((e: any) => `${e.source}->${e.target}`)).toEqual(['trigger->http_request_1']);
   expect(w.nodes.find((n: any) => n.id === 'http_request_1').data.config.url).toBe('https://reports.acme.test/nightly');
+
+  // A node from the palette lands where no other is; connections are made and removed from
+  // the keyboard too.
+  await page.getByRole('button', { name: 'Add Send email' }).click();
+  await expect(page.getByRole('status')).toHaveText('Saved · v5');
+  const boxes = await Promise.all(['trigger', 'http_request_1', 'send_email_1'].map(async (id) => (await page.locator(`[data-node-id="${id}"] rect`).first().boundingBox())!));
+  for (const [i, a] of boxes.entries()) for (const b of boxes.slice(i + 1)) {
+    const apart = a.x + a.width <= b.x || b.x + b.width <= a.x || a.y + a.height <= b.y || b.y + b.height <= a.y;
+    expect(apart, 'palette nodes do not cover each other').toBe(true);
+  }
+  await page.getByRole('button', { name: 'Node HTTP request' }).focus();
+  await page.getByLabel('Connect to').selectOption({ label: 'Send email' });
+  await expect(page.getByRole('status')).toHaveText('Saved · v6');
+  const connected = await (await page.request.get(api)).json();
+  expect(connected.edges.map((e: any) => `${e.source}->${e.target}`).sort()).toEqual(['http_request_1->send_email_1', 'trigger->http_request_1']);
+  await page.getByRole('button', { name: 'Disconnect Send email' }).click();
+  await expect(page.getByRole('status')).toHaveText('Saved · v7');
+  expect((await (await page.request.get(api)).json()).edges.length).toBe(1);
 });
 
 test('two editors at once: the later save is refused and offers compare, reload or keep mine', async ({ page, browser }) => {
@@ -173,4 +213,75 @@ test('two editors at once: the later save is refused and offers compare, reload 
   await status.getByRole('button', { name: 'Reload theirs' }).click();
   await expect(page.getByRole('button', { name: 'Node Begin' })).toBeVisible();
   await ownerContext.close();
+});
+
+test('an edit is never lost: text typed and left at once, a rename, a node added just before leaving', async ({ page }) => {
+  const faults = watchForFaults(page);
+  const org = await loginToOrg(page, 'admin@acme.test');
+  const created = await page.request.post(`/api/v1/orgs/${org}/workflows`, {
+    data: {
+      name: 'Leaving fast',
+      nodes: [
+        { id: 't', type: 'manual_trigger', position: { x: 40, y: 40 }, data: { label: 'Start', config: {} } },
+        { id: 'mail', type: 'send_email', position: { x: 300, y: 40 }, data: { label: 'Welcome email', config: { to: 'a@acme.test', subject: 'Hi', body: 'Hello' } } },
+      ],
+      edges: [{ id: 'e1', source: 't', target: 'mail' }],
+    },
+  });
+  expect(created.status()).toBe(201);
+  const api = `/api/v1/orgs/${org}/workflows/${(await created.json()).id}`;
+  const live = async () => (await page.request.get(api)).json();
+
+  // Typed into Body, then straight to another page: the status was honest, and the text is kept.
+  await openWorkflow(page, org, 'Leaving fast');
+  await page.getByRole('button', { name: 'Node Welcome email' }).click();
+  await page.getByLabel('Body').fill('Hello and welcome aboard — typed and left at once.');
+  await expect(page.getByRole('status')).toHaveText('Unsaved changes…');
+  await page.getByRole('link', { name: 'Workflows', exact: true }).click();
+  await expect(page).toHaveURL(`/orgs/${org}/workflows`);
+  await expect.poll(async () => (await live()).nodes.find((n: any) => n.id === 'mail').data.config.body)
+    .toBe('Hello and welcome aboard — typed and left at once.');
+
+  // A rename typed and left by the browser's Back.
+  await page.getByRole('link', { name: 'Leaving fast' }).click();
+  await page.locator('body[data-hydrated]').waitFor();
+  await page.getByLabel('Workflow name').fill('Left in a hurry');
+  await page.goBack();
+  await expect(page).toHaveURL(`/orgs/${org}/workflows`);
+  await expect.poll(async () => (await live()).name).toBe('Left in a hurry');
+
+  // A palette node added a moment before leaving.
+  await page.reload();
+  await page.getByRole('link', { name: 'Left in a hurry' }).click();
+  await expect(page.getByLabel('Workflow name')).toHaveValue('Left in a hurry');
+  await page.locator('body[data-hydrated]').waitFor();
+  await page.getByRole('button', { name: 'Add HTTP request' }).click();
+  await page.getByRole('link', { name: 'Executions', exact: true }).click();
+  await expect(page).toHaveURL(`/orgs/${org}/executions`);
+  await expect.poll(async () => (await live()).nodes.map((n: any) => n.id)).toContain('http_request_1');
+
+  // Timers of the editor that is gone fire harmlessly.
+  await page.waitForTimeout(2500);
+  expect(faults).toEqual([]);
+});
+
+test('a save the server refuses says why and offers Retry', async ({ page }) => {
+  const faults = watchForFaults(page);
+  const org = await loginToOrg(page, 'admin@acme.test');
+  const created = await page.request.post(`/api/v1/orgs/${org}/workflows`, {
+    data: { name: 'Named', nodes: [{ id: 't', type: 'manual_trigger', position: { x: 40, y: 40 }, data: { label: 'Start', config: {} } }], edges: [] },
+  });
+  expect(created.status()).toBe(201);
+  await openWorkflow(page, org, 'Named');
+  const name = page.getByLabel('Workflow name');
+  await name.fill('');
+  await name.press('Tab');
+  const status = page.getByRole('status');
+  await expect(status).toContainText(/^Not saved: Name: .+ — Retry$/);
+  await name.fill('Named again');
+  await name.press('Tab');
+  // A rename alone is saved (and audited) without a new version of the definition.
+  await expect(status).toHaveText('Saved');
+  expect((await (await page.request.get(`/api/v1/orgs/${org}/workflows/${(await created.json()).id}`)).json()).name).toBe('Named again');
+  expect(faults).toEqual([]);
 });

@@ -314,6 +314,8 @@ async fn sign_ins_and_role_changes_are_in_the_audit_trail() {
         assert_eq!(changed[0]["actor"]["name"], "Ada Admin", "[{backend}]");
         assert_eq!(changed[0]["actor"]["email"], "admin@acme.test");
         assert_eq!(changed[0]["resource"], json!({"type": "member", "id": member_id}));
+        // The member by name, as written (the trail and its export read without a lookup).
+        assert_eq!(changed[0]["metadata"], json!({"name": "Max Member", "email": "member@acme.test"}), "[{backend}]");
         assert_eq!(changed[0]["changes"], json!([{"path": "role", "op": "changed", "before": "member", "after": "admin"}]));
         assert_eq!(changed[0]["ip"], "127.0.0.1");
         assert_eq!(changed[0]["user_agent"], "audit-test/1");

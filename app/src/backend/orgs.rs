@@ -74,7 +74,7 @@ pub async fn list_members(db: &Db, org_id: &str) -> ApiResult<Vec<Member>> {
 /// Returns the role before the change.
 pub async fn change_role(db: &Db, by: &Acting<'_>, actor_role: Role, org_id: &str, user_id: &str, new_role: Role) -> ApiResult<Role> {
     let mut tx = lock_org(db, org_id).await?;
-    let current = membership_role(&mut tx, org_id, user_id).await?;
+    let (current, who) = membership_role(&mut tx, org_id, user_id).await?;
     check_may_touch(actor_role, current)?;
     if new_role == Role::Owner && actor_role != Role::Owner {
         return Err(ApiError::forbidden("owner"));
@@ -92,6 +92,7 @@ pub async fn change_role(db: &Db, by: &Acting<'_>, actor_role: Role, org_id: &st
     by.audit.record(
         NewEvent::new(Some(org_id), "member.role_changed", by.actor.clone(), "member", Some(user_id))
             .changes(&serde_json::json!({ "role": current }), &serde_json::json!({ "role": new_role }))
+            .metadata(who)
             .client(by.client),
     )
     .await;
@@ -101,7 +102,7 @@ pub async fn change_role(db: &Db, by: &Acting<'_>, actor_role: Role, org_id: &st
 /// Removes `user_id` from the org, acting with `actor_role`. Returns the role they had.
 pub async fn remove_member(db: &Db, by: &Acting<'_>, actor_role: Role, org_id: &str, user_id: &str) -> ApiResult<Role> {
     let mut tx = lock_org(db, org_id).await?;
-    let current = membership_role(&mut tx, org_id, user_id).await?;
+    let (current, who) = membership_role(&mut tx, org_id, user_id).await?;
     check_may_touch(actor_role, current)?;
     if current == Role::Owner {
         ensure_another_owner(&mut tx, org_id, "removed").await?;
@@ -115,6 +116,7 @@ pub async fn remove_member(db: &Db, by: &Acting<'_>, actor_role: Role, org_id: &
     by.audit.record(
         NewEvent::new(Some(org_id), "member.removed", by.actor.clone(), "member", Some(user_id))
             .changes(&serde_json::json!({ "role": current }), &serde_json::json!({}))
+            .metadata(who)
             .client(by.client),
     )
     .await;
@@ -143,14 +145,18 @@ pub(super) async fn lock_org_in(tx: &mut Transaction<'_, Any>, org_id: &str) -> 
     Ok(())
 }
 
-async fn membership_role(tx: &mut Transaction<'_, Any>, org_id: &str, user_id: &str) -> ApiResult<Role> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2")
-        .bind(org_id)
-        .bind(user_id)
-        .fetch_optional(&mut **tx)
-        .await?;
+/// The member's role, and who they are as the audit event names them (`{name, email}`, so the
+/// trail reads "member “Max Member”" rather than an id).
+async fn membership_role(tx: &mut Transaction<'_, Any>, org_id: &str, user_id: &str) -> ApiResult<(Role, serde_json::Value)> {
+    let row: Option<(String, String, String)> = sqlx::query_as(
+        "SELECT m.role, u.name, u.email FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 AND m.user_id = $2",
+    )
+    .bind(org_id)
+    .bind(user_id)
+    .fetch_optional(&mut **tx)
+    .await?;
     match row {
-        Some((role,)) => parse_role(&role),
+        Some((role, name, email)) => Ok((parse_role(&role)?, serde_json::json!({ "name": name, "email": email }))),
         None => Err(ApiError::not_found("Member")),
     }
 }

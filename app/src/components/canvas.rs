@@ -38,11 +38,13 @@ impl Default for Viewport {
     }
 }
 
-/// What an edit changed: cosmetic edits (moves) save without a version.
+/// What an edit changed: cosmetic edits (moves) save without a version; `Typing` is a
+/// semantic edit still being typed (saved after a longer pause, or when the field is left).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EditKind {
     Cosmetic,
     Semantic,
+    Typing,
 }
 
 #[derive(Debug, Clone)]
@@ -207,14 +209,12 @@ pub fn Canvas(
                             let (id, d) = edge;
                             let id_sel = id.clone();
                             let is_sel = move || selected.get() == Some(Selection::Edge(id_sel.clone()));
+                            // A wide, invisible twin takes the pointer: a 2 px line is hard to hit.
                             view! {
-                                <path
-                                    class="edge"
-                                    class:selected=is_sel
-                                    d=d
-                                    marker-end="url(#arrow)"
-                                    on:pointerdown=move |_| selected.set(Some(Selection::Edge(id.clone())))
-                                ></path>
+                                <g on:pointerdown=move |_| selected.set(Some(Selection::Edge(id.clone())))>
+                                    <path class="edge-hit" d=d.clone()></path>
+                                    <path class="edge" class:selected=is_sel d=d marker-end="url(#arrow)"></path>
+                                </g>
                             }
                         }
                     </For>

@@ -4,6 +4,16 @@ use leptos::prelude::*;
 /// An error as a person should read it: what happened and what they can do.
 #[component]
 pub fn ErrorPanel(error: ApiError) -> impl IntoView {
+    // A session that ended while the app was open: asking again who is signed in makes the
+    // shell send the person to the sign-in form, which brings them back to this page.
+    #[cfg(feature = "hydrate")]
+    if error.code == ErrorKind::Unauthorized {
+        if let Some(session) = use_context::<crate::components::shell::SessionResource>() {
+            if session.with_untracked(|s| matches!(s, Some(Ok(Some(_))))) {
+                session.refetch();
+            }
+        }
+    }
     let title = match error.code {
         ErrorKind::Forbidden => "You don't have access to this page",
         ErrorKind::NotFound => "Not found",

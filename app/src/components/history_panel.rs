@@ -79,11 +79,15 @@ pub fn HistoryPanel(
         }
     });
     // Escape closes the overlay wherever the focus is (a click inside may have moved it to
-    // something the overlay re-rendered since).
-    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
-        if ev.key() == "Escape" {
-            on_close.run(());
+    // something the overlay re-rendered since); Tab stays inside it (a modal dialog).
+    let escape = window_event_listener(leptos::ev::keydown, move |ev| match ev.key().as_str() {
+        "Escape" => on_close.run(()),
+        "Tab" => {
+            if let Some(el) = dialog.get_untracked() {
+                keep_focus_inside(&el, &ev);
+            }
         }
+        _ => {}
     });
     on_cleanup(move || escape.remove());
 
@@ -204,6 +208,31 @@ pub fn HistoryPanel(
         </div>
     }
     .into_any()
+}
+
+/// Tab from the last control goes to the first, Shift+Tab from the first to the last, and a
+/// focus that escaped the dialog comes back into it.
+fn keep_focus_inside(dialog: &web_sys::HtmlElement, ev: &web_sys::KeyboardEvent) {
+    use leptos::wasm_bindgen::JsCast;
+    let Ok(found) = dialog.query_selector_all("button:not([disabled]), select:not([disabled]), input:not([disabled]), a[href], [tabindex=\"0\"]") else {
+        return;
+    };
+    let controls: Vec<web_sys::HtmlElement> = (0..found.length()).filter_map(|i| found.item(i)).filter_map(|n| n.dyn_into().ok()).collect();
+    let (Some(first), Some(last)) = (controls.first(), controls.last()) else { return };
+    let active = document().active_element();
+    let is = |el: &web_sys::HtmlElement| active.as_ref().is_some_and(|a| a == el.unchecked_ref::<web_sys::Element>());
+    let inside = active.as_ref().is_some_and(|a| dialog.contains(Some(a.unchecked_ref())) && a != dialog.unchecked_ref::<web_sys::Element>());
+    let to = match (ev.shift_key(), inside) {
+        (true, false) => Some(last),
+        (false, false) => Some(first),
+        (true, true) if is(first) => Some(last),
+        (false, true) if is(last) => Some(first),
+        _ => None,
+    };
+    if let Some(to) = to {
+        ev.prevent_default();
+        let _ = to.focus();
+    }
 }
 
 pub fn source_title(s: VersionSource) -> &'static str {

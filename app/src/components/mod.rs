@@ -1,4 +1,5 @@
 pub mod audit_pager;
+pub mod autosave;
 pub mod canvas;
 pub mod diff_view;
 pub mod error_panel;

@@ -2,7 +2,7 @@
 
 use crate::error::ApiError;
 use crate::model::{OrgMembership, Role, SessionInfo};
-use crate::server_fns::auth::{get_session, Logout};
+use crate::server_fns::auth::{get_session, login_path, Logout};
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect, A};
 use leptos_router::hooks::{use_location, use_navigate};
@@ -21,10 +21,41 @@ pub fn membership<'a>(info: &'a SessionInfo, org: &str) -> Option<&'a OrgMembers
     info.orgs.iter().find(|o| o.id == org)
 }
 
+/// Shows `children` only to a member of the page's org with at least `min` role; anyone else
+/// sees why — "not found" for another org, the role needed otherwise — and nothing of the
+/// page (no filters or forms that cannot work). The server checks again on every call.
+#[component]
+pub fn RoleGate(min: Role, children: ChildrenFn) -> impl IntoView {
+    let session = expect_context::<SessionResource>();
+    let org = crate::pages::org_param();
+    let children = StoredValue::new(children);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let role = session.await.ok().flatten().and_then(|info| membership(&info, &org.get()).map(|m| m.role));
+                let refused = match role {
+                    Some(role) if role >= min => return children.with_value(|c| c()).into_any(),
+                    Some(_) => ApiError::forbidden(min.as_str()),
+                    None => ApiError::not_found("Organisation"),
+                };
+                view! { <crate::components::error_panel::ErrorPanel error=refused/> }.into_any()
+            })}
+        </Suspense>
+    }
+}
+
 #[component]
 pub fn Shell() -> impl IntoView {
     let session: SessionResource = Resource::new(|| (), |_| get_session());
     provide_context(session);
+    // Signed out: to the sign-in form, which comes back here afterwards.
+    let location = use_location();
+    let here = move || {
+        let query = location.search.get_untracked();
+        let query = query.trim_start_matches('?');
+        let query = if query.is_empty() { String::new() } else { format!("?{query}") };
+        format!("{}{query}", location.pathname.get_untracked())
+    };
     // The page is outside the session's suspense: inside, it was built twice per request
     // (once more when the session resolved), every resource of it fetched twice.
     view! {
@@ -32,7 +63,7 @@ pub fn Shell() -> impl IntoView {
             {move || Suspend::new(async move {
                 match session.await {
                     Ok(Some(info)) => view! { <Header info/> }.into_any(),
-                    Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
+                    Ok(None) => view! { <Redirect path=login_path(&here())/> }.into_any(),
                     Err(error) => view! { <crate::components::error_panel::ErrorPanel error/> }.into_any(),
                 }
             })}

@@ -3,7 +3,7 @@ use crate::components::error_panel::ErrorPanel;
 use crate::components::secret_reveal::SecretReveal;
 use crate::components::time::{RelativeTime, TimeOrNever};
 use crate::error::{ApiError, ErrorKind};
-use crate::components::shell::membership;
+use crate::components::shell::{membership, RoleGate};
 use crate::model::{ApiKey, AuditEvent, AuditPage, CreatedKey, Role, SCOPES};
 use crate::server_fns::keys::{key_activity, list_keys, CreateKey, RevokeKey};
 use leptos::prelude::*;
@@ -16,12 +16,14 @@ pub fn ApiKeysPage() -> impl IntoView {
     let org = super::org_param();
     view! {
         <Title text="API keys · Chronicle"/>
-        {move || view! {
-            <KeySection org=Some(org.get()) title="Organisation keys"
-                blurb="Act inside this organisation with exactly their scopes. Creating or revoking one emails the owners."/>
-        }}
-        <KeySection org=None title="Personal keys"
-            blurb="Act as you, with your role in each organisation, limited to their scopes. Creating or revoking one emails you."/>
+        <RoleGate min=Role::Member>
+            {move || view! {
+                <KeySection org=Some(org.get()) title="Organisation keys"
+                    blurb="Act inside this organisation with exactly their scopes. Creating or revoking one emails the owners."/>
+            }}
+            <KeySection org=None title="Personal keys"
+                blurb="Act as you, with your role in each organisation, limited to their scopes. Creating or revoking one emails you."/>
+        </RoleGate>
     }
 }
 
@@ -79,12 +81,17 @@ fn KeySection(org: Option<String>, title: &'static str, blurb: &'static str) -> 
     };
     let (revealed, set_revealed) = signal(None::<CreatedKey>);
     Effect::new(move |_| {
-        if let Some(Ok(created)) = create.value().get() {
-            set_revealed.set(Some(created));
-            form.name.set(String::new());
-            form.scopes.set(Vec::new());
-            form.expiry.set(String::new());
-            form.password.set(String::new());
+        match create.value().get() {
+            Some(Ok(created)) => {
+                set_revealed.set(Some(created));
+                form.name.set(String::new());
+                form.scopes.set(Vec::new());
+                form.expiry.set(String::new());
+                form.password.set(String::new());
+            }
+            // A new attempt's error never stands beside an older key's secret.
+            Some(Err(_)) => set_revealed.set(None),
+            None => {}
         }
     });
     let error = move || create.value().get().and_then(Result::err).or_else(|| revoke.value().get().and_then(Result::err));

@@ -1,7 +1,9 @@
 use crate::components::audit_pager::{audit_pager, LoadMore};
 use crate::components::error_panel::ErrorPanel;
+use crate::components::shell::RoleGate;
 use crate::components::time::RelativeTime;
-use crate::model::{AuditEvent, AuditQuery, AUDIT_ACTIONS};
+use crate::error::ErrorKind;
+use crate::model::{AuditEvent, AuditQuery, Role, AUDIT_ACTIONS};
 use crate::server_fns::audit::{explore_audit, latest_checkpoint, VerifyTrail};
 use crate::server_fns::keys::list_keys;
 use crate::server_fns::members::list_members;
@@ -49,6 +51,7 @@ pub fn AuditExplorerPage() -> impl IntoView {
     let export = move |format: &str| format!("/api/v1/orgs/{}/audit/export?format={format}&{}", org.get(), query_string(&filters.get()));
     view! {
         <Title text="Audit log · Chronicle"/>
+        <RoleGate min=Role::Admin>
         <section class="panel">
             <div class="panel-head">
                 <h1>"Audit log"</h1>
@@ -64,6 +67,10 @@ pub fn AuditExplorerPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="loading">"Loading events…"</p> }>
                 {move || Suspend::new(async move {
                     match first.await {
+                        // A filter the server refuses (Until before From) is the form's to explain.
+                        Err(error) if error.code == ErrorKind::InvalidInput => view! {
+                            <p class="form-error" role="alert">{format!("These filters cannot be applied. {}.", error.for_people())}</p>
+                        }.into_any(),
                         Err(error) => view! { <ErrorPanel error/> }.into_any(),
                         Ok(page) if page.events.is_empty() => view! {
                             <p class="empty-state">"No events match these filters."</p>
@@ -85,6 +92,7 @@ pub fn AuditExplorerPage() -> impl IntoView {
             </Transition>
             <LoadMore pager/>
         </section>
+        </RoleGate>
     }
 }
 
@@ -221,6 +229,8 @@ fn EventRows(event: AuditEvent) -> impl IntoView {
     // A resource reads by its name where the event carries one; the id stays on hover.
     let name = event.metadata.get("name").and_then(|n| n.as_str()).map(str::to_owned);
     let resource_id = event.resource.id.clone().unwrap_or_default();
+    // Signing in and out is about the actor themselves.
+    let name = name.or_else(|| (event.resource.id.is_some() && event.resource.id == event.actor.id).then(|| event.actor.name.clone().unwrap_or_else(|| event.actor.label.clone())));
     let resource = match (name, &event.resource.id) {
         (Some(name), _) => format!("{} “{name}”", event.resource.kind),
         (None, Some(id)) => format!("{} {id}", event.resource.kind),

@@ -5,7 +5,8 @@
 use crate::components::error_panel::ErrorPanel;
 use crate::components::secret_reveal::SecretReveal;
 use crate::components::time::{RelativeTime, TimeOrNever};
-use crate::model::{AuditStream, CreatedStream};
+use crate::components::shell::RoleGate;
+use crate::model::{AuditStream, CreatedStream, Role};
 use crate::server_fns::audit::{list_streams, test_stream, CreateStream, DeleteStream};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -37,6 +38,7 @@ pub fn AuditStreamsPage() -> impl IntoView {
     };
     view! {
         <Title text="Audit streams · Chronicle"/>
+        <RoleGate min=Role::Admin>
         <section class="panel">
             <div class="panel-head">
                 <h1>"Audit streams"</h1>
@@ -92,6 +94,7 @@ pub fn AuditStreamsPage() -> impl IntoView {
                 })}
             </Transition>
         </section>
+        </RoleGate>
     }
 }
 

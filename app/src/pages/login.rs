@@ -1,11 +1,14 @@
 use crate::server_fns::auth::Login;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
     let error = move || login.value().get().and_then(Result::err);
+    // Where to go back to after signing in (the server accepts only a path on this site).
+    let next = use_query_map().read_untracked().get("next").unwrap_or_default();
     view! {
         <Title text="Sign in · Chronicle"/>
         <main class="auth-page">
@@ -13,6 +16,7 @@ pub fn LoginPage() -> impl IntoView {
                 <h1>"Chronicle"</h1>
                 <p class="muted">"Sign in to see who changed what, and when."</p>
                 <ActionForm action=login attr:class="stack">
+                    <input type="hidden" name="next" value=next/>
                     <label>
                         "Email"
                         <input type="email" name="email" autocomplete="username" required autofocus/>

@@ -4,7 +4,8 @@
 
 use crate::components::error_panel::ErrorPanel;
 use crate::components::time::{RelativeTime, TimeOrNever};
-use crate::model::{OrgSettings, SettingsPatch};
+use crate::components::shell::RoleGate;
+use crate::model::{OrgSettings, Role, SettingsPatch};
 use crate::server_fns::engagement::{load_settings, SettingsView, UpdateOrgSettings};
 use crate::server_fns::executions::{list_credentials, CreateCredential, DeleteCredential};
 use leptos::prelude::*;
@@ -15,8 +16,10 @@ pub fn SettingsPage() -> impl IntoView {
     view! {
         <Title text="Settings · Chronicle"/>
         <h1 class="page-title">"Settings"</h1>
-        <EngagementSettings/>
-        <Credentials/>
+        <RoleGate min=Role::Admin>
+            <EngagementSettings/>
+            <Credentials/>
+        </RoleGate>
     }
 }
 

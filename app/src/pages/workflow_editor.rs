@@ -1,27 +1,30 @@
 //! The workflow editor: canvas, palette, side panel, autosave, and — for owners and admins —
 //! version history with read-only preview and restore.
 
+use crate::components::autosave::{Outcome, Saver, Snapshot};
 use crate::components::canvas::{delete_selection, fit, Canvas, EditKind, Mark, Selection, Viewport, NODE_H, NODE_W};
 use crate::components::error_panel::ErrorPanel;
 use crate::components::history_panel::HistoryPanel;
 use crate::components::node_panel::NodePanel;
 use crate::components::shell::membership;
 use crate::components::time::relative;
-use crate::error::ErrorKind;
 use crate::model::{Execution, Role, VersionInfo, Workflow};
 use crate::server_fns::executions::{get_version_info, run_workflow};
-use crate::server_fns::workflows::{get_workflow, restore_workflow, save_workflow, workflow_version};
+use crate::server_fns::workflows::{get_workflow, restore_workflow, workflow_version};
 use crate::workflow::catalog::CATALOG;
 use crate::workflow::{diff, Definition, Node, NodeData, Position};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::NavigateOptions;
 use std::collections::HashMap;
 use std::time::Duration;
 
 const AUTOSAVE_PAUSE: Duration = Duration::from_millis(700);
+/// A field being typed in saves after a longer pause, so one sentence is one version.
+const TYPING_PAUSE: Duration = Duration::from_millis(2000);
 
 #[component]
 pub fn WorkflowEditorPage() -> impl IntoView {
@@ -41,6 +44,17 @@ pub fn WorkflowEditorPage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// The first place from `start` (the visible top left), down then right, where a new node
+/// covers no other.
+fn free_spot(d: &Definition, start: Position) -> Position {
+    let (step_x, step_y) = (NODE_W + 40.0, NODE_H + 24.0);
+    let taken = |p: &Position| d.nodes.iter().any(|n| (n.position.x - p.x).abs() < step_x && (n.position.y - p.y).abs() < step_y);
+    (0..8)
+        .flat_map(|col| (0..6).map(move |row| Position { x: start.x + col as f64 * step_x, y: start.y + row as f64 * step_y }))
+        .find(|p| !taken(p))
+        .unwrap_or(Position { x: start.x + 24.0 * d.nodes.len() as f64, y: start.y })
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -70,92 +84,104 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
     let save_state = RwSignal::new(SaveState::Saved { version: initial_version, versioned: true });
     let selected = RwSignal::new(None::<Selection>);
     let view_port = RwSignal::new(Viewport::default());
-    let history_open = RwSignal::new(false);
     let preview = RwSignal::new(None::<Preview>);
     let preview_graph = RwSignal::new(Definition::default());
     let notice = RwSignal::new(None::<String>);
     let edit_seq = StoredValue::new(0u64);
 
-    // One save at a time: a save asked for while one is in flight runs when it returns, so
-    // each save starts from the version the previous one made (its `base_version`).
-    let in_flight = StoredValue::new(false);
-    let again = StoredValue::new(false);
-    let do_save = {
-        let (org, id) = (org.clone(), id.clone());
-        move |overwrite: bool| {
-            // Nothing leaves the browser while an old version is on the canvas.
-            if preview.get_untracked().is_some() {
-                return;
-            }
-            if in_flight.get_value() {
-                again.set_value(true);
-                return;
-            }
-            let base = match save_state.get_untracked() {
-                // "Keep mine": save over the version someone else made.
-                SaveState::Conflict { current, .. } if overwrite => current,
-                SaveState::Conflict { .. } => return,
-                _ => version.get_untracked(),
-            };
-            in_flight.set_value(true);
-            save_state.set(SaveState::Saving);
-            let (org, id, definition, name) = (org.clone(), id.clone(), graph.get_untracked(), name.get_untracked());
-            spawn_local(async move {
-                let result = save_workflow(org, id, Some(name), definition, Some(base)).await;
-                in_flight.set_value(false);
-                match result {
-                    Ok(r) => {
-                        version.set(r.version);
-                        if again.get_value() {
-                            again.set_value(false);
-                            save_state.set(SaveState::Pending);
-                        } else {
-                            save_state.set(SaveState::Saved { version: r.version, versioned: r.versioned });
-                        }
-                    }
-                    Err(e) if e.code == ErrorKind::VersionConflict => {
-                        again.set_value(false);
-                        save_state.set(SaveState::Conflict { message: e.for_people(), current: e.version.unwrap_or(base) });
-                    }
-                    Err(e) => save_state.set(SaveState::Failed(e.for_people())),
+    let saver = Saver::new(org.clone(), id.clone(), initial_version, move |outcome| {
+        // The editor may be gone by now (a save made on the way out): every touch is a `try_`.
+        let state = match outcome {
+            Outcome::Saved { seq, version: made, versioned } => {
+                version.try_set(made);
+                let latest = edit_seq.try_get_value() == Some(seq) && save_state.try_get_untracked() == Some(SaveState::Saving);
+                if !latest {
+                    return;
                 }
-            });
+                SaveState::Saved { version: made, versioned }
+            }
+            Outcome::Conflict { message, current } => SaveState::Conflict { message, current },
+            Outcome::Failed(message) => SaveState::Failed(message),
+        };
+        save_state.try_set(state);
+    });
+    // Sends what is on the canvas now, if anything is unsaved. Nothing leaves the browser
+    // while an old version is on the canvas, nor over a conflict the person has not settled.
+    let flush = {
+        let saver = saver.clone();
+        move || {
+            if preview.get_untracked().is_some() || save_state.get_untracked() != SaveState::Pending {
+                return;
+            }
+            save_state.set(SaveState::Saving);
+            saver.save(Snapshot { seq: edit_seq.get_value(), name: name.get_untracked(), definition: graph.get_untracked() });
         }
     };
-    // A save that was asked for during the last one goes out now.
+    // Edits never wait on a timer alone: leaving the page (a link, Back, a closed tab, a
+    // reload) sends them at once, and a reload or close asks first while one is on its way.
     {
-        let resave = do_save.clone();
-        Effect::new(move |_| {
-            if save_state.get() == SaveState::Pending && !in_flight.get_value() && edit_seq.get_value() > 0 {
-                let resave = resave.clone();
-                let mine = edit_seq.get_value();
-                set_timeout(move || if edit_seq.get_value() == mine && save_state.get_untracked() == SaveState::Pending { resave(false) }, AUTOSAVE_PAUSE);
+        let (on_hide, on_close, on_leave) = (flush.clone(), flush.clone(), flush.clone());
+        let busy = saver.clone();
+        let hidden = window_event_listener_untyped("visibilitychange", move |_| on_hide());
+        let pagehide = window_event_listener_untyped("pagehide", move |_| on_close());
+        let unload = window_event_listener(leptos::ev::beforeunload, move |ev| {
+            on_leave();
+            if busy.busy() {
+                ev.prevent_default();
+            }
+        });
+        // Leaving: the save goes out without touching a signal (an effect woken now would run
+        // after the editor's signals are gone).
+        let last = saver.clone();
+        on_cleanup(move || {
+            hidden.remove();
+            pagehide.remove();
+            unload.remove();
+            if preview.get_untracked().is_none() && save_state.get_untracked() == SaveState::Pending {
+                last.save(Snapshot { seq: edit_seq.get_value(), name: name.get_untracked(), definition: graph.get_untracked() });
             }
         });
     }
-    let save_later = do_save.clone();
-    let on_edit = Callback::new(move |_: EditKind| {
-        if preview.get_untracked().is_some() {
-            return;
+    let on_edit = Callback::new({
+        let flush = flush.clone();
+        move |kind: EditKind| {
+            if preview.get_untracked().is_some() {
+                return;
+            }
+            notice.set(None);
+            // Over a conflict the edit stays local until the person chooses.
+            if !matches!(save_state.get_untracked(), SaveState::Conflict { .. }) {
+                save_state.set(SaveState::Pending);
+            }
+            edit_seq.update_value(|s| *s += 1);
+            let mine = edit_seq.get_value();
+            let pause = if kind == EditKind::Typing { TYPING_PAUSE } else { AUTOSAVE_PAUSE };
+            let flush = flush.clone();
+            set_timeout(move || if edit_seq.try_get_value() == Some(mine) { flush() }, pause);
         }
-        notice.set(None);
-        save_state.set(SaveState::Pending);
-        edit_seq.update_value(|s| *s += 1);
-        let mine = edit_seq.get_value();
-        let save = save_later.clone();
-        set_timeout(move || if edit_seq.get_value() == mine { save(false) }, AUTOSAVE_PAUSE);
     });
+    // "Retry" and "Keep mine" (over the version someone else made).
+    let save_again = {
+        let (saver, flush) = (saver.clone(), flush.clone());
+        move |over: Option<i64>| {
+            if let Some(current) = over {
+                saver.rebase(current);
+            }
+            save_state.set(SaveState::Pending);
+            flush();
+        }
+    };
 
     let add_node = move |kind: &'static str, title: &'static str| {
         let v = view_port.get_untracked();
-        let count = graph.with_untracked(|d| d.nodes.len()) as f64;
-        let id = graph.with_untracked(|d| {
-            (1..).map(|n| format!("{kind}_{n}")).find(|c| d.node(c).is_none()).expect("an unused id")
+        let (id, position) = graph.with_untracked(|d| {
+            let id = (1..).map(|n| format!("{kind}_{n}")).find(|c| d.node(c).is_none()).expect("an unused id");
+            (id, free_spot(d, Position { x: (40.0 - v.x) / v.zoom, y: (40.0 - v.y) / v.zoom }))
         });
         let node = Node {
             id: id.clone(),
             kind: kind.to_owned(),
-            position: Position { x: (240.0 - v.x) / v.zoom + count * 12.0, y: (160.0 - v.y) / v.zoom + count * 12.0 },
+            position,
             data: NodeData { label: title.to_owned(), config: Default::default() },
             selected: false,
             width: Some(NODE_W),
@@ -171,7 +197,9 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
     let delete_selected = Callback::new(move |_: ()| delete_selection(graph, selected, on_edit));
 
     let fit_view = move || {
-        let d = if preview.get_untracked().is_some() { preview_graph.get_untracked() } else { graph.get_untracked() };
+        // A frame later the editor may be gone.
+        let Some(previewing) = preview.try_with_untracked(Option::is_some) else { return };
+        let d = if previewing { preview_graph.get_untracked() } else { graph.get_untracked() };
         let (w, h) = leptos::prelude::document()
             .query_selector(".canvas")
             .ok()
@@ -181,19 +209,49 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
                 (r.width(), r.height())
             })
             .unwrap_or((900.0, 560.0));
-        view_port.set(fit(&d, w, h));
+        view_port.try_set(fit(&d, w, h));
     };
 
-    // Open with every node in sight.
+    // Open with every node in sight, measured once the canvas is laid out (a phone's is
+    // narrower than the fallback).
     let fit_on_open = fit_view.clone();
-    Effect::new(move |_| fit_on_open());
+    Effect::new(move |_| {
+        let fit = fit_on_open.clone();
+        request_animation_frame(move || fit());
+    });
 
+    // The open history and the previewed version live in the URL (`?history=1`,
+    // `?preview=4`; the Executions page links `?version=4`), so reload and Back keep them.
+    let query = use_query_map();
+    let navigate = use_navigate();
+    let editor_path = format!("/orgs/{org}/workflows/{id}");
+    let go = Callback::new(move |(search, replace): (String, bool)| {
+        navigate(&format!("{editor_path}{search}"), NavigateOptions { replace, scroll: false, ..Default::default() })
+    });
+    let history_open = Memo::new(move |_| role >= Role::Admin && query.read().get("history").as_deref() == Some("1"));
+    let asked_preview = Memo::new(move |_| {
+        let q = query.read();
+        q.get("preview").or_else(|| q.get("version")).and_then(|v| v.parse::<i64>().ok()).filter(|_| role >= Role::Admin)
+    });
+    let on_preview = Callback::new(move |info: VersionInfo| go.run((format!("?preview={}", info.version), false)));
     let (org_p, id_p) = (org.clone(), id.clone());
-    let on_preview = Callback::new(move |info: VersionInfo| {
+    Effect::new(move |_| {
+        let Some(n) = asked_preview.get() else {
+            preview.set(None);
+            return;
+        };
+        if preview.with_untracked(|p| p.as_ref().map(|p| p.info.version)) == Some(n) {
+            return;
+        }
         let (org, id) = (org_p.clone(), id_p.clone());
         spawn_local(async move {
-            match workflow_version(org, id, info.version).await {
-                Ok(old) => {
+            let loaded = match get_version_info(org.clone(), id.clone(), n).await {
+                Ok(info) => workflow_version(org, id, n).await.map(|old| (info, old)),
+                Err(e) => Err(e),
+            };
+            match loaded {
+                // Still the version asked for (Back may have moved on meanwhile).
+                Ok((info, old)) if asked_preview.try_get_untracked().flatten() == Some(n) => {
                     let old = Definition { nodes: old.nodes, edges: old.edges };
                     let now = graph.get_untracked();
                     let d = diff(&now, &old);
@@ -204,28 +262,15 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
                     let ghosts = now.nodes.iter().filter(|n| gone.contains(&n.id.as_str())).cloned().collect();
                     preview_graph.set(old);
                     selected.set(None);
-                    history_open.set(false);
                     preview.set(Some(Preview { info, marks, ghosts }));
                 }
-                Err(e) => notice.set(Some(e.for_people())),
+                Ok(_) => {}
+                Err(e) => {
+                    notice.try_set(Some(e.for_people()));
+                }
             }
         });
     });
-
-    // `?version=N` (the Executions page's "v7"): open with that snapshot in the preview.
-    let asked_version = use_query_map().read_untracked().get("version").and_then(|v| v.parse::<i64>().ok());
-    if let Some(n) = asked_version.filter(|_| role >= Role::Admin) {
-        let (org, id) = (org.clone(), id.clone());
-        Effect::new(move |_| {
-            let (org, id) = (org.clone(), id.clone());
-            spawn_local(async move {
-                match get_version_info(org, id, n).await {
-                    Ok(info) => on_preview.run(info),
-                    Err(e) => notice.set(Some(e.for_people())),
-                }
-            });
-        });
-    }
 
     // Run: the saved definition runs (strictly validated first); unsaved edits wait.
     let last_run = RwSignal::new(None::<Result<Execution, crate::error::ApiError>>);
@@ -247,8 +292,10 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
         })
     };
     let webhook_keys_open = RwSignal::new(false);
+    let history_button = NodeRef::<leptos::html::Button>::new();
 
     let (org_r, id_r) = (org.clone(), id.clone());
+    let rebase = saver.clone();
     let restore = move || {
         let Some(p) = preview.get_untracked() else { return };
         let n = p.info.version;
@@ -256,15 +303,17 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
         if !window().confirm_with_message(&question).unwrap_or(false) {
             return;
         }
-        let (org, id) = (org_r.clone(), id_r.clone());
+        let (org, id, rebase) = (org_r.clone(), id_r.clone(), rebase.clone());
         spawn_local(async move {
             match restore_workflow(org, id, n).await {
                 Ok(w) => {
                     graph.set(Definition { nodes: w.nodes, edges: w.edges });
                     name.set(w.name);
                     version.set(w.version);
+                    rebase.rebase(w.version);
                     save_state.set(SaveState::Saved { version: w.version, versioned: true });
                     preview.set(None);
+                    go.run((String::new(), true));
                     notice.set(Some(format!("Restored version {n} as version {}.", w.version)));
                 }
                 Err(e) => notice.set(Some(e.for_people())),
@@ -272,30 +321,30 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
         });
     };
 
-    let retry = do_save.clone();
+    let retry = save_again.clone();
     let status = move || match save_state.get() {
         SaveState::Saved { version, versioned: true } => view! { <span class="save-state ok">{format!("Saved · v{version}")}</span> }.into_any(),
         SaveState::Saved { versioned: false, .. } => view! { <span class="save-state ok">"Saved"</span> }.into_any(),
-        SaveState::Pending => view! { <span class="save-state">"Unsaved changes"</span> }.into_any(),
+        SaveState::Pending => view! { <span class="save-state">"Unsaved changes…"</span> }.into_any(),
         SaveState::Saving => view! { <span class="save-state">"Saving…"</span> }.into_any(),
         SaveState::Failed(message) => {
             let retry = retry.clone();
             view! {
                 <span class="save-state failed">
-                    {format!("Not saved: {message} ")}
-                    <button type="button" class="link-button danger" on:click=move |_| retry(false)>"Retry"</button>
+                    {format!("Not saved: {message} — ")}
+                    <button type="button" class="link-button danger" on:click=move |_| retry(None)>"Retry"</button>
                 </span>
             }
             .into_any()
         }
-        SaveState::Conflict { message, .. } => {
+        SaveState::Conflict { message, current } => {
             let keep = retry.clone();
             view! {
                 <span class="save-state failed">
                     {format!("Not saved: {message} ")}
-                    <button type="button" class="link-button" on:click=move |_| history_open.set(true)>"Compare"</button>" · "
+                    <button type="button" class="link-button" on:click=move |_| go.run(("?history=1".into(), false))>"Compare"</button>" · "
                     <button type="button" class="link-button" on:click=move |_| { let _ = window().location().reload(); }>"Reload theirs"</button>" · "
-                    <button type="button" class="link-button danger" on:click=move |_| keep(true)>"Keep mine"</button>
+                    <button type="button" class="link-button danger" on:click=move |_| keep(Some(current))>"Keep mine"</button>
                 </span>
             }
             .into_any()
@@ -307,7 +356,8 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
     let engagement_href = format!("/orgs/{org}/workflows/{id}/engagement");
 
     view! {
-        <Title text=move || format!("{} · Chronicle", name.get())/>
+        // The title outlives the editor by a moment (the next page's may come later).
+        <Title text=move || format!("{} · Chronicle", name.try_get().unwrap_or_default())/>
         <div class="editor">
             // The page's heading for assistive technology; the name field shows it to the eye.
             <h1 class="visually-hidden">{move || format!("Workflow: {}", name.get())}</h1>
@@ -315,7 +365,8 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
                 <label class="name-field">
                     <span class="visually-hidden">"Workflow name"</span>
                     <input type="text" aria-label="Workflow name" prop:value=move || name.get() disabled=is_previewing
-                        on:change=move |ev| { name.set(event_target_value(&ev)); on_edit.run(EditKind::Semantic); }/>
+                        on:input=move |ev| { name.set(event_target_value(&ev)); on_edit.run(EditKind::Typing); }
+                        on:change=move |_| { on_edit.try_run(EditKind::Semantic); }/>
                 </label>
                 <span role="status" aria-live="polite">{status}</span>
                 <div class="toolbar-actions">
@@ -325,7 +376,7 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
                     <Show when=move || { role >= Role::Admin }>
                         <button type="button" on:click=move |_| webhook_keys_open.update(|o| *o = !*o) aria-expanded=move || webhook_keys_open.get().to_string()>"Webhook keys"</button>
                         <A href=engagement_href.clone() attr:class="button">"Engagement"</A>
-                        <button type="button" class="primary" on:click=move |_| history_open.set(true)>"Version history"</button>
+                        <button type="button" class="primary" node_ref=history_button on:click=move |_| go.run(("?history=1".into(), false))>"Version history"</button>
                     </Show>
                     <button type="button" class="primary run" on:click=run disabled=move || !saved() || is_previewing.get()
                         title=move || if saved() { "Run the saved workflow now" } else { "Saving… the run starts from the saved version" }>"Run"</button>
@@ -344,7 +395,7 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
                     <div class="preview-banner" role="region" aria-label="Preview">
                         <strong>{format!("Viewing version {} ({author}, {when}) — read-only", p.info.version)}</strong>
                         <button type="button" class="primary" on:click=move |_| restore()>"Restore this version"</button>
-                        <button type="button" on:click=move |_| { preview.set(None); }>"Exit preview"</button>
+                        <button type="button" on:click=move |_| go.run((String::new(), false))>"Exit preview"</button>
                     </div>
                 }
             })}
@@ -380,6 +431,11 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
                             </aside>
                         }.into_any()
                     }
+                    (_, true) => view! {
+                        <aside class="side-panel muted" aria-label="Help">
+                            <p>"This is an earlier version, read-only: green nodes were added since, amber ones changed, faded ones removed. Restore it to make it current, or exit the preview to edit."</p>
+                        </aside>
+                    }.into_any(),
                     _ => view! {
                         <aside class="side-panel muted" aria-label="Help">
                             <p>"Select a node to edit it. Drag from a node's right handle to another node's left handle to connect them. Delete removes the selection; drag the background to pan, scroll to zoom."</p>
@@ -389,7 +445,13 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
             </div>
         </div>
         <Show when=move || history_open.get()>
-            <HistoryPanel org=org_h.clone() id=id_h.clone() current_version=version on_preview on_close=Callback::new(move |_| history_open.set(false))/>
+            <HistoryPanel org=org_h.clone() id=id_h.clone() current_version=version on_preview on_close=Callback::new(move |_| {
+                go.run((String::new(), false));
+                // Back to the button that opened it, as a dialog should.
+                if let Some(button) = history_button.get_untracked() {
+                    let _ = button.focus();
+                }
+            })/>
         </Show>
     }
     .into_any()

@@ -13,15 +13,32 @@ fn set_response_cookie(cookie: String) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Signs in and goes to the home page. A fixed path, so the cross-site check knows it.
+/// Signs in and goes back to the page that sent the person here (`next`, a path on this
+/// site), or to the home page. A fixed endpoint, so the cross-site check knows it.
 #[server(endpoint = "login")]
-pub async fn login(email: String, password: String) -> Result<(), ApiError> {
+pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), ApiError> {
     let state = request::state()?;
     let headers = request::headers().await?;
     let (_, token) = auth::login(&state.db, &state.audit, &email, &password, &request::client().await?).await?;
     set_response_cookie(sessions::set_cookie(&token, &headers, &state.config))?;
-    leptos_axum::redirect("/");
+    leptos_axum::redirect(next.as_deref().and_then(same_site_path).unwrap_or("/"));
     Ok(())
+}
+
+/// `next` if it is a path on this site — never `//host`, `/\host`, a scheme or a control
+/// character, which a browser would follow elsewhere — and not the login page itself.
+pub fn same_site_path(next: &str) -> Option<&str> {
+    let mut chars = next.chars();
+    let on_site = chars.next() == Some('/') && !matches!(chars.next(), Some('/' | '\\'));
+    (on_site && !next.chars().any(|c| c.is_control()) && !next.starts_with("/login")).then_some(next)
+}
+
+/// The sign-in page, coming back to `path` afterwards.
+pub fn login_path(path: &str) -> String {
+    match same_site_path(path).filter(|p| *p != "/") {
+        Some(p) => format!("/login?{}", serde_urlencoded::to_string([("next", p)]).unwrap_or_default()),
+        None => "/login".to_owned(),
+    }
 }
 
 #[server]
@@ -44,4 +61,20 @@ pub async fn get_session() -> Result<Option<SessionInfo>, ApiError> {
         return Ok(None);
     };
     auth::session_info(&caller).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{login_path, same_site_path};
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(same_site_path("/orgs/a/members?x=1"), Some("/orgs/a/members?x=1"));
+        for elsewhere in ["//evil.test/x", "/\\evil.test", "https://evil.test", "evil", "", "/a\nb", "/login?next=/x"] {
+            assert_eq!(same_site_path(elsewhere), None, "{elsewhere:?}");
+        }
+        assert_eq!(login_path("/orgs/a/audit?action=x&y=1"), "/login?next=%2Forgs%2Fa%2Faudit%3Faction%3Dx%26y%3D1");
+        assert_eq!(login_path("/"), "/login");
+        assert_eq!(login_path("//evil.test"), "/login");
+    }
 }

@@ -100,33 +100,61 @@ async fn seal_rounds(db: &Db, signer: &CheckpointSigner) -> ApiResult<usize> {
     let limit = settled_seq(db).await?;
     let (through,): (i64,) = sqlx::query_as("SELECT sealed_through FROM audit_sealer WHERE id = 1").fetch_one(db.pool()).await?;
     let mut sealed = 0;
+    let mut heads = HashMap::new();
     let mut pages = SeqPages::new(db, Scope::All, through, limit, BATCH);
+    // Chaining a page (hashing: CPU) overlaps writing the page before (a database round trip
+    // about as long): writes still go one after another, so the watermark only moves forward.
+    let mut writing: Option<tokio::task::JoinHandle<ApiResult<()>>> = None;
     loop {
         let rows = pages.next().await?;
         let Some(last) = rows.last().map(|r| r.seq) else { break };
         let count = rows.len();
-        seal_batch(db, signer, rows.into_iter().map(from_row).filter(|e| e.hash.is_none()).collect(), last).await?;
+        let batch = chain_batch(db, &mut heads, rows.into_iter().map(from_row).filter(|e| e.hash.is_none()).collect(), last).await?;
+        finish(writing.take()).await?;
+        let (db, signer) = (db.clone(), signer.clone());
+        writing = Some(tokio::spawn(async move { write_batch(&db, &signer, batch).await }));
         sealed += count;
     }
+    finish(writing).await?;
     hourly_checkpoints(db, signer).await?;
     Ok(sealed)
 }
 
-/// Seals `events` (the unsealed ones read up to `through`) and moves the watermark there.
-async fn seal_batch(db: &Db, signer: &CheckpointSigner, events: Vec<AuditEvent>, through: i64) -> ApiResult<()> {
-    let mut chains: Vec<String> = events.iter().map(|e| chain::chain_of(e).to_owned()).collect();
-    if chains.is_empty() {
-        sqlx::query("UPDATE audit_sealer SET sealed_through = $1 WHERE id = 1 AND sealed_through < $1").bind(through).execute(db.pool()).await?;
-        return Ok(());
+async fn finish(writing: Option<tokio::task::JoinHandle<ApiResult<()>>>) -> ApiResult<()> {
+    match writing {
+        Some(w) => w.await.map_err(|e| {
+            tracing::error!(error = %e, "audit sealer: a write task failed");
+            ApiError::internal()
+        })?,
+        None => Ok(()),
     }
-    chains.sort();
-    chains.dedup();
-    let mut heads = load_heads(db, &chains).await?;
-    let mut updates = Vec::with_capacity(events.len());
+}
+
+/// What sealing one page writes: each event's hashes, the chains' new heads, the checkpoints
+/// due, and the watermark.
+struct SealedBatch {
+    hashes: Vec<(i64, String, String)>,
+    heads: Vec<(String, bool, i64, String, i64)>,
+    checkpoints: Vec<(String, i64, String)>,
+    through: i64,
+}
+
+/// Chains `events` (the unsealed ones read up to `through`) onto `heads`, which carries the
+/// chains' heads from page to page (a page's write may still be on its way).
+async fn chain_batch(db: &Db, heads: &mut HashMap<String, Head>, events: Vec<AuditEvent>, through: i64) -> ApiResult<SealedBatch> {
+    let mut missing: Vec<String> = events.iter().map(chain::chain_of).filter(|c| !heads.contains_key(*c)).map(str::to_owned).collect();
+    missing.sort();
+    missing.dedup();
+    if !missing.is_empty() {
+        heads.extend(load_heads(db, &missing).await?);
+    }
+    let mut touched = std::collections::HashSet::new();
+    let mut hashes = Vec::with_capacity(events.len());
     let mut checkpoints = Vec::new();
     for mut event in events {
         let seq = event.seq.unwrap_or_default();
-        let head = heads.get_mut(chain::chain_of(&event)).expect("every chain of the batch has a head");
+        let chain = chain::chain_of(&event).to_owned();
+        let head = heads.get_mut(&chain).expect("every chain of the batch has a head");
         if seq <= head.seq {
             // Cannot happen with the settled limit; never chain out of order if it does.
             tracing::error!(seq, head = head.seq, "audit sealer: an event below its chain's head stays unsealed");
@@ -134,17 +162,32 @@ async fn seal_batch(db: &Db, signer: &CheckpointSigner, events: Vec<AuditEvent>,
         }
         event.prev_hash = Some(head.hash.clone());
         let hash = chain::hash(&head.hash, &event);
-        updates.push((seq, head.hash.clone(), hash.clone()));
+        hashes.push((seq, head.hash.clone(), hash.clone()));
         head.seq = seq;
         head.hash = hash;
         head.since_checkpoint += 1;
         if head.since_checkpoint >= CHECKPOINT_EVENTS {
-            checkpoints.push((chain::chain_of(&event).to_owned(), seq, head.hash.clone()));
+            checkpoints.push((chain.clone(), seq, head.hash.clone()));
             head.since_checkpoint = 0;
         }
+        touched.insert(chain);
     }
+    let heads = touched
+        .into_iter()
+        .map(|chain| {
+            let head = heads.get_mut(&chain).expect("a touched chain has a head");
+            // The next page's write comes after this one, which stores the row.
+            let known = std::mem::replace(&mut head.known, true);
+            (chain, known, head.seq, head.hash.clone(), head.since_checkpoint)
+        })
+        .collect();
+    Ok(SealedBatch { hashes, heads, checkpoints, through })
+}
+
+/// Stores a chained page in one transaction and moves the watermark past it.
+async fn write_batch(db: &Db, signer: &CheckpointSigner, batch: SealedBatch) -> ApiResult<()> {
     let mut tx = db.pool().begin().await?;
-    for chunk in updates.chunks(300) {
+    for chunk in batch.hashes.chunks(300) {
         let values: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", i * 3 + 1, i * 3 + 2, i * 3 + 3)).collect();
         let sql = format!(
             "UPDATE audit_events SET prev_hash = v.column2, hash = v.column3 FROM (VALUES {}) AS v WHERE audit_events.seq = v.column1 AND audit_events.hash IS NULL",
@@ -156,18 +199,18 @@ async fn seal_batch(db: &Db, signer: &CheckpointSigner, events: Vec<AuditEvent>,
         }
         q.execute(&mut *tx).await?;
     }
-    for (chain, head) in &heads {
-        let sql = if head.known {
+    for (chain, known, seq, hash, since) in &batch.heads {
+        let sql = if *known {
             "UPDATE audit_chain_heads SET seq = $2, hash = $3, sealed_since_checkpoint = $4 WHERE chain = $1"
         } else {
             "INSERT INTO audit_chain_heads (chain, seq, hash, sealed_since_checkpoint) VALUES ($1, $2, $3, $4)"
         };
-        sqlx::query(sql).bind(chain).bind(head.seq).bind(&head.hash).bind(head.since_checkpoint).execute(&mut *tx).await?;
+        sqlx::query(sql).bind(chain).bind(seq).bind(hash).bind(since).execute(&mut *tx).await?;
     }
-    for (chain, seq, hash) in checkpoints {
-        insert_checkpoint(&mut tx, signer, &chain, seq, &hash).await?;
+    for (chain, seq, hash) in &batch.checkpoints {
+        insert_checkpoint(&mut tx, signer, chain, *seq, hash).await?;
     }
-    sqlx::query("UPDATE audit_sealer SET sealed_through = $1 WHERE id = 1 AND sealed_through < $1").bind(through).execute(&mut *tx).await?;
+    sqlx::query("UPDATE audit_sealer SET sealed_through = $1 WHERE id = 1 AND sealed_through < $1").bind(batch.through).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(())
 }

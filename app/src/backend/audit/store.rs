@@ -168,7 +168,7 @@ impl Filter {
         // A window that ends before it starts would answer an empty list with no reason.
         if let (Some(from), Some(to)) = (&since, &until) {
             if parse_time("since", from)? >= parse_time("until", to)? {
-                return Err(ApiError::invalid("until", "must be later than since (the From time is after the Until time)"));
+                return Err(ApiError::invalid("until", "must be later than From"));
             }
         }
         Ok(Filter { actions, actor_id: text(&q.actor_id), resource_type: text(&q.resource_type), resource_id: text(&q.resource_id), since, until })
