@@ -25,11 +25,11 @@ pub fn NodePanel(id: String, graph: RwSignal<Definition>, on_edit: Callback<Edit
     };
     view! {
         <aside class="side-panel" aria-label="Node settings">
-            <h3>{spec.map(|s| s.title).unwrap_or("Node")}</h3>
+            <h2>{spec.map(|s| s.title).unwrap_or("Node")}</h2>
             <label class="field">
                 "Label"
                 <input type="text" aria-label="Node label" prop:value=label on:input=move |ev| set_label(event_target_value(&ev))
-                    on:change=move |_| { on_edit.try_run(EditKind::Semantic); }/>
+                    on:change=move |_| on_edit.run(EditKind::Semantic)/>
             </label>
             {spec.map(|s| s.fields.iter().map(|f| view! { <ConfigField id=id.clone() field=*f graph on_edit/> }).collect_view())}
             <Connections id=id.clone() graph on_edit/>
@@ -65,10 +65,7 @@ fn ConfigField(id: String, field: FieldSpec, graph: RwSignal<Definition>, on_edi
     let set_text = move |t: String| set.run(text(t));
     // Text fields reach the model as they are typed; leaving the field ends the edit.
     let typed = move |ev| write.run((text(event_target_value(&ev)), EditKind::Typing));
-    // A field left by removal (the page changed under it) may report after the editor is gone.
-    let done = move |_| {
-        on_edit.try_run(EditKind::Semantic);
-    };
+    let done = move |_| on_edit.run(EditKind::Semantic);
     let required = if field.required { " *" } else { "" };
     let control = match field.kind {
         FieldKind::LongText => view! {

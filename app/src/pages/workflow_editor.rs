@@ -144,13 +144,23 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
     }
     let on_edit = Callback::new({
         let flush = flush.clone();
+        let here = format!("/orgs/{org}/workflows/{id}");
         move |kind: EditKind| {
             if preview.get_untracked().is_some() {
                 return;
             }
-            notice.set(None);
+            // A field removed with its page while focused (Back, a link from elsewhere) still
+            // reports its `change` — after the URL has moved on. Its edit is in the model
+            // already and leaving saves it; a write now would wake effects of a page that is
+            // being torn down.
+            if window().location().pathname().ok().as_deref() != Some(here.as_str()) {
+                return;
+            }
+            if notice.with_untracked(Option::is_some) {
+                notice.set(None);
+            }
             // Over a conflict the edit stays local until the person chooses.
-            if !matches!(save_state.get_untracked(), SaveState::Conflict { .. }) {
+            if !matches!(save_state.get_untracked(), SaveState::Conflict { .. } | SaveState::Pending) {
                 save_state.set(SaveState::Pending);
             }
             edit_seq.update_value(|s| *s += 1);
@@ -366,7 +376,7 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
                     <span class="visually-hidden">"Workflow name"</span>
                     <input type="text" aria-label="Workflow name" prop:value=move || name.get() disabled=is_previewing
                         on:input=move |ev| { name.set(event_target_value(&ev)); on_edit.run(EditKind::Typing); }
-                        on:change=move |_| { on_edit.try_run(EditKind::Semantic); }/>
+                        on:change=move |_| on_edit.run(EditKind::Semantic)/>
                 </label>
                 <span role="status" aria-live="polite">{status}</span>
                 <div class="toolbar-actions">
@@ -401,7 +411,7 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
             })}
             <div class="editor-body">
                 <nav class="palette" aria-label="Add a node">
-                    <h3>"Add a node"</h3>
+                    <h2>"Add a node"</h2>
                     {CATALOG.iter().map(|spec| view! {
                         <button type="button" disabled=is_previewing aria-label=format!("Add {}", spec.title)
                             on:click=move |_| add_node(spec.kind, spec.title)>
@@ -425,7 +435,7 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
                         }));
                         view! {
                             <aside class="side-panel" aria-label="Connection">
-                                <h3>"Connection"</h3>
+                                <h2>"Connection"</h2>
                                 <p>{label}</p>
                                 <button type="button" class="danger" on:click=move |_| delete_selected.run(())>"Delete connection"</button>
                             </aside>
