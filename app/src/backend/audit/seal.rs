@@ -83,17 +83,16 @@ async fn release_lease(db: &Db) {
 
 /// The largest `seq` below which every insert has committed.
 async fn settled_seq(db: &Db) -> ApiResult<i64> {
+    let mut tx = db.pool().begin().await?;
     if db.backend() == Backend::Postgres {
-        let mut tx = db.pool().begin().await?;
         // Waits for inserts in flight (they hold ROW EXCLUSIVE), holds new ones for the read.
         sqlx::query("LOCK TABLE audit_events IN EXCLUSIVE MODE").execute(&mut *tx).await?;
-        let (max,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM audit_events").fetch_one(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(max.unwrap_or(0))
-    } else {
-        // One writer at a time: a row is visible only once every smaller seq has committed.
-        Ok(i64::MAX)
     }
+    // (SQLite has one writer at a time: a row is visible only once every smaller seq has
+    // committed.)
+    let (max,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM audit_events").fetch_one(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(max.unwrap_or(0))
 }
 
 async fn seal_rounds(db: &Db, signer: &CheckpointSigner) -> ApiResult<usize> {

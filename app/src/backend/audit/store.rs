@@ -346,20 +346,26 @@ pub(super) enum Scope<'a> {
     Chain(Option<&'a str>),
 }
 
-/// Stored events in `seq` order, page by page, one page read ahead: the next page is read
-/// while the caller checks or seals this one, so reading and hashing overlap on two cores.
+/// Stored events in `seq` order, a window of `seq` values at a time, with [`READS_AHEAD`]
+/// windows being read while the caller checks or seals the current one: reading a row costs
+/// about twice hashing it, so reads overlap each other (on their own connections) as well as
+/// the hashing. A window of an org's sparse chain may be empty; it is skipped.
 pub(super) struct SeqPages {
     db: Db,
     sql: std::sync::Arc<String>,
     chain: String,
+    from: i64,
     until: i64,
-    page: usize,
-    next: Option<tokio::task::JoinHandle<Result<Vec<Row>, sqlx::Error>>>,
+    width: i64,
+    reading: std::collections::VecDeque<tokio::task::JoinHandle<Result<Vec<Row>, sqlx::Error>>>,
 }
 
+const READS_AHEAD: usize = 3;
+
 impl SeqPages {
-    /// Events with `after < seq <= until` in `scope`, `page` at a time.
-    pub(super) fn new(db: &Db, scope: Scope<'_>, after: i64, until: i64, page: usize) -> SeqPages {
+    /// Events with `after < seq <= until` in `scope`, `width` seq values a window (so at most
+    /// that many rows a page).
+    pub(super) fn new(db: &Db, scope: Scope<'_>, after: i64, until: i64, width: usize) -> SeqPages {
         let condition = match scope {
             Scope::All => "$1 = $1",
             Scope::Chain(Some(_)) => "org_id = $1",
@@ -369,33 +375,40 @@ impl SeqPages {
             Scope::Chain(Some(org)) => org.to_owned(),
             _ => String::new(),
         };
-        let sql = format!("SELECT {ROW_COLUMNS} FROM audit_events WHERE {condition} AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT {page}");
-        let mut pages = SeqPages { db: db.clone(), sql: std::sync::Arc::new(sql), chain, until, page, next: None };
-        pages.read_from(after);
+        let sql = format!("SELECT {ROW_COLUMNS} FROM audit_events WHERE {condition} AND seq > $2 AND seq <= $3 ORDER BY seq");
+        let width = i64::try_from(width).unwrap_or(i64::MAX).max(1);
+        let mut pages = SeqPages { db: db.clone(), sql: std::sync::Arc::new(sql), chain, from: after, until, width, reading: Default::default() };
+        pages.read_ahead();
         pages
     }
 
-    fn read_from(&mut self, after: i64) {
-        let (db, sql, chain, until) = (self.db.clone(), self.sql.clone(), self.chain.clone(), self.until);
-        self.next = Some(tokio::spawn(async move {
-            sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.as_str())).bind(chain).bind(after).bind(until).fetch_all(db.pool()).await
-        }));
+    fn read_ahead(&mut self) {
+        while self.reading.len() < READS_AHEAD && self.from < self.until {
+            let (after, through) = (self.from, self.from.saturating_add(self.width).min(self.until));
+            self.from = through;
+            let (db, sql, chain) = (self.db.clone(), self.sql.clone(), self.chain.clone());
+            self.reading.push_back(tokio::spawn(async move {
+                sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.as_str())).bind(chain).bind(after).bind(through).fetch_all(db.pool()).await
+            }));
+        }
     }
 
-    /// The next page (empty at the end).
+    /// The next non-empty page (empty at the end).
     pub(super) async fn next(&mut self) -> Result<Vec<Row>, sqlx::Error> {
-        let Some(reading) = self.next.take() else { return Ok(Vec::new()) };
-        let rows = reading.await.map_err(|e| sqlx::Error::Protocol(format!("reading audit events: {e}")))??;
-        if rows.len() == self.page {
-            self.read_from(rows[rows.len() - 1].seq);
+        while let Some(reading) = self.reading.pop_front() {
+            let rows = reading.await.map_err(|e| sqlx::Error::Protocol(format!("reading audit events: {e}")))??;
+            self.read_ahead();
+            if !rows.is_empty() {
+                return Ok(rows);
+            }
         }
-        Ok(rows)
+        Ok(Vec::new())
     }
 }
 
 impl Drop for SeqPages {
     fn drop(&mut self) {
-        if let Some(reading) = self.next.take() {
+        for reading in self.reading.drain(..) {
             reading.abort();
         }
     }
