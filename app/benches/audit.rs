@@ -106,6 +106,32 @@ async fn ingest(db: &Db, total: usize) {
     println!("  sustained ingest, each event acknowledged once committed ({PRODUCERS} concurrent callers): {total} events in {secs:.2} s = {:.0} events/s", total as f64 / secs);
 }
 
+/// Sustained ingest as above with the sealer running beside it as in a server (a round every
+/// `seal::EVERY`): the ingest rate with sealing on, and what is left unsealed when ingest
+/// stops and how long the next round takes to seal it.
+async fn ingest_sealed(db: &Db, total: usize) {
+    use app::backend::audit::{seal, signing::CheckpointSigner};
+    let signer = Arc::new(CheckpointSigner::random());
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sealer = {
+        let (db, signer, stop) = (db.clone(), signer.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut sealed = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                sealed += seal::seal_pending(&db, &signer).await.unwrap().unwrap_or(0);
+                tokio::time::sleep(seal::EVERY).await;
+            }
+            sealed
+        })
+    };
+    ingest(db, total).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let during = sealer.await.unwrap();
+    let t = Instant::now();
+    let left = seal::seal_pending(db, &signer).await.unwrap().unwrap();
+    println!("  with the sealer running: {during} events sealed during ingest, {left} left when it stopped, sealed {:.2} s later", t.elapsed().as_secs_f64());
+}
+
 /// Fills the trail with `rows` events spread over a year, in big batches.
 async fn fill(db: &Db, org: &str, rows: usize) {
     let start = chrono::Utc::now() - chrono::Duration::days(365);
@@ -222,6 +248,7 @@ enum Only {
     Enqueue,
     Insert,
     Ingest,
+    IngestSealed,
 }
 
 impl Only {
@@ -230,14 +257,17 @@ impl Only {
             Only::Enqueue => enqueue(db).await,
             Only::Insert => insert_speed(db).await,
             Only::Ingest => ingest(db, INGEST_EVENTS).await,
+            Only::IngestSealed => ingest_sealed(db, INGEST_EVENTS).await,
         }
     }
 }
 
 #[tokio::main]
 async fn main() {
-    // `enqueue-only` / `insert-only` / `ingest-only`: just that figure, on each database.
-    for (arg, only) in [("enqueue-only", Only::Enqueue), ("insert-only", Only::Insert), ("ingest-only", Only::Ingest)] {
+    // `enqueue-only` / `insert-only` / `ingest-only` / `ingest-sealed`: just that figure, on
+    // each database.
+    let modes = [("enqueue-only", Only::Enqueue), ("insert-only", Only::Insert), ("ingest-only", Only::Ingest), ("ingest-sealed", Only::IngestSealed)];
+    for (arg, only) in modes {
         if std::env::args().any(|a| a == arg) {
             only.run(&testing::sqlite().await).await;
             match std::env::var(testing::POSTGRES_URL_VAR) {
