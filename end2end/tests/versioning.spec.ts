@@ -20,6 +20,15 @@ async function drag(page: Page, nodeId: string, dx: number, dy: number) {
   await page.mouse.up();
 }
 
+/** A workflow made through the REST API (201); its API path. */
+async function createWorkflow(page: Page, org: string, name: string, nodes: object[] = [START], edges: object[] = []) {
+  const created = await page.request.post(`/api/v1/orgs/${org}/workflows`, { data: { name, nodes, edges } });
+  expect(created.status()).toBe(201);
+  return `/api/v1/orgs/${org}/workflows/${(await created.json()).id}`;
+}
+
+const START = { id: 't', type: 'manual_trigger', position: { x: 40, y: 40 }, data: { label: 'Start', config: {} } };
+
 function workflowPath(page: Page, org: string) {
   const id = new URL(page.url()).pathname.split('/')[4];
   return `/api/v1/orgs/${org}/workflows/${id}`;
@@ -181,14 +190,7 @@ test('a new workflow is created, built on the canvas and autosaved', async ({ pa
 
 test('two editors at once: the later save is refused and offers compare, reload or keep mine', async ({ page, browser }) => {
   const org = await loginToOrg(page, 'admin@acme.test');
-  const created = await page.request.post(`/api/v1/orgs/${org}/workflows`, {
-    data: {
-      name: 'Shared draft',
-      nodes: [{ id: 't', type: 'manual_trigger', position: { x: 40, y: 40 }, data: { label: 'Start', config: {} } }],
-      edges: [],
-    },
-  });
-  expect(created.status()).toBe(201);
+  await createWorkflow(page, org, 'Shared draft');
   await openWorkflow(page, org, 'Shared draft');
 
   const ownerContext = await browser.newContext();
@@ -218,18 +220,10 @@ test('two editors at once: the later save is refused and offers compare, reload 
 test('an edit is never lost: text typed and left at once, a rename, a node added just before leaving', async ({ page }) => {
   const faults = watchForFaults(page);
   const org = await loginToOrg(page, 'admin@acme.test');
-  const created = await page.request.post(`/api/v1/orgs/${org}/workflows`, {
-    data: {
-      name: 'Leaving fast',
-      nodes: [
-        { id: 't', type: 'manual_trigger', position: { x: 40, y: 40 }, data: { label: 'Start', config: {} } },
-        { id: 'mail', type: 'send_email', position: { x: 300, y: 40 }, data: { label: 'Welcome email', config: { to: 'a@acme.test', subject: 'Hi', body: 'Hello' } } },
-      ],
-      edges: [{ id: 'e1', source: 't', target: 'mail' }],
-    },
-  });
-  expect(created.status()).toBe(201);
-  const api = `/api/v1/orgs/${org}/workflows/${(await created.json()).id}`;
+  const api = await createWorkflow(page, org, 'Leaving fast', [
+    START,
+    { id: 'mail', type: 'send_email', position: { x: 300, y: 40 }, data: { label: 'Welcome email', config: { to: 'a@acme.test', subject: 'Hi', body: 'Hello' } } },
+  ], [{ id: 'e1', source: 't', target: 'mail' }]);
   const live = async () => (await page.request.get(api)).json();
 
   // Typed into Body, then straight to another page: the status was honest, and the text is kept.
@@ -268,10 +262,7 @@ test('an edit is never lost: text typed and left at once, a rename, a node added
 test('a save the server refuses says why and offers Retry', async ({ page }) => {
   const faults = watchForFaults(page);
   const org = await loginToOrg(page, 'admin@acme.test');
-  const created = await page.request.post(`/api/v1/orgs/${org}/workflows`, {
-    data: { name: 'Named', nodes: [{ id: 't', type: 'manual_trigger', position: { x: 40, y: 40 }, data: { label: 'Start', config: {} } }], edges: [] },
-  });
-  expect(created.status()).toBe(201);
+  const api = await createWorkflow(page, org, 'Named');
   await openWorkflow(page, org, 'Named');
   const name = page.getByLabel('Workflow name');
   await name.fill('');
@@ -282,6 +273,6 @@ test('a save the server refuses says why and offers Retry', async ({ page }) => 
   await name.press('Tab');
   // A rename alone is saved (and audited) without a new version of the definition.
   await expect(status).toHaveText('Saved');
-  expect((await (await page.request.get(`/api/v1/orgs/${org}/workflows/${(await created.json()).id}`)).json()).name).toBe('Named again');
+  expect((await (await page.request.get(api)).json()).name).toBe('Named again');
   expect(faults).toEqual([]);
 });

@@ -105,16 +105,19 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
         };
         save_state.try_set(state);
     });
-    // Sends what is on the canvas now, if anything is unsaved. Nothing leaves the browser
-    // while an old version is on the canvas, nor over a conflict the person has not settled.
+    // What is on the canvas now, if anything is unsaved. Nothing leaves the browser while an
+    // old version is on the canvas, nor over a conflict the person has not settled.
+    let unsaved = move || {
+        (preview.get_untracked().is_none() && save_state.get_untracked() == SaveState::Pending)
+            .then(|| Snapshot { seq: edit_seq.get_value(), name: name.get_untracked(), definition: graph.get_untracked() })
+    };
     let flush = {
         let saver = saver.clone();
         move || {
-            if preview.get_untracked().is_some() || save_state.get_untracked() != SaveState::Pending {
-                return;
+            if let Some(snapshot) = unsaved() {
+                save_state.set(SaveState::Saving);
+                saver.save(snapshot);
             }
-            save_state.set(SaveState::Saving);
-            saver.save(Snapshot { seq: edit_seq.get_value(), name: name.get_untracked(), definition: graph.get_untracked() });
         }
     };
     // Edits never wait on a timer alone: leaving the page (a link, Back, a closed tab, a
@@ -137,8 +140,8 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
             hidden.remove();
             pagehide.remove();
             unload.remove();
-            if preview.get_untracked().is_none() && save_state.get_untracked() == SaveState::Pending {
-                last.save(Snapshot { seq: edit_seq.get_value(), name: name.get_untracked(), definition: graph.get_untracked() });
+            if let Some(snapshot) = unsaved() {
+                last.save(snapshot);
             }
         });
     }
