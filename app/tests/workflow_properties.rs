@@ -1,9 +1,11 @@
 //! Properties of the pure workflow logic over generated workflows: the content hash ignores
 //! key order, node and edge order and every cosmetic field; the diff of a workflow with
 //! itself is empty; a diff is empty exactly when the hashes agree; added and removed nodes
-//! are the set differences of the ids.
+//! are the set differences of the ids, added and removed connections those of the edges; the
+//! canonical form writes every string exactly as serde_json does.
 
 use app::workflow::definition::normalise;
+use app::workflow::hash::canonical_semantic;
 use app::workflow::{content_hash, diff, Definition, Edge, Node, NodeData, Position};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
@@ -119,5 +121,29 @@ proptest! {
         let changed: Vec<&String> = d.nodes_changed.iter().map(|n| &n.id).collect();
         let distinct: BTreeSet<&String> = changed.iter().copied().collect();
         prop_assert_eq!(changed.len(), distinct.len());
+    }
+
+    #[test]
+    fn added_and_removed_edges_are_the_set_differences(a in workflow(), b in workflow()) {
+        let d = diff(&a, &b);
+        let ends = |def: &Definition| def.edges.iter().map(|e| (e.source.clone(), e.target.clone())).collect::<BTreeSet<_>>();
+        let added: BTreeSet<_> = d.edges_added.iter().map(|e| (e.source.clone(), e.target.clone())).collect();
+        let removed: BTreeSet<_> = d.edges_removed.iter().map(|e| (e.source.clone(), e.target.clone())).collect();
+        prop_assert_eq!(added.len(), d.edges_added.len());
+        prop_assert_eq!(added, ends(&b).difference(&ends(&a)).cloned().collect::<BTreeSet<_>>());
+        prop_assert_eq!(removed, ends(&a).difference(&ends(&b)).cloned().collect::<BTreeSet<_>>());
+    }
+
+    #[test]
+    fn the_canonical_form_writes_strings_as_serde_json_does(id in "(?s).{1,20}", label in any::<String>(), key in any::<String>(), text in any::<String>()) {
+        let def: Definition = serde_json::from_value(serde_json::json!({
+            "nodes": [{"id": id, "type": "code", "data": {"label": label, "config": {key.clone(): text}}}]
+        })).unwrap();
+        let json = |s: &String| serde_json::to_string(s).unwrap();
+        let expected = format!(
+            r#"{{"edges":[],"nodes":[{{"data":{{"config":{{{}:{}}},"label":{}}},"id":{},"type":"code"}}]}}"#,
+            json(&key), json(&text), json(&label), json(&id)
+        );
+        prop_assert_eq!(canonical_semantic(&normalise(def).unwrap()), expected);
     }
 }

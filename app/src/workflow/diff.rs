@@ -5,7 +5,6 @@
 use super::{Definition, Edge, Node};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 /// Long text (code, email bodies) gets a word or line diff; past this it is "long".
@@ -120,38 +119,96 @@ impl WorkflowDiff {
 }
 
 /// What changed from `from` to `to` (any two versions, not only neighbours).
+///
+/// Stored definitions are normalised (nodes by id, edges by connectivity), so both sides are
+/// walked in step like a merge join: no hash tables, one pass. Unsorted input is sorted first.
 pub fn diff(from: &Definition, to: &Definition) -> WorkflowDiff {
-    let old: HashMap<&str, &Node> = from.nodes.iter().map(|n| (n.id.as_str(), n)).collect();
-    let new: HashMap<&str, &Node> = to.nodes.iter().map(|n| (n.id.as_str(), n)).collect();
+    let old = sorted_by(&from.nodes, |n| n.id.as_str());
+    let new = sorted_by(&to.nodes, |n| n.id.as_str());
     let mut out = WorkflowDiff::default();
-    for n in &to.nodes {
-        match old.get(n.id.as_str()) {
-            None => out.nodes_added.push(node_ref(n)),
-            // Most nodes are unchanged: one equality check, no field walk.
-            Some(before) if before.kind == n.kind && before.data == n.data => {}
-            Some(before) => {
-                let fields = node_fields(before, n);
-                if !fields.is_empty() {
-                    out.nodes_changed.push(NodeChange { id: n.id.clone(), kind: n.kind.clone(), label: n.data.label.clone(), fields });
+    merge_join(&old, &new, |n| n.id.as_str(), |before, after| match (before, after) {
+        (None, Some(n)) => out.nodes_added.push(node_ref(n)),
+        (Some(n), None) => out.nodes_removed.push(node_ref(n)),
+        // Most nodes are unchanged: one equality check, no field walk.
+        (Some(b), Some(a)) if b.kind == a.kind && b.data == a.data => {}
+        (Some(b), Some(a)) => {
+            let fields = node_fields(b, a);
+            if !fields.is_empty() {
+                out.nodes_changed.push(NodeChange { id: a.id.clone(), kind: a.kind.clone(), label: a.data.label.clone(), fields });
+            }
+        }
+        (None, None) => {}
+    });
+
+    let old_edges = sorted_by(&from.edges, Edge::connectivity);
+    let new_edges = sorted_by(&to.edges, Edge::connectivity);
+    merge_join(&old_edges, &new_edges, Edge::connectivity, |before, after| match (before, after) {
+        (None, Some(e)) => out.edges_added.push(edge_ref(e, &new)),
+        (Some(e), None) => out.edges_removed.push(edge_ref(e, &old)),
+        _ => {}
+    });
+    out
+}
+
+/// References to `items` in `key` order (already so for a normalised definition: O(n) check).
+fn sorted_by<'a, T, K: Ord>(items: &'a [T], key: impl Fn(&'a T) -> K) -> Vec<&'a T> {
+    let mut refs: Vec<&T> = items.iter().collect();
+    if !refs.is_sorted_by_key(|t| key(t)) {
+        refs.sort_by_key(|t| key(t));
+    }
+    refs
+}
+
+/// Walks two key-sorted lists in step, calling `f(before, after)` once per key: with both when
+/// the key is on each side, with one when it is on that side only. Items repeating a key that
+/// was just matched are part of that match (two edges with the same ends are one connection).
+fn merge_join<'a, T, K: Ord>(
+    before: &[&'a T],
+    after: &[&'a T],
+    key: impl Fn(&'a T) -> K,
+    mut f: impl FnMut(Option<&'a T>, Option<&'a T>),
+) {
+    use std::cmp::Ordering::*;
+    let (mut i, mut j) = (0, 0);
+    while i < before.len() || j < after.len() {
+        let order = match (before.get(i), after.get(j)) {
+            (Some(b), Some(a)) => key(b).cmp(&key(a)),
+            (Some(_), None) => Less,
+            _ => Greater,
+        };
+        match order {
+            Less => {
+                f(Some(before[i]), None);
+                i += 1;
+            }
+            Greater => {
+                f(None, Some(after[j]));
+                j += 1;
+            }
+            Equal => {
+                let k = key(before[i]);
+                f(Some(before[i]), Some(after[j]));
+                while before.get(i).is_some_and(|b| key(b) == k) {
+                    i += 1;
+                }
+                while after.get(j).is_some_and(|a| key(a) == k) {
+                    j += 1;
                 }
             }
         }
     }
-    out.nodes_removed = from.nodes.iter().filter(|n| !new.contains_key(n.id.as_str())).map(node_ref).collect();
-
-    let old_edges: HashSet<_> = from.edges.iter().map(Edge::connectivity).collect();
-    let new_edges: HashSet<_> = to.edges.iter().map(Edge::connectivity).collect();
-    out.edges_added = to.edges.iter().filter(|e| !old_edges.contains(&e.connectivity())).map(|e| edge_ref(e, &new)).collect();
-    out.edges_removed = from.edges.iter().filter(|e| !new_edges.contains(&e.connectivity())).map(|e| edge_ref(e, &old)).collect();
-    out
 }
 
 fn node_ref(n: &Node) -> NodeRef {
     NodeRef { id: n.id.clone(), kind: n.kind.clone(), label: n.data.label.clone() }
 }
 
-fn edge_ref(e: &Edge, nodes: &HashMap<&str, &Node>) -> EdgeRef {
-    let label = |id: &str| nodes.get(id).map(|n| display_label(n)).unwrap_or_else(|| id.to_owned());
+/// `nodes` sorted by id.
+fn edge_ref(e: &Edge, nodes: &[&Node]) -> EdgeRef {
+    let label = |id: &str| match nodes.binary_search_by(|n| n.id.as_str().cmp(id)) {
+        Ok(i) => display_label(nodes[i]),
+        Err(_) => id.to_owned(),
+    };
     EdgeRef {
         source: e.source.clone(),
         target: e.target.clone(),

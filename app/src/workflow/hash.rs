@@ -34,13 +34,13 @@ fn write_semantic<W: Write>(w: &mut W, def: &Definition) -> io::Result<()> {
             w.write_all(b",")?;
         }
         w.write_all(b"{\"source\":")?;
-        write_json(w, &e.source)?;
+        write_str(w, &e.source)?;
         w.write_all(b",\"source_handle\":")?;
-        write_json(w, &e.source_handle)?;
+        write_opt_str(w, &e.source_handle)?;
         w.write_all(b",\"target\":")?;
-        write_json(w, &e.target)?;
+        write_str(w, &e.target)?;
         w.write_all(b",\"target_handle\":")?;
-        write_json(w, &e.target_handle)?;
+        write_opt_str(w, &e.target_handle)?;
         w.write_all(b"}")?;
     }
     w.write_all(b"],\"nodes\":[")?;
@@ -51,11 +51,11 @@ fn write_semantic<W: Write>(w: &mut W, def: &Definition) -> io::Result<()> {
         w.write_all(b"{\"data\":{\"config\":{")?;
         write_members(w, &n.data.config)?;
         w.write_all(b"},\"label\":")?;
-        write_json(w, &n.data.label)?;
+        write_str(w, &n.data.label)?;
         w.write_all(b"},\"id\":")?;
-        write_json(w, &n.id)?;
+        write_str(w, &n.id)?;
         w.write_all(b",\"type\":")?;
-        write_json(w, &n.kind)?;
+        write_str(w, &n.kind)?;
         w.write_all(b"}")?;
     }
     w.write_all(b"]}")
@@ -66,6 +66,23 @@ fn write_json<W: Write, T: serde::Serialize + ?Sized>(w: &mut W, v: &T) -> io::R
     serde_json::to_writer(w, v).map_err(io::Error::other)
 }
 
+/// A string as serde_json writes it; most need no escaping and are copied as they are.
+fn write_str<W: Write>(w: &mut W, s: &str) -> io::Result<()> {
+    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        return write_json(w, s);
+    }
+    w.write_all(b"\"")?;
+    w.write_all(s.as_bytes())?;
+    w.write_all(b"\"")
+}
+
+fn write_opt_str<W: Write>(w: &mut W, s: &Option<String>) -> io::Result<()> {
+    match s {
+        Some(s) => write_str(w, s),
+        None => w.write_all(b"null"),
+    }
+}
+
 fn write_members<W: Write>(w: &mut W, map: &serde_json::Map<String, Value>) -> io::Result<()> {
     let mut keys: Vec<&String> = map.keys().collect();
     keys.sort_unstable();
@@ -73,7 +90,7 @@ fn write_members<W: Write>(w: &mut W, map: &serde_json::Map<String, Value>) -> i
         if i > 0 {
             w.write_all(b",")?;
         }
-        write_json(w, k)?;
+        write_str(w, k)?;
         w.write_all(b":")?;
         write_value(w, &map[k])?;
     }
@@ -97,6 +114,7 @@ fn write_value<W: Write>(w: &mut W, v: &Value) -> io::Result<()> {
             }
             w.write_all(b"]")
         }
+        Value::String(s) => write_str(w, s),
         scalar => write_json(w, scalar),
     }
 }
