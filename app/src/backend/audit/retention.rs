@@ -39,6 +39,11 @@ pub async fn prune_org(db: &Db, audit: &Recorder, org_id: &str, days: i64, now: 
     .fetch_optional(&mut *tx)
     .await?;
     let Some((through_seq, anchor_hash)) = anchor else { return Ok(None) };
+    sqlx::query("DELETE FROM audit_seals WHERE seq IN (SELECT seq FROM audit_events WHERE org_id = $1 AND seq <= $2)")
+        .bind(org_id)
+        .bind(through_seq)
+        .execute(&mut *tx)
+        .await?;
     let events = sqlx::query("DELETE FROM audit_events WHERE org_id = $1 AND seq <= $2").bind(org_id).bind(through_seq).execute(&mut *tx).await?.rows_affected();
     sqlx::query("DELETE FROM audit_checkpoints WHERE chain = $1 AND seq < $2").bind(org_id).bind(through_seq).execute(&mut *tx).await?;
     sqlx::query("UPDATE audit_chain_heads SET pruned_through = $1 WHERE chain = $2").bind(through_seq).bind(org_id).execute(&mut *tx).await?;
