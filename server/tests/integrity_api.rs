@@ -5,6 +5,7 @@
 
 mod common;
 
+use app::backend::db::Backend;
 use common::{test_databases, As, TestServer};
 use reqwest::Method;
 use serde_json::Value;
@@ -39,7 +40,7 @@ async fn independent(s: &TestServer) -> (bool, Value) {
 }
 
 async fn org_seqs(s: &TestServer) -> Vec<i64> {
-    let rows: Vec<(i64,)> = sqlx::query_as("SELECT seq FROM audit_events JOIN audit_seals USING (seq) WHERE org_id = $1 ORDER BY seq").bind(&s.acme).fetch_all(s.db.pool()).await.unwrap();
+    let rows: Vec<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT seq FROM {} WHERE org_id = $1 AND hash IS NOT NULL ORDER BY seq", common::audit_events_with_hashes(&s.db)))).bind(&s.acme).fetch_all(s.db.pool()).await.unwrap();
     rows.into_iter().map(|r| r.0).collect()
 }
 
@@ -109,7 +110,7 @@ async fn every_kind_of_tampering_is_found_at_its_first_bad_seq() {
         set(b, meta_b.clone(), action_b.clone()).await;
         assert_eq!(verify(&s).await["ok"], true, "[{backend}] restored");
 
-        // Inserted: a row that looks sealed (it has a seal) but that the sealer never chained.
+        // Inserted: a row that looks sealed (it carries hashes) but that the sealer never chained.
         sqlx::query(
             "INSERT INTO audit_events (id, org_id, action, actor_type, actor_label, resource_type, changes, metadata, created_at, org_key, actor_key, resource_key, action_key, created_us) \
              SELECT 'forged', org_id, action, actor_type, actor_label, resource_type, changes, metadata, created_at, org_key, actor_key, resource_key, action_key, created_us \
@@ -120,11 +121,17 @@ async fn every_kind_of_tampering_is_found_at_its_first_bad_seq() {
         .await
         .unwrap();
         let (forged,): (i64,) = sqlx::query_as("SELECT seq FROM audit_events WHERE id = 'forged'").fetch_one(db.pool()).await.unwrap();
-        sqlx::query("INSERT INTO audit_seals (seq, prev_hash, hash) SELECT $1, hash, hash FROM audit_seals WHERE seq = $2").bind(forged).bind(b).execute(db.pool()).await.unwrap();
+        let forge = match db.backend() {
+            Backend::Sqlite => "UPDATE audit_events SET (prev_hash, hash) = (SELECT hash, hash FROM audit_events WHERE seq = $2) WHERE seq = $1",
+            Backend::Postgres => "INSERT INTO audit_seals (seq, prev_hash, hash) SELECT $1, hash, hash FROM audit_seals WHERE seq = $2",
+        };
+        sqlx::query(forge).bind(forged).bind(b).execute(db.pool()).await.unwrap();
         let report = verify(&s).await;
         assert_eq!(report["first_bad_seq"].as_i64(), Some(forged), "[{backend}] insert: {report}");
         sqlx::query("DELETE FROM audit_events WHERE id = 'forged'").execute(db.pool()).await.unwrap();
-        sqlx::query("DELETE FROM audit_seals WHERE seq = $1").bind(forged).execute(db.pool()).await.unwrap();
+        if db.backend() == Backend::Postgres {
+            sqlx::query("DELETE FROM audit_seals WHERE seq = $1").bind(forged).execute(db.pool()).await.unwrap();
+        }
         assert_eq!(verify(&s).await["ok"], true, "[{backend}] removed again");
 
         // Deleted: the next event no longer continues the chain.
@@ -304,7 +311,7 @@ async fn sealed_ids_after(db: &app::backend::db::Db, org: &str, seq: i64) -> Vec
     // Sealed first: what a stream delivers is the sealed trail.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        let (unsealed,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_events LEFT JOIN audit_seals USING (seq) WHERE org_id = $1 AND hash IS NULL").bind(org).fetch_one(db.pool()).await.unwrap();
+        let (unsealed,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {} WHERE org_id = $1 AND hash IS NULL", common::audit_events_with_hashes(db)))).bind(org).fetch_one(db.pool()).await.unwrap();
         if unsealed == 0 || std::time::Instant::now() > deadline {
             break;
         }

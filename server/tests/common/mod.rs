@@ -258,3 +258,12 @@ pub async fn smtp_sink() -> (String, tokio::sync::mpsc::UnboundedReceiver<String
     });
     (url, rx)
 }
+
+/// The audit events with their hashes as a FROM clause: SQLite keeps the hashes in the event
+/// row, PostgreSQL in `audit_seals` (see `store::events`). `hash IS NULL`: not sealed yet.
+pub fn audit_events_with_hashes(db: &Db) -> &'static str {
+    match db.backend() {
+        app::backend::db::Backend::Sqlite => "audit_events",
+        app::backend::db::Backend::Postgres => "audit_events LEFT JOIN audit_seals USING (seq)",
+    }
+}

@@ -6,7 +6,7 @@
 //! across all instances: whoever moves `audit_pruner.ran_on` to today runs it.
 
 use super::{NewEvent, Recorder};
-use crate::backend::db::{format_time, Db};
+use crate::backend::db::{format_time, Backend, Db};
 use crate::error::ApiResult;
 use crate::model::Actor;
 use chrono::{DateTime, Utc};
@@ -39,11 +39,14 @@ pub async fn prune_org(db: &Db, audit: &Recorder, org_id: &str, days: i64, now: 
     .fetch_optional(&mut *tx)
     .await?;
     let Some((through_seq, anchor_hash)) = anchor else { return Ok(None) };
-    sqlx::query("DELETE FROM audit_seals WHERE seq IN (SELECT seq FROM audit_events WHERE org_id = $1 AND seq <= $2)")
-        .bind(org_id)
-        .bind(through_seq)
-        .execute(&mut *tx)
-        .await?;
+    if db.backend() == Backend::Postgres {
+        // The hashes live beside the events there (see `store::events`).
+        sqlx::query("DELETE FROM audit_seals WHERE seq IN (SELECT seq FROM audit_events WHERE org_id = $1 AND seq <= $2)")
+            .bind(org_id)
+            .bind(through_seq)
+            .execute(&mut *tx)
+            .await?;
+    }
     let events = sqlx::query("DELETE FROM audit_events WHERE org_id = $1 AND seq <= $2").bind(org_id).bind(through_seq).execute(&mut *tx).await?.rows_affected();
     sqlx::query("DELETE FROM audit_checkpoints WHERE chain = $1 AND seq < $2").bind(org_id).bind(through_seq).execute(&mut *tx).await?;
     sqlx::query("UPDATE audit_chain_heads SET pruned_through = $1 WHERE chain = $2").bind(through_seq).bind(org_id).execute(&mut *tx).await?;

@@ -186,9 +186,16 @@ async fn chain_batch(db: &Db, heads: &mut HashMap<String, Head>, events: Vec<Aud
 /// Stores a chained page in one transaction and moves the watermark past it.
 async fn write_batch(db: &Db, signer: &CheckpointSigner, batch: SealedBatch) -> ApiResult<()> {
     let mut tx = db.pool().begin().await?;
-    for chunk in batch.hashes.chunks(1_000) {
-        let values: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", i * 3 + 1, i * 3 + 2, i * 3 + 3)).collect();
-        let sql = format!("INSERT INTO audit_seals (seq, prev_hash, hash) VALUES {} ON CONFLICT (seq) DO NOTHING", values.join(", "));
+    // Where the hashes live: see `store::events`.
+    let rows = |n: usize| (0..n).map(|i| format!("(${}, ${}, ${})", i * 3 + 1, i * 3 + 2, i * 3 + 3)).collect::<Vec<_>>().join(", ");
+    for chunk in batch.hashes.chunks(300) {
+        let sql = match db.backend() {
+            Backend::Sqlite => format!(
+                "UPDATE audit_events SET prev_hash = v.column2, hash = v.column3 FROM (VALUES {}) AS v WHERE audit_events.seq = v.column1 AND audit_events.hash IS NULL",
+                rows(chunk.len())
+            ),
+            Backend::Postgres => format!("INSERT INTO audit_seals (seq, prev_hash, hash) VALUES {} ON CONFLICT (seq) DO NOTHING", rows(chunk.len())),
+        };
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (seq, prev, hash) in chunk {
             q = q.bind(*seq).bind(prev).bind(hash);

@@ -225,10 +225,7 @@ pub async fn list(db: &Db, org_id: Option<&str>, filter: &Filter, limit: Option<
 
 /// One page of any size: [`list`] for the API, bigger pages for the export.
 pub(crate) async fn page(db: &Db, org_id: Option<&str>, filter: &Filter, limit: i64, cursor: Option<&str>) -> ApiResult<AuditPage> {
-    let mut q = Clauses::new(
-        "SELECT seq, created_us, id, org_id, action, actor_type, actor_id, actor_label, actor_name, actor_email, resource_type, resource_id, \
-         changes, metadata, ip, user_agent, created_at, prev_hash, hash FROM audit_events LEFT JOIN audit_seals USING (seq) WHERE ",
-    );
+    let mut q = Clauses::new(&format!("SELECT {ROW_COLUMNS} FROM {} WHERE ", events(db.backend())));
     // One index seek: the key of the narrowest filter (each key covers the org as well);
     // then every filter compares the stored text, so a key collision is never a wrong row.
     if let Some(id) = &filter.resource_id {
@@ -331,14 +328,30 @@ pub(super) fn from_row(r: Row) -> AuditEvent {
 pub(super) const ROW_COLUMNS: &str = "seq, created_us, id, org_id, action, actor_type, actor_id, actor_label, actor_name, actor_email, \
      resource_type, resource_id, changes, metadata, ip, user_agent, created_at, prev_hash, hash";
 
-/// Events with their place in the chain, `prev_hash` and `hash` NULL until sealed, for a read
-/// of `seq > $after_param` (and `<= $until_param`). The seals are bounded by the same range:
-/// PostgreSQL does not carry a range on one side of a join to the other, and would read every
-/// seal for each page.
-pub(super) fn events_in_range(sealed_only: bool, after_param: u8, until_param: Option<u8>) -> String {
-    let join = if sealed_only { "JOIN" } else { "LEFT JOIN" };
-    let until = until_param.map(|p| format!(" AND seq <= ${p}")).unwrap_or_default();
-    format!("audit_events {join} (SELECT seq, prev_hash, hash FROM audit_seals WHERE seq > ${after_param}{until}) AS s USING (seq)")
+/// Events with their place in the chain (`prev_hash` and `hash`, NULL until sealed), as a
+/// FROM clause. SQLite updates a row in place, so there the hashes are columns of the event;
+/// PostgreSQL would write a new version of every sealed row, so there they live in the narrow
+/// `audit_seals`, written by INSERT and joined on `seq`.
+pub(super) fn events(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "audit_events",
+        Backend::Postgres => "audit_events LEFT JOIN audit_seals USING (seq)",
+    }
+}
+
+/// [`events`] for a read of `seq > $after_param` (and `<= $until_param`), or only the sealed
+/// ones. The seals are bounded by the same range: PostgreSQL does not carry a range on one
+/// side of a join to the other, and would read every seal for each page.
+pub(super) fn events_in_range(backend: Backend, sealed_only: bool, after_param: u8, until_param: Option<u8>) -> String {
+    match backend {
+        Backend::Sqlite if sealed_only => "(SELECT * FROM audit_events WHERE hash IS NOT NULL) AS audit_events".into(),
+        Backend::Sqlite => "audit_events".into(),
+        Backend::Postgres => {
+            let join = if sealed_only { "JOIN" } else { "LEFT JOIN" };
+            let until = until_param.map(|p| format!(" AND seq <= ${p}")).unwrap_or_default();
+            format!("audit_events {join} (SELECT seq, prev_hash, hash FROM audit_seals WHERE seq > ${after_param}{until}) AS s USING (seq)")
+        }
+    }
 }
 
 /// A time filter as the time key (µs), or 422 naming the parameter.
@@ -386,7 +399,7 @@ impl SeqPages {
             Scope::Chain(Some(org)) => org.to_owned(),
             _ => String::new(),
         };
-        let sql = format!("SELECT {ROW_COLUMNS} FROM {} WHERE {condition} AND seq > $2 AND seq <= $3 ORDER BY seq", events_in_range(false, 2, Some(3)));
+        let sql = format!("SELECT {ROW_COLUMNS} FROM {} WHERE {condition} AND seq > $2 AND seq <= $3 ORDER BY seq", events_in_range(db.backend(), false, 2, Some(3)));
         let width = i64::try_from(width).unwrap_or(i64::MAX).max(1);
         let mut pages = SeqPages { db: db.clone(), sql: std::sync::Arc::new(sql), chain, from: after, until, width, reading: Default::default() };
         pages.read_ahead();

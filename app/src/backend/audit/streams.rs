@@ -82,7 +82,7 @@ type StreamRow = (String, String, String, String, i64, i64, i64, String, Option<
 const STREAM_COLUMNS: &str = "id, url, format, created_at, cursor_seq, delivered, attempts, next_attempt_at, last_success_at, last_error, last_error_at";
 
 async fn to_stream(db: &Db, org_id: &str, r: StreamRow) -> ApiResult<AuditStream> {
-    let (lag,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {} WHERE seq > $1 AND org_id = $2", events_in_range(true, 1, None)))).bind(r.4).bind(org_id).fetch_one(db.pool()).await?;
+    let (lag,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {} WHERE seq > $1 AND org_id = $2", events_in_range(db.backend(), true, 1, None)))).bind(r.4).bind(org_id).fetch_one(db.pool()).await?;
     Ok(AuditStream {
         id: r.0,
         url: r.1,
@@ -294,7 +294,7 @@ pub async fn deliver_one(db: &Db, config: &Config, http: &reqwest::Client, telem
     let mut error = refused(&c.url, config.egress_allow_private);
     let mut idle = false;
     'rounds: while error.is_none() && started.elapsed() < ROUND {
-        let sql = format!("SELECT {ROW_COLUMNS} FROM {} WHERE seq > $1 AND org_id = $2 ORDER BY seq LIMIT {PAGE}", events_in_range(true, 1, None));
+        let sql = format!("SELECT {ROW_COLUMNS} FROM {} WHERE seq > $1 AND org_id = $2 ORDER BY seq LIMIT {PAGE}", events_in_range(db.backend(), true, 1, None));
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(cursor).bind(&c.org_id).fetch_all(db.pool()).await?;
         if rows.is_empty() {
             idle = true;

@@ -113,7 +113,7 @@ pub async fn verify(db: &Db, signer: &CheckpointSigner, org_id: Option<&str>) ->
     // Past the head: an event that looks sealed but that the sealer never chained was
     // inserted (events sealed since the head was read are past it by then too, so re-read).
     let condition = if org_id.is_some() { "org_id = $1" } else { "org_id IS NULL AND $1 = ''" };
-    let sql = format!("SELECT MIN(seq) FROM {} WHERE {condition} AND seq > $2", events_in_range(true, 2, None));
+    let sql = format!("SELECT MIN(seq) FROM {} WHERE {condition} AND seq > $2", events_in_range(db.backend(), true, 2, None));
     let (beyond,): (Option<i64>,) = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org_id.unwrap_or("")).bind(head_seq).fetch_one(db.pool()).await?;
     if let Some(beyond) = beyond {
         let now_head: Option<(i64,)> = sqlx::query_as("SELECT seq FROM audit_chain_heads WHERE chain = $1").bind(chain_key).fetch_optional(db.pool()).await?;
