@@ -323,8 +323,8 @@ pub(super) fn from_row(r: Row) -> AuditEvent {
     }
 }
 
-/// Every stored column of an event, as [`from_row`] reads them (for the sealer and verify),
-/// from [`events_in_range`].
+/// Every stored column of an event, as [`from_row`] reads them, from [`events`] or
+/// [`events_in_range`].
 pub(super) const ROW_COLUMNS: &str = "seq, created_us, id, org_id, action, actor_type, actor_id, actor_label, actor_name, actor_email, \
      resource_type, resource_id, changes, metadata, ip, user_agent, created_at, prev_hash, hash";
 
