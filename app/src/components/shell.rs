@@ -4,6 +4,8 @@ use crate::error::ApiError;
 use crate::model::{OrgMembership, Role, SessionInfo};
 use crate::server_fns::auth::{get_session, login_path, Logout};
 use leptos::prelude::*;
+use leptos::reactive::computed::ScopedFuture;
+use std::future::IntoFuture;
 use leptos_router::components::{Outlet, Redirect, A};
 use leptos_router::hooks::{use_location, use_navigate};
 
@@ -32,7 +34,10 @@ pub fn RoleGate(min: Role, children: ChildrenFn) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let role = session.await.ok().flatten().and_then(|info| membership(&info, &org.get()).map(|m| m.role));
+                // The session is awaited without tracking it: tracked, its resolving ran this
+                // again and built the page a second time, every resource of it fetched twice.
+                let info = ScopedFuture::new_untracked(session.into_future()).await;
+                let role = info.ok().flatten().and_then(|info| membership(&info, &org.get()).map(|m| m.role));
                 let refused = match role {
                     Some(role) if role >= min => return children.with_value(|c| c()).into_any(),
                     Some(_) => ApiError::forbidden(min.as_str()),
