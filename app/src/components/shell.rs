@@ -5,9 +5,9 @@ use crate::model::{OrgMembership, Role, SessionInfo};
 use crate::server_fns::auth::{get_session, login_path, Logout};
 use leptos::prelude::*;
 use leptos::reactive::computed::ScopedFuture;
-use std::future::IntoFuture;
 use leptos_router::components::{Outlet, Redirect, A};
 use leptos_router::hooks::{use_location, use_navigate};
+use std::future::IntoFuture;
 
 pub type SessionResource = Resource<Result<Option<SessionInfo>, ApiError>>;
 

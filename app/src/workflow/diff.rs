@@ -126,26 +126,25 @@ pub fn diff(from: &Definition, to: &Definition) -> WorkflowDiff {
     let old = sorted_by(&from.nodes, |n| n.id.as_str());
     let new = sorted_by(&to.nodes, |n| n.id.as_str());
     let mut out = WorkflowDiff::default();
-    merge_join(&old, &new, |n| n.id.as_str(), |before, after| match (before, after) {
-        (None, Some(n)) => out.nodes_added.push(node_ref(n)),
-        (Some(n), None) => out.nodes_removed.push(node_ref(n)),
+    merge_join(&old, &new, |n| n.id.as_str(), |pair| match pair {
+        Pair::After(n) => out.nodes_added.push(node_ref(n)),
+        Pair::Before(n) => out.nodes_removed.push(node_ref(n)),
         // Most nodes are unchanged: one equality check, no field walk.
-        (Some(b), Some(a)) if b.kind == a.kind && b.data == a.data => {}
-        (Some(b), Some(a)) => {
+        Pair::Both(b, a) if b.kind == a.kind && b.data == a.data => {}
+        Pair::Both(b, a) => {
             let fields = node_fields(b, a);
             if !fields.is_empty() {
                 out.nodes_changed.push(NodeChange { id: a.id.clone(), kind: a.kind.clone(), label: a.data.label.clone(), fields });
             }
         }
-        (None, None) => {}
     });
 
     let old_edges = sorted_by(&from.edges, Edge::connectivity);
     let new_edges = sorted_by(&to.edges, Edge::connectivity);
-    merge_join(&old_edges, &new_edges, Edge::connectivity, |before, after| match (before, after) {
-        (None, Some(e)) => out.edges_added.push(edge_ref(e, &new)),
-        (Some(e), None) => out.edges_removed.push(edge_ref(e, &old)),
-        _ => {}
+    merge_join(&old_edges, &new_edges, Edge::connectivity, |pair| match pair {
+        Pair::After(e) => out.edges_added.push(edge_ref(e, &new)),
+        Pair::Before(e) => out.edges_removed.push(edge_ref(e, &old)),
+        Pair::Both(..) => {}
     });
     out
 }
@@ -159,15 +158,16 @@ fn sorted_by<'a, T, K: Ord>(items: &'a [T], key: impl Fn(&'a T) -> K) -> Vec<&'a
     refs
 }
 
-/// Walks two key-sorted lists in step, calling `f(before, after)` once per key: with both when
-/// the key is on each side, with one when it is on that side only. Items repeating a key that
+/// Where [`merge_join`] found a key: on one side only, or on both.
+enum Pair<'a, T> {
+    Before(&'a T),
+    After(&'a T),
+    Both(&'a T, &'a T),
+}
+
+/// Walks two key-sorted lists in step, calling `f` once per key. Items repeating a key that
 /// was just matched are part of that match (two edges with the same ends are one connection).
-fn merge_join<'a, T, K: Ord>(
-    before: &[&'a T],
-    after: &[&'a T],
-    key: impl Fn(&'a T) -> K,
-    mut f: impl FnMut(Option<&'a T>, Option<&'a T>),
-) {
+fn merge_join<'a, T, K: Ord>(before: &[&'a T], after: &[&'a T], key: impl Fn(&'a T) -> K, mut f: impl FnMut(Pair<'a, T>)) {
     use std::cmp::Ordering::*;
     let (mut i, mut j) = (0, 0);
     while i < before.len() || j < after.len() {
@@ -178,16 +178,16 @@ fn merge_join<'a, T, K: Ord>(
         };
         match order {
             Less => {
-                f(Some(before[i]), None);
+                f(Pair::Before(before[i]));
                 i += 1;
             }
             Greater => {
-                f(None, Some(after[j]));
+                f(Pair::After(after[j]));
                 j += 1;
             }
             Equal => {
                 let k = key(before[i]);
-                f(Some(before[i]), Some(after[j]));
+                f(Pair::Both(before[i], after[j]));
                 while before.get(i).is_some_and(|b| key(b) == k) {
                     i += 1;
                 }

@@ -345,7 +345,7 @@ pub(super) fn events(backend: Backend) -> &'static str {
 pub(super) fn events_in_range(backend: Backend, sealed_only: bool, after_param: u8, until_param: Option<u8>) -> String {
     match backend {
         Backend::Sqlite if sealed_only => "(SELECT * FROM audit_events WHERE hash IS NOT NULL) AS audit_events".into(),
-        Backend::Sqlite => "audit_events".into(),
+        Backend::Sqlite => events(backend).into(),
         Backend::Postgres => {
             let join = if sealed_only { "JOIN" } else { "LEFT JOIN" };
             let until = until_param.map(|p| format!(" AND seq <= ${p}")).unwrap_or_default();
