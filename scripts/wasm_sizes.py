@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Gzipped bytes the browser loads: the first load (main WASM + JS glue) and what each page's
-lazy chunks add (chunks shared with pages seen before are not loaded again)."""
+"""Gzipped bytes the browser loads: the first load (main WASM + JS glue + split loader) and what
+each group of pages adds when one of its pages is first visited (its lazy chunks; chunks shared
+with a group loaded before are not fetched again)."""
 import gzip, json, pathlib, re, sys
 
 pkg = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "target/site/pkg")
@@ -10,6 +11,6 @@ first = gz(pkg / "chronicle.wasm") + gz(pkg / "chronicle.js") + sum(gz(p) for p 
 print(f"first load (any page's shell, the login page): {first:,} bytes gzipped")
 manifest = json.loads((pkg / "__wasm_split_manifest.json").read_text())
 for split, chunks in sorted(manifest.items()):
-    page = re.sub(r"^__(.*)_view_\d+$", r"\1", split)
-    extra = sum(gz(pkg / f"{c}.wasm") for c in chunks if (pkg / f"{c}.wasm").exists())
-    print(f"  + {page:<20} {extra:>9,} bytes gzipped")
+    group = re.sub(r"^_*(.*?)_\d+$", r"\1", split)
+    files = [pkg / f"{c}.wasm" for c in chunks if (pkg / f"{c}.wasm").exists()]
+    print(f"  + {group:<20} {sum(gz(p) for p in files):>9,} bytes gzipped in {len(files)} files")

@@ -18,7 +18,7 @@ pub mod backend;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{lazy_route, path, Lazy, LazyRoute};
+use leptos_router::{path, Lazy, LazyRoute, SsrMode};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -42,6 +42,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Every page behind the sign-in is rendered whole before it is sent (`SsrMode::Async`): its
+/// data are a few milliseconds of queries away, so streaming a fallback first and then the
+/// content in a template with a script to swap it in cost more than it saved (the server wrote
+/// each page in several chunks; the browser flashed "Loading…").
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -51,7 +55,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=pages::not_found::NotFound>
                 <Route path=path!("/login") view=pages::login::LoginPage/>
-                <ParentRoute path=path!("") view=components::shell::Shell>
+                <ParentRoute path=path!("") view=components::shell::Shell ssr=SsrMode::Async>
                     <Route path=path!("/") view=pages::home::HomePage/>
                     <Route path=path!("/orgs/:org") view={Lazy::<OrgOverview>::new()}/>
                     <Route path=path!("/account") view={Lazy::<Account>::new()}/>
@@ -74,39 +78,71 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// A page whose code the browser loads when the page is first visited (cargo-leptos
+/// Pages whose code the browser loads when one of them is first visited (cargo-leptos
 /// `--split`), so the first load — the login page — carries the shell and the login form only.
-macro_rules! lazy_page {
-    ($($route:ident => $page:path),* $(,)?) => {$(
-        pub struct $route;
-
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                $route
-            }
-
-            fn view(_this: Self) -> AnyView {
-                $page().into_any()
-            }
+/// Pages are split in a few groups, not one split each: wasm-split makes a chunk for every
+/// distinct set of splits that share code, and with a split a page, a page needed up to 167
+/// chunks — each a preload link in every page the server renders and a fetch in the browser.
+macro_rules! lazy_pages {
+    ($($group:ident / $preload:ident { $($route:ident => $page:path),+ $(,)? })+) => {$(
+        #[allow(non_snake_case)]
+        #[leptos::lazy]
+        fn $group(route: &'static str) -> AnyView {
+            $(if route == stringify!($route) {
+                return $page().into_any();
+            })+
+            unreachable!("{route} is not a page of {}", stringify!($group))
         }
-    )*};
+
+        $(
+            pub struct $route;
+
+            impl LazyRoute for $route {
+                fn data() -> Self {
+                    $route
+                }
+
+                async fn view(_this: Self) -> AnyView {
+                    $group(stringify!($route)).await
+                }
+
+                async fn preload() {
+                    #[cfg(target_arch = "wasm32")]
+                    $preload().await;
+                }
+            }
+        )+
+    )+};
 }
 
-lazy_page! {
-    OrgOverview => pages::org_overview::OrgOverviewPage,
-    Account => pages::account::AccountPage,
-    Members => pages::members::MembersPage,
-    AuditExplorer => pages::audit::AuditExplorerPage,
-    AuditStreams => pages::audit_streams::AuditStreamsPage,
-    ApiKeys => pages::api_keys::ApiKeysPage,
-    Outbox => pages::outbox::OutboxPage,
-    Executions => pages::executions::ExecutionsPage,
-    ExecutionDetail => pages::executions::ExecutionDetailPage,
-    Settings => pages::settings::SettingsPage,
-    Workflows => pages::workflows::WorkflowsPage,
-    WorkflowEditor => pages::workflow_editor::WorkflowEditorPage,
-    Engagement => pages::engagement::EngagementPage,
-    Files => pages::files::FilesPage,
-    UsageBilling => pages::usage::UsagePage,
+lazy_pages! {
+    // Where a member lands: the lightest pages.
+    start_pages / __preload_start_pages {
+        OrgOverview => pages::org_overview::OrgOverviewPage,
+        Workflows => pages::workflows::WorkflowsPage,
+    }
+    // Runs, files and what they cost.
+    run_pages / __preload_run_pages {
+        Executions => pages::executions::ExecutionsPage,
+        ExecutionDetail => pages::executions::ExecutionDetailPage,
+        Files => pages::files::FilesPage,
+        UsageBilling => pages::usage::UsagePage,
+    }
+    // The canvas, history and diff: the heaviest code, loaded when a workflow is opened.
+    editor_pages / __preload_editor_pages {
+        WorkflowEditor => pages::workflow_editor::WorkflowEditorPage,
+        Engagement => pages::engagement::EngagementPage,
+    }
+    audit_pages / __preload_audit_pages {
+        AuditExplorer => pages::audit::AuditExplorerPage,
+        AuditStreams => pages::audit_streams::AuditStreamsPage,
+    }
+    // Administration, and the account page.
+    admin_pages / __preload_admin_pages {
+        Members => pages::members::MembersPage,
+        ApiKeys => pages::api_keys::ApiKeysPage,
+        Outbox => pages::outbox::OutboxPage,
+        Settings => pages::settings::SettingsPage,
+        Account => pages::account::AccountPage,
+    }
 }

@@ -51,7 +51,7 @@ pub fn app_state(db: Db, leptos_options: LeptosOptions, config: Config, metrics:
     let context = app::backend::executions::engine::Context::new(db.clone(), config.clone(), audit.clone(), tracking.clone(), public_base.clone());
     runner.spawn(context, EXECUTION_WORKERS);
     app::backend::executions::schedule::spawn(db.clone(), audit.clone(), runner.clone());
-    AppState { leptos_options, db, config, audit, runner, tracking, telemetry, blobs, public_base }
+    AppState::new(app::backend::Services { leptos_options, db, config, audit, runner, tracking, telemetry, blobs, public_base })
 }
 
 pub fn router(state: AppState, metrics: Arc<metrics::Metrics>) -> Router {

@@ -6,6 +6,12 @@ use clap::{Parser, Subcommand};
 use leptos::config::LeptosOptions;
 use std::net::SocketAddr;
 
+// glibc's malloc was a quarter of a page's profile, its arena lock contended between the
+// runtime's threads (README, "Pages beside the REST calls").
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(name = "server", version, about = "Chronicle: version history, audit trail and API keys for workflow automation.")]
 struct Cli {

@@ -176,9 +176,27 @@ pub struct Acting<'a> {
     pub audit: &'a audit::Recorder,
 }
 
-/// Shared by every handler and server function.
+/// Shared by every handler and server function. A page reads it from context many times a
+/// request, so a clone is one reference count, not one per service.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl AppState {
+    pub fn new(services: Services) -> Self {
+        Self(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct Services {
     pub leptos_options: LeptosOptions,
     pub db: db::Db,
     pub config: Arc<Config>,
@@ -194,7 +212,7 @@ pub struct AppState {
     pub public_base: String,
 }
 
-impl AppState {
+impl Services {
     /// `caller`, acting from `client`, recorded in this state's audit trail.
     pub fn acting<'a>(&'a self, caller: &auth::Caller, client: &'a sessions::ClientInfo) -> Acting<'a> {
         Acting { actor: caller.actor(), client, audit: &self.audit }
