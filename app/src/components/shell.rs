@@ -77,6 +77,24 @@ pub fn Shell() -> impl IntoView {
     }
 }
 
+/// A link of the main navigation, `aria-current="page"` on its page and the pages below it
+/// (`exact`: on its page only). A plain anchor — the router still takes the click — because
+/// `<A>` resolves its href against the route and keeps memos of its own, ten times a page.
+#[component]
+fn NavLink(href: String, #[prop(optional)] exact: bool, children: Children) -> impl IntoView {
+    let pathname = use_location().pathname;
+    let current = {
+        let href = href.clone();
+        move || pathname.with(|path| path_is_under(path, &href, exact)).then_some("page")
+    };
+    view! { <a href=href aria-current=current>{children()}</a> }
+}
+
+fn path_is_under(path: &str, href: &str, exact: bool) -> bool {
+    let path = path.strip_suffix('/').unwrap_or(path);
+    path == href || (!exact && path.strip_prefix(href).is_some_and(|rest| rest.starts_with('/')))
+}
+
 #[component]
 fn Header(info: SessionInfo) -> impl IntoView {
     let location = use_location();
@@ -118,23 +136,22 @@ fn Header(info: SessionInfo) -> impl IntoView {
                     let role = membership(&nav_info, &org)?.role;
                     let (members, audit, outbox) = (format!("/orgs/{org}/members"), format!("/orgs/{org}/audit"), format!("/orgs/{org}/outbox"));
                     let (settings, usage) = (format!("/orgs/{org}/settings"), format!("/orgs/{org}/usage"));
+                    let admin = role >= Role::Admin;
                     Some(view! {
-                        <A href=format!("/orgs/{org}") exact=true>"Overview"</A>
-                        <A href=format!("/orgs/{org}/workflows")>"Workflows"</A>
-                        <A href=format!("/orgs/{org}/executions")>"Executions"</A>
-                        <A href=format!("/orgs/{org}/files")>"Files"</A>
-                        <Show when=move || { role >= Role::Admin }>
-                            <A href=members.clone()>"Members"</A>
-                            <A href=audit.clone()>"Audit log"</A>
-                        </Show>
-                        <A href=format!("/orgs/{org}/api-keys")>"API keys"</A>
-                        <Show when=move || { role >= Role::Admin }>
-                            <A href=usage.clone()>"Usage & billing"</A>
-                            <A href=settings.clone()>"Settings"</A>
-                        </Show>
-                        <Show when=move || { role == Role::Owner }>
-                            <A href=outbox.clone()>"Outbox"</A>
-                        </Show>
+                        <NavLink href=format!("/orgs/{org}") exact=true>"Overview"</NavLink>
+                        <NavLink href=format!("/orgs/{org}/workflows")>"Workflows"</NavLink>
+                        <NavLink href=format!("/orgs/{org}/executions")>"Executions"</NavLink>
+                        <NavLink href=format!("/orgs/{org}/files")>"Files"</NavLink>
+                        {admin.then(|| view! {
+                            <NavLink href=members>"Members"</NavLink>
+                            <NavLink href=audit>"Audit log"</NavLink>
+                        })}
+                        <NavLink href=format!("/orgs/{org}/api-keys")>"API keys"</NavLink>
+                        {admin.then(|| view! {
+                            <NavLink href=usage>"Usage & billing"</NavLink>
+                            <NavLink href=settings>"Settings"</NavLink>
+                        })}
+                        {(role == Role::Owner).then(|| view! { <NavLink href=outbox>"Outbox"</NavLink> })}
                     })
                 })}
             </nav>
@@ -157,7 +174,18 @@ fn Header(info: SessionInfo) -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
-    use super::org_in_path;
+    use super::{org_in_path, path_is_under};
+
+    #[test]
+    fn marks_a_link_current_on_its_page_and_below() {
+        assert!(path_is_under("/orgs/a/workflows", "/orgs/a/workflows", false));
+        assert!(path_is_under("/orgs/a/workflows/", "/orgs/a/workflows", false));
+        assert!(path_is_under("/orgs/a/workflows/w1", "/orgs/a/workflows", false));
+        assert!(!path_is_under("/orgs/a/workflows-old", "/orgs/a/workflows", false));
+        assert!(path_is_under("/orgs/a", "/orgs/a", true));
+        assert!(!path_is_under("/orgs/a/members", "/orgs/a", true));
+        assert!(!path_is_under("/orgs/ab", "/orgs/a", false));
+    }
 
     #[test]
     fn reads_the_org_from_the_path() {

@@ -14,14 +14,14 @@ use leptos_meta::Title;
 #[component]
 pub fn ApiKeysPage() -> impl IntoView {
     let org = super::org_param();
+    let org_keys = KeySet::new(Signal::derive(move || Some(org.get())));
+    let personal_keys = KeySet::new(Signal::stored(None));
     view! {
         <Title text="API keys · Chronicle"/>
         <RoleGate min=Role::Member>
-            {move || view! {
-                <KeySection org=Some(org.get()) title="Organisation keys"
-                    blurb="Act inside this organisation with exactly their scopes. Creating or revoking one emails the owners."/>
-            }}
-            <KeySection org=None title="Personal keys"
+            <KeySection set=org_keys title="Organisation keys"
+                blurb="Act inside this organisation with exactly their scopes. Creating or revoking one emails the owners."/>
+            <KeySection set=personal_keys title="Personal keys"
                 blurb="Act as you, with your role in each organisation, limited to their scopes. Creating or revoking one emails you."/>
         </RoleGate>
     }
@@ -48,31 +48,42 @@ struct KeyForm {
     password: RwSignal<String>,
 }
 
-/// One set of keys. Every resource is created here, outside any suspense, so hydration finds
-/// what the server rendered; the org section disappears for a member (the server says 403).
-#[component]
-fn KeySection(org: Option<String>, title: &'static str, blurb: &'static str) -> impl IntoView {
-    let create = ServerAction::<CreateKey>::new();
-    let revoke = ServerAction::<RevokeKey>::new();
-    let changed = move || (create.version().get(), revoke.version().get());
-    // A member never asks for the org's keys: the section is not theirs to see.
-    let session = super::session();
-    let org_for_list = org.clone();
-    let keys = Resource::new(changed, move |_| {
-        let org = org_for_list.clone();
-        async move {
+/// One set of keys — the org's, or the caller's own — with its actions and resources. The page
+/// creates both sets, outside the role gate and every suspense: Leptos builds what is inside
+/// those once for each pass it makes over them, and a resource created there was fetched each
+/// time (the query log showed every list three times a page).
+#[derive(Clone, Copy)]
+struct KeySet {
+    org: Signal<Option<String>>,
+    create: ServerAction<CreateKey>,
+    revoke: ServerAction<RevokeKey>,
+    keys: Resource<Result<Vec<ApiKey>, ApiError>>,
+    activity: Resource<Result<AuditPage, ApiError>>,
+}
+
+impl KeySet {
+    fn new(org: Signal<Option<String>>) -> Self {
+        let create = ServerAction::<CreateKey>::new();
+        let revoke = ServerAction::<RevokeKey>::new();
+        // A member never asks for the org's keys: the section is not theirs to see.
+        let session = super::session();
+        let source = move || (org.get(), create.version().get(), revoke.version().get());
+        let keys = Resource::new(source, move |(org, _, _)| async move {
             may_see(session, org.as_deref()).await?;
             list_keys(org).await
-        }
-    });
-    let org_for_activity = org.clone();
-    let activity = Resource::new(changed, move |_| {
-        let org = org_for_activity.clone();
-        async move {
+        });
+        let activity = Resource::new(source, move |(org, _, _)| async move {
             may_see(session, org.as_deref()).await?;
             key_activity(org, None).await
-        }
-    });
+        });
+        Self { org, create, revoke, keys, activity }
+    }
+}
+
+/// One set of keys on the page; the org section disappears for a member (the server says 403).
+#[component]
+fn KeySection(set: KeySet, title: &'static str, blurb: &'static str) -> impl IntoView {
+    let KeySet { org, create, revoke, keys, activity } = set;
     let form = KeyForm {
         name: RwSignal::new(String::new()),
         scopes: RwSignal::new(Vec::new()),
@@ -95,11 +106,11 @@ fn KeySection(org: Option<String>, title: &'static str, blurb: &'static str) -> 
         }
     });
     let error = move || create.value().get().and_then(Result::err).or_else(|| revoke.value().get().and_then(Result::err));
-    let heading_id = if org.is_some() { "org-keys" } else { "personal-keys" };
+    let heading_id = if org.get_untracked().is_some() { "org-keys" } else { "personal-keys" };
     view! {
         <Transition fallback=|| view! { <p class="loading">"Loading keys…"</p> }>
             {move || {
-                let org = org.clone();
+                let org = org.get();
                 Suspend::new(async move {
                     let list = match keys.await {
                         Err(e) if org.is_some() && e.code == ErrorKind::Forbidden => return ().into_any(),
