@@ -81,8 +81,7 @@ pub fn Shell() -> impl IntoView {
 /// (`exact`: on its page only). A plain anchor — the router still takes the click — because
 /// `<A>` resolves its href against the route and keeps memos of its own, ten times a page.
 #[component]
-fn NavLink(href: String, #[prop(optional)] exact: bool, children: Children) -> impl IntoView {
-    let pathname = use_location().pathname;
+fn NavLink(href: String, pathname: Memo<String>, #[prop(optional)] exact: bool, children: Children) -> impl IntoView {
     let current = {
         let href = href.clone();
         move || pathname.with(|path| path_is_under(path, &href, exact)).then_some("page")
@@ -98,7 +97,8 @@ fn path_is_under(path: &str, href: &str, exact: bool) -> bool {
 #[component]
 fn Header(info: SessionInfo) -> impl IntoView {
     let location = use_location();
-    let current_org = Memo::new(move |_| org_in_path(&location.pathname.get()));
+    let pathname = location.pathname;
+    let current_org = Memo::new(move |_| org_in_path(&pathname.get()));
     let logout = ServerAction::<Logout>::new();
     let orgs = info.orgs.clone();
     let nav_info = info.clone();
@@ -138,20 +138,20 @@ fn Header(info: SessionInfo) -> impl IntoView {
                     let (settings, usage) = (format!("/orgs/{org}/settings"), format!("/orgs/{org}/usage"));
                     let admin = role >= Role::Admin;
                     Some(view! {
-                        <NavLink href=format!("/orgs/{org}") exact=true>"Overview"</NavLink>
-                        <NavLink href=format!("/orgs/{org}/workflows")>"Workflows"</NavLink>
-                        <NavLink href=format!("/orgs/{org}/executions")>"Executions"</NavLink>
-                        <NavLink href=format!("/orgs/{org}/files")>"Files"</NavLink>
+                        <NavLink pathname href=format!("/orgs/{org}") exact=true>"Overview"</NavLink>
+                        <NavLink pathname href=format!("/orgs/{org}/workflows")>"Workflows"</NavLink>
+                        <NavLink pathname href=format!("/orgs/{org}/executions")>"Executions"</NavLink>
+                        <NavLink pathname href=format!("/orgs/{org}/files")>"Files"</NavLink>
                         {admin.then(|| view! {
-                            <NavLink href=members>"Members"</NavLink>
-                            <NavLink href=audit>"Audit log"</NavLink>
+                            <NavLink pathname href=members>"Members"</NavLink>
+                            <NavLink pathname href=audit>"Audit log"</NavLink>
                         })}
-                        <NavLink href=format!("/orgs/{org}/api-keys")>"API keys"</NavLink>
+                        <NavLink pathname href=format!("/orgs/{org}/api-keys")>"API keys"</NavLink>
                         {admin.then(|| view! {
-                            <NavLink href=usage>"Usage & billing"</NavLink>
-                            <NavLink href=settings>"Settings"</NavLink>
+                            <NavLink pathname href=usage>"Usage & billing"</NavLink>
+                            <NavLink pathname href=settings>"Settings"</NavLink>
                         })}
-                        {(role == Role::Owner).then(|| view! { <NavLink href=outbox>"Outbox"</NavLink> })}
+                        {(role == Role::Owner).then(|| view! { <NavLink pathname href=outbox>"Outbox"</NavLink> })}
                     })
                 })}
             </nav>

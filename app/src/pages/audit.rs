@@ -290,24 +290,23 @@ fn EventRows(event: AuditEvent) -> impl IntoView {
     .into_any()
 }
 
-/// The trail's integrity: its latest signed checkpoint, and a verification on demand.
+/// The trail's integrity: its latest signed checkpoint, and a verification on demand. The panel
+/// starts folded, so the checkpoint is fetched when it is first opened, not with every page.
 #[component]
 fn IntegrityPanel(org: Memo<String>) -> impl IntoView {
     let verify = ServerAction::<VerifyTrail>::new();
-    let latest = Resource::new(move || (org.get(), verify.version().get()), |(org, _)| latest_checkpoint(org));
+    let panel = NodeRef::<leptos::html::Details>::new();
+    let (opened, set_opened) = signal(false);
+    let on_toggle = move |_| {
+        if panel.get().is_some_and(|p| p.has_attribute("open")) {
+            set_opened.set(true);
+        }
+    };
     view! {
-        <details class="integrity">
+        <details class="integrity" node_ref=panel on:toggle=on_toggle>
             <summary>"Integrity"</summary>
             <p class="muted">"Every event is chained by SHA-256 to the one before it, and the chain is signed (Ed25519) at checkpoints. Anyone can check an export with "<code>"scripts/verify_audit.py"</code>" and the key at "<code>"/api/v1/audit/signing-key"</code>"."</p>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match latest.await {
-                        Ok(Some(c)) => view! { <p>"Last checkpoint: event "{c.seq}", "<RelativeTime at=c.created_at/>" · "<code class="hash">{c.hash[..16].to_owned()}"…"</code></p> }.into_any(),
-                        Ok(None) => view! { <p>"No checkpoint yet: the first is signed after 1,000 events, within an hour, or now by verifying."</p> }.into_any(),
-                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            {move || opened.get().then(|| view! { <LatestCheckpoint org verify/> })}
             <button type="button" on:click=move |_| { verify.dispatch(VerifyTrail { org: org.get_untracked() }); } disabled=move || verify.pending().get()>
                 {move || if verify.pending().get() { "Verifying…" } else { "Verify now" }}
             </button>
@@ -319,5 +318,22 @@ fn IntegrityPanel(org: Memo<String>) -> impl IntoView {
                 })}
             </div>
         </details>
+    }
+}
+
+/// The latest checkpoint, fetched again after each verification (which may sign a new one).
+#[component]
+fn LatestCheckpoint(org: Memo<String>, verify: ServerAction<VerifyTrail>) -> impl IntoView {
+    let latest = Resource::new(move || (org.get(), verify.version().get()), |(org, _)| latest_checkpoint(org));
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match latest.await {
+                    Ok(Some(c)) => view! { <p>"Last checkpoint: event "{c.seq}", "<RelativeTime at=c.created_at/>" · "<code class="hash">{c.hash[..16].to_owned()}"…"</code></p> }.into_any(),
+                    Ok(None) => view! { <p>"No checkpoint yet: the first is signed after 1,000 events, within an hour, or now by verifying."</p> }.into_any(),
+                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                }
+            })}
+        </Transition>
     }
 }
