@@ -70,7 +70,8 @@ say "release build (server + WASM) for the browser tests"
 # compile finished; a second run (seconds: everything is cached) has always passed.
 cargo leptos build --release --split || { say "cargo leptos build failed; retrying once"; cargo leptos build --release --split; } || fail "cargo leptos build --release --split"
 wasm=target/site/pkg/chronicle.wasm
-[ -f "$wasm" ] && say "release WASM: $(stat -c %s "$wasm") bytes, $(gzip -9c "$wasm" | wc -c) gzipped" && python3 scripts/wasm_sizes.py
+say "release WASM: $(stat -c %s "$wasm") bytes, $(gzip -9c "$wasm" | wc -c) gzipped"
+python3 scripts/wasm_sizes.py || fail "the browser bundle (scripts/wasm_sizes.py)"
 
 say "Playwright (Chromium)"
 (cd end2end && npx playwright test --reporter=list,json) >"$LOG.pw" 2>&1
