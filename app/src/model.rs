@@ -68,6 +68,20 @@ pub struct SessionInfo {
     pub orgs: Vec<OrgMembership>,
 }
 
+/// Whom the audit explorer's actor filter offers: the org's members and its org keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorChoices {
+    pub people: Vec<ActorChoice>,
+    pub keys: Vec<ActorChoice>,
+}
+
+/// One choice of the actor filter: the id an event's actor carries, and how to read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorChoice {
+    pub id: String,
+    pub label: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
     pub user_id: String,

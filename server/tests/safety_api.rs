@@ -60,6 +60,32 @@ async fn server_functions_answer_with_the_status_of_their_rest_twins() {
     }
 }
 
+/// The audit explorer's actor filter: the org's members and org keys, each by its label, to
+/// admins and owners only.
+#[tokio::test]
+async fn the_actor_filter_offers_the_orgs_members_and_keys() {
+    for (backend, db) in common::test_databases().await {
+        let s = TestServer::start(db).await;
+        let (key, _) = s.create_org_key("CI deploy", &["audit:read"]).await;
+        let path = server_fn_path("audit_actors");
+        let call = |who: As| s.request(who, Method::POST, &path).form(&[("org", s.acme.as_str())]).send();
+        let res = call(As::Admin).await.unwrap();
+        assert_eq!(res.status(), 200, "[{backend}]");
+        let actors: Value = res.json().await.unwrap();
+        let labels = |group: &str| actors[group].as_array().unwrap().iter().map(|c| c["label"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+        let people = labels("people");
+        assert_eq!(people.len(), 3, "[{backend}] Acme's owner, admin and member: {people:?}");
+        assert!(people.iter().any(|l| l.ends_with(" <owner@acme.test>")), "[{backend}] {people:?}");
+        assert!(people.windows(2).all(|w| w[0] <= w[1]), "[{backend}] by name: {people:?}");
+        assert_eq!(actors["keys"].as_array().unwrap().len(), 1, "[{backend}] {actors}");
+        assert_eq!(actors["keys"][0]["id"], key["id"], "[{backend}]");
+        assert_eq!(labels("keys")[0], format!("CI deploy ({})", key["display"].as_str().unwrap()), "[{backend}]");
+        for (who, want) in [(As::Member, 403), (As::OtherOrg, 404), (As::Anonymous, 401)] {
+            assert_eq!(call(who).await.unwrap().status(), want, "[{backend}] {who:?}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn login_is_throttled_per_account_and_per_address() {
     for (backend, db) in common::test_databases().await {

@@ -6,7 +6,7 @@ use super::db::{new_id, now, Db};
 use super::Acting;
 use super::users::validate_name;
 use crate::error::{ApiError, ApiResult};
-use crate::model::{Member, OrgMembership, Role};
+use crate::model::{ActorChoice, ActorChoices, Member, OrgMembership, Role};
 use sqlx::{Any, Transaction};
 
 pub async fn create_org(db: &Db, name: &str, owner_id: &str) -> ApiResult<OrgMembership> {
@@ -68,6 +68,24 @@ pub async fn list_members(db: &Db, org_id: &str) -> ApiResult<Vec<Member>> {
     rows.into_iter()
         .map(|(user_id, name, email, role, joined_at)| Ok(Member { user_id, name, email, role: parse_role(&role)?, joined_at }))
         .collect()
+}
+
+/// The org's members ("Name <email>") and its org keys ("Name (prefix…last4)"), each by label:
+/// the audit explorer's actor filter, in one query.
+pub async fn audit_actors(db: &Db, org_id: &str) -> ApiResult<ActorChoices> {
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT CAST(0 AS BIGINT), u.id, u.name || ' <' || u.email || '>' FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 \
+         UNION ALL SELECT CAST(1 AS BIGINT), k.id, k.name || ' (' || k.display || ')' FROM api_keys k WHERE k.org_id = $1 \
+         ORDER BY 1, 3, 2",
+    )
+    .bind(org_id)
+    .fetch_all(db.pool())
+    .await?;
+    let mut actors = ActorChoices::default();
+    for (group, id, label) in rows {
+        if group == 0 { &mut actors.people } else { &mut actors.keys }.push(ActorChoice { id, label });
+    }
+    Ok(actors)
 }
 
 /// Changes `user_id`'s role, acting with `actor_role` (already checked to be admin or more).

@@ -3,10 +3,9 @@ use crate::components::error_panel::ErrorPanel;
 use crate::components::shell::RoleGate;
 use crate::components::time::RelativeTime;
 use crate::error::ErrorKind;
-use crate::model::{AuditEvent, AuditQuery, Role, AUDIT_ACTIONS};
+use crate::model::{ActorChoice, AuditEvent, AuditQuery, Role, AUDIT_ACTIONS};
 use crate::server_fns::audit::{explore_audit, latest_checkpoint, VerifyTrail};
-use crate::server_fns::keys::list_keys;
-use crate::server_fns::members::list_members;
+use crate::server_fns::members::audit_actors;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -107,8 +106,7 @@ fn rfc3339_to_input(v: &Option<String>) -> String {
 #[component]
 fn FilterForm(org: Memo<String>, filters: Memo<AuditQuery>) -> impl IntoView {
     let navigate = use_navigate();
-    let members = Resource::new(move || org.get(), list_members);
-    let keys = Resource::new(move || org.get(), |org| list_keys(Some(org)));
+    let actors = Resource::new(move || org.get(), audit_actors);
     let initial = filters.get_untracked();
     let (actions, set_actions) = signal(initial.action.clone().map(|a| a.split(',').map(str::to_owned).collect::<Vec<_>>()).unwrap_or_default());
     let (actor, set_actor) = signal(initial.actor_id.clone().unwrap_or_default());
@@ -174,17 +172,14 @@ fn FilterForm(org: Memo<String>, filters: Memo<AuditQuery>) -> impl IntoView {
                     <option value="">"Anyone"</option>
                     <Suspense>
                         {move || Suspend::new(async move {
-                            let option = move |id: String, text: String| {
-                                let selected = id.clone();
-                                view! { <option value=id selected=move || actor.get() == selected>{text}</option> }
+                            let option = move |choice: ActorChoice| {
+                                let selected = choice.id.clone();
+                                view! { <option value=choice.id selected=move || actor.get() == selected>{choice.label}</option> }
                             };
-                            let people = members.await.unwrap_or_default().into_iter()
-                                .map(|m| option(m.user_id, format!("{} <{}>", m.name, m.email))).collect_view();
-                            let keys = keys.await.unwrap_or_default().into_iter()
-                                .map(|k| option(k.id, format!("{} ({})", k.name, k.display))).collect_view();
+                            let actors = actors.await.unwrap_or_default();
                             view! {
-                                <optgroup label="People">{people}</optgroup>
-                                <optgroup label="Org API keys">{keys}</optgroup>
+                                <optgroup label="People">{actors.people.into_iter().map(option).collect_view()}</optgroup>
+                                <optgroup label="Org API keys">{actors.keys.into_iter().map(option).collect_view()}</optgroup>
                             }
                         })}
                     </Suspense>

@@ -1,5 +1,5 @@
 use crate::error::ApiError;
-use crate::model::{Member, Role};
+use crate::model::{ActorChoices, Member, Role};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -12,6 +12,15 @@ pub async fn list_members(org: String) -> Result<Vec<Member>, ApiError> {
     let (state, caller) = request::caller().await?;
     require(&caller, &org, Access::MANAGE_MEMBERS)?;
     orgs::list_members(&state.db, &org).await
+}
+
+/// Whom the audit explorer's actor filter offers: what the members list and the org's keys list
+/// show, to the same people (admins and owners, signed in).
+#[server]
+pub async fn audit_actors(org: String) -> Result<ActorChoices, ApiError> {
+    let (state, caller) = request::caller().await?;
+    require(&caller, &org, Access::MANAGE_MEMBERS)?;
+    orgs::audit_actors(&state.db, &org).await
 }
 
 #[server]
