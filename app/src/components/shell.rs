@@ -96,8 +96,7 @@ fn path_is_under(path: &str, href: &str, exact: bool) -> bool {
 
 #[component]
 fn Header(info: SessionInfo) -> impl IntoView {
-    let location = use_location();
-    let pathname = location.pathname;
+    let pathname = use_location().pathname;
     let current_org = Memo::new(move |_| org_in_path(&pathname.get()));
     let logout = ServerAction::<Logout>::new();
     let orgs = info.orgs.clone();
@@ -107,7 +106,7 @@ fn Header(info: SessionInfo) -> impl IntoView {
     // Below ~720 px the navigation folds behind a Menu button; moving to a page folds it again.
     let menu_open = RwSignal::new(false);
     Effect::new(move |_| {
-        location.pathname.track();
+        pathname.track();
         menu_open.set(false);
     });
     view! {
