@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_role_table, audit_events, error_body, smtp_sink, test_databases, As, RoleRow, TestServer};
+use common::{assert_role_table, audit_events, error_body, near_miss, smtp_sink, test_databases, As, RoleRow, TestServer};
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -84,7 +84,7 @@ async fn an_org_key_acts_with_exactly_its_scopes_inside_its_org() {
         assert_eq!(again.status(), 409);
 
         // Noise and near-misses are refused alike.
-        let typo = format!("{}x", &secret[..secret.len() - 1]);
+        let typo = near_miss(&secret);
         for bad in ["nonsense", "chr_org_", typo.as_str()] {
             assert_eq!(with_key(&s, bad, Method::GET, &wf, None).await.status(), 401, "{bad}");
         }
