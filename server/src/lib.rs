@@ -64,14 +64,10 @@ pub fn router(state: AppState, metrics: Arc<metrics::Metrics>) -> Router {
         .merge(api::router())
         .route("/healthz", get(healthz))
         .route("/metrics", get(move |State(state): State<AppState>| async move { metrics_for_route.scrape(&state).await }))
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || {
-                provide_context(context_state.clone());
-                provide_context(app::backend::request::CallerOnce::default());
-            },
-            move || shell(shell_options.clone()),
+        .merge(
+            Router::new()
+                .leptos_routes_with_context(&state, routes, move || provide_context(context_state.clone()), move || shell(shell_options.clone()))
+                .route_layer(axum::middleware::from_fn_with_state(state.clone(), web::identify_caller)),
         )
         .route_layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))

@@ -42,6 +42,14 @@ fn is_cross_site(headers: &HeaderMap, config: &Config) -> bool {
     !(same_host || public)
 }
 
+/// Pages and server functions learn who is calling before they run: the shell draws its header
+/// at once rather than waiting in a suspense, and a page's server functions share this lookup.
+pub async fn identify_caller(State(state): State<app::backend::AppState>, mut req: Request, next: Next) -> Response {
+    let caller = app::backend::auth::authenticate(&state.db, req.headers()).await;
+    req.extensions_mut().insert(app::backend::request::RequestCaller(caller));
+    next.run(req).await
+}
+
 /// `CHRONICLE_AUDIT_POLICY=completeness`: a request that may change something (any method
 /// but GET, HEAD, OPTIONS, on the REST API or a server function) first checks that the trail
 /// takes writes, and is refused with 503 before it acts when it does not. (An event that

@@ -4,10 +4,11 @@ use super::auth::{self, Caller};
 use super::sessions::ClientInfo;
 use super::{AppState, Config};
 use crate::error::{ApiError, ApiResult};
+use crate::model::SessionInfo;
 use axum::extract::ConnectInfo;
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 pub fn state() -> ApiResult<AppState> {
     leptos::prelude::use_context::<AppState>().ok_or_else(|| {
@@ -20,17 +21,31 @@ pub async fn headers() -> ApiResult<HeaderMap> {
     leptos_axum::extract::<HeaderMap>().await.map_err(|_| ApiError::internal())
 }
 
-/// Who is calling, looked up once per request: a page's server functions (the session, then
-/// the page's data) share one lookup. Provided per request by the server's router.
-#[derive(Clone, Default)]
-pub struct CallerOnce(Arc<tokio::sync::OnceCell<Option<Caller>>>);
+/// Who is calling, looked up once before a page renders or a server function runs (the
+/// server's `identify_caller` middleware puts it in the request): the shell draws at once, and
+/// a page's server functions share the lookup.
+#[derive(Clone)]
+pub struct RequestCaller(pub ApiResult<Option<Caller>>);
 
 /// The caller behind this request's credentials, if any (see [`auth::authenticate`]).
 pub async fn authenticated(state: &AppState, headers: &HeaderMap) -> ApiResult<Option<Caller>> {
-    match leptos::prelude::use_context::<CallerOnce>() {
-        Some(once) => once.0.get_or_try_init(|| auth::authenticate(&state.db, headers)).await.cloned(),
+    match request_caller() {
+        Some(known) => known,
         None => auth::authenticate(&state.db, headers).await,
     }
+}
+
+fn request_caller() -> Option<ApiResult<Option<Caller>>> {
+    leptos::reactive::owner::with_context::<Parts, _>(|parts| parts.extensions.get::<RequestCaller>().map(|c| c.0.clone())).flatten()
+}
+
+/// Who is signed in on the page being rendered.
+pub fn page_session() -> ApiResult<Option<SessionInfo>> {
+    let Some(caller) = request_caller() else {
+        tracing::error!("a page rendered without the identify_caller middleware");
+        return Err(ApiError::internal());
+    };
+    caller?.map(|caller| auth::session_info(&caller)).transpose()
 }
 
 /// The signed-in caller of this server function, or 401.

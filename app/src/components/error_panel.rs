@@ -4,15 +4,11 @@ use leptos::prelude::*;
 /// An error as a person should read it: what happened and what they can do.
 #[component]
 pub fn ErrorPanel(error: ApiError) -> impl IntoView {
-    // A session that ended while the app was open: asking again who is signed in makes the
-    // shell send the person to the sign-in form, which brings them back to this page.
+    // A session that ended while the app was open: to the sign-in form, which brings the
+    // person back to this page.
     #[cfg(feature = "hydrate")]
-    if error.code == ErrorKind::Unauthorized {
-        if let Some(session) = use_context::<crate::components::shell::SessionResource>() {
-            if session.with_untracked(|s| matches!(s, Some(Ok(Some(_))))) {
-                session.refetch();
-            }
-        }
+    if error.code == ErrorKind::Unauthorized && use_context::<crate::components::shell::Session>().is_some() {
+        let _ = window().location().set_href(&crate::components::shell::login_path_here());
     }
     let title = match error.code {
         ErrorKind::Forbidden => "You don't have access to this page",

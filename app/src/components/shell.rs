@@ -9,7 +9,58 @@ use leptos_router::components::{Outlet, Redirect, A};
 use leptos_router::hooks::{use_location, use_navigate};
 use std::future::IntoFuture;
 
-pub type SessionResource = Resource<Result<Option<SessionInfo>, ApiError>>;
+pub type SessionResult = Result<Option<SessionInfo>, ApiError>;
+
+/// Who is signed in. The server knows it before the page renders (`request::page_session`)
+/// and hands it to the browser inside the page, so the shell and the role gates draw at once,
+/// without a suspense; it is fetched only when the shell first appears in the browser (after
+/// signing in).
+#[derive(Clone, Copy)]
+pub struct Session {
+    known: StoredValue<Option<SessionResult>>,
+    fetched: Option<Resource<SessionResult>>,
+}
+
+impl Session {
+    fn new() -> Self {
+        let known = SharedValue::new(|| {
+            #[cfg(feature = "ssr")]
+            return Some(crate::backend::request::page_session());
+            #[cfg(not(feature = "ssr"))]
+            None
+        })
+        .into_inner();
+        let fetched = known.is_none().then(|| Resource::new(|| (), |_| get_session()));
+        Session { known: StoredValue::new(known), fetched }
+    }
+
+    /// Who is signed in, once known.
+    pub async fn result(self) -> SessionResult {
+        if let Some(known) = self.known.get_value() {
+            return known;
+        }
+        match self.fetched {
+            // Untracked: a Suspend that tracked it would run (and build its page) again.
+            Some(fetched) => ScopedFuture::new_untracked(fetched.into_future()).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The signed-in person and their orgs, if anyone is signed in.
+    pub async fn info(self) -> Option<SessionInfo> {
+        self.result().await.ok().flatten()
+    }
+
+    /// Shows `known` with what is known now; where the session is still being fetched (the
+    /// shell's first appearance in the browser), `waiting` until it arrives.
+    fn view(self, waiting: impl Fn() -> AnyView + Send + Sync + 'static, known: impl Fn(SessionResult) -> AnyView + Send + Sync + 'static) -> AnyView {
+        match (self.known.get_value(), self.fetched) {
+            (Some(result), _) => known(result),
+            (None, Some(fetched)) => (move || fetched.get().map(&known).unwrap_or_else(&waiting)).into_any(),
+            (None, None) => waiting(),
+        }
+    }
+}
 
 /// The org id in the current path (`/orgs/{org}/…`), if any.
 pub fn org_in_path(path: &str) -> Option<String> {
@@ -28,53 +79,47 @@ pub fn membership<'a>(info: &'a SessionInfo, org: &str) -> Option<&'a OrgMembers
 /// page (no filters or forms that cannot work). The server checks again on every call.
 #[component]
 pub fn RoleGate(min: Role, children: ChildrenFn) -> impl IntoView {
-    let session = expect_context::<SessionResource>();
     let org = crate::pages::org_param();
-    let children = StoredValue::new(children);
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                // The session is awaited without tracking it: tracked, its resolving ran this
-                // again and built the page a second time, every resource of it fetched twice.
-                let info = ScopedFuture::new_untracked(session.into_future()).await;
-                let role = info.ok().flatten().and_then(|info| membership(&info, &org.get()).map(|m| m.role));
-                let refused = match role {
-                    Some(role) if role >= min => return children.with_value(|c| c()).into_any(),
-                    Some(_) => ApiError::forbidden(min.as_str()),
-                    None => ApiError::not_found("Organisation"),
-                };
-                view! { <crate::components::error_panel::ErrorPanel error=refused/> }.into_any()
-            })}
-        </Suspense>
-    }
+    expect_context::<Session>().view(
+        || view! { <p class="loading">"Loading…"</p> }.into_any(),
+        move |session| {
+            let role = session.ok().flatten().and_then(|info| membership(&info, &org.get_untracked()).map(|m| m.role));
+            let refused = match role {
+                Some(role) if role >= min => return children().into_any(),
+                Some(_) => ApiError::forbidden(min.as_str()),
+                None => ApiError::not_found("Organisation"),
+            };
+            view! { <crate::components::error_panel::ErrorPanel error=refused/> }.into_any()
+        },
+    )
 }
 
 #[component]
 pub fn Shell() -> impl IntoView {
-    let session: SessionResource = Resource::new(|| (), |_| get_session());
+    let session = Session::new();
     provide_context(session);
-    // Signed out: to the sign-in form, which comes back here afterwards.
-    let location = use_location();
-    let here = move || {
-        let query = location.search.get_untracked();
-        let query = query.trim_start_matches('?');
-        let query = if query.is_empty() { String::new() } else { format!("?{query}") };
-        format!("{}{query}", location.pathname.get_untracked())
-    };
-    // The page is outside the session's suspense: inside, it was built twice per request
-    // (once more when the session resolved), every resource of it fetched twice.
+    let header = session.view(
+        || view! { <header class="topbar"><span class="brand">"Chronicle"</span></header> }.into_any(),
+        move |session| match session {
+            Ok(Some(info)) => view! { <Header info/> }.into_any(),
+            // Signed out: to the sign-in form, which comes back here afterwards.
+            Ok(None) => view! { <Redirect path=login_path_here()/> }.into_any(),
+            Err(error) => view! { <crate::components::error_panel::ErrorPanel error/> }.into_any(),
+        },
+    );
     view! {
-        <Suspense fallback=|| view! { <header class="topbar"><span class="brand">"Chronicle"</span></header> }>
-            {move || Suspend::new(async move {
-                match session.await {
-                    Ok(Some(info)) => view! { <Header info/> }.into_any(),
-                    Ok(None) => view! { <Redirect path=login_path(&here())/> }.into_any(),
-                    Err(error) => view! { <crate::components::error_panel::ErrorPanel error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {header}
         <main class="page"><Outlet/></main>
     }
+}
+
+/// The sign-in form's address that comes back to the current page, query included.
+pub fn login_path_here() -> String {
+    let location = use_location();
+    let query = location.search.get_untracked();
+    let query = query.trim_start_matches('?');
+    let query = if query.is_empty() { String::new() } else { format!("?{query}") };
+    login_path(&format!("{}{query}", location.pathname.get_untracked()))
 }
 
 /// A link of the main navigation, `aria-current="page"` on its page and the pages below it

@@ -28,9 +28,9 @@ pub fn ApiKeysPage() -> impl IntoView {
 }
 
 /// Anyone may see their personal keys; an org's keys need owner or admin there.
-async fn may_see(session: crate::components::shell::SessionResource, org: Option<&str>) -> Result<(), ApiError> {
+async fn may_see(session: crate::components::shell::Session, org: Option<&str>) -> Result<(), ApiError> {
     let Some(org) = org else { return Ok(()) };
-    let role = session.await.ok().flatten().and_then(|info| membership(&info, org).map(|m| m.role));
+    let role = session.info().await.and_then(|info| membership(&info, org).map(|m| m.role));
     if role.is_some_and(|r| r >= Role::Admin) {
         Ok(())
     } else {

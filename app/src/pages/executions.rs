@@ -25,7 +25,7 @@ fn filters_from_url() -> Memo<ExecutionQuery> {
 fn is_admin(org: Memo<String>) -> Resource<bool> {
     let session = super::session();
     Resource::new(move || org.get(), move |org| async move {
-        session.await.ok().flatten().and_then(|i| membership(&i, &org).map(|m| m.role >= Role::Admin)).unwrap_or(false)
+        session.info().await.and_then(|i| membership(&i, &org).map(|m| m.role >= Role::Admin)).unwrap_or(false)
     })
 }
 

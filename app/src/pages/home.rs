@@ -8,7 +8,7 @@ pub fn HomePage() -> impl IntoView {
     view! {
         <Suspense>
             {move || Suspend::new(async move {
-                let first = session.await.ok().flatten().and_then(|info| info.orgs.first().map(|o| o.id.clone()));
+                let first = session.info().await.and_then(|info| info.orgs.first().map(|o| o.id.clone()));
                 match first {
                     Some(org) => view! { <Redirect path=format!("/orgs/{org}")/> }.into_any(),
                     None => view! {

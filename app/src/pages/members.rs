@@ -33,7 +33,7 @@ pub fn MembersPage() -> impl IntoView {
         <Title text="Members · Chronicle"/>
         <Transition fallback=|| view! { <p class="loading">"Loading members…"</p> }>
             {move || Suspend::new(async move {
-                let my_role = session.await.ok().flatten()
+                let my_role = session.info().await
                     .and_then(|info| membership(&info, &org.get()).map(|m| m.role))
                     .unwrap_or(Role::Member);
                 match members.await {

@@ -18,7 +18,7 @@ pub mod usage;
 pub mod workflow_editor;
 pub mod workflows;
 
-use crate::components::shell::SessionResource;
+use crate::components::shell::Session;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -28,6 +28,6 @@ pub fn org_param() -> Memo<String> {
     Memo::new(move |_| params.read().get("org").unwrap_or_default())
 }
 
-pub fn session() -> SessionResource {
-    expect_context::<SessionResource>()
+pub fn session() -> Session {
+    expect_context::<Session>()
 }

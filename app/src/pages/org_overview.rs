@@ -12,7 +12,7 @@ pub fn OrgOverviewPage() -> impl IntoView {
     view! {
         <Suspense>
             {move || Suspend::new(async move {
-                let info = session.await.ok().flatten()?;
+                let info = session.info().await?;
                 let org = org.get();
                 let Some(m) = membership(&info, &org).cloned() else {
                     return Some(view! { <crate::components::error_panel::ErrorPanel error=ApiError::not_found("Organisation")/> }.into_any());

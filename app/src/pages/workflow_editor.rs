@@ -36,7 +36,7 @@ pub fn WorkflowEditorPage() -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading workflow…"</p> }>
             {move || Suspend::new(async move {
-                let role = session.await.ok().flatten().and_then(|i| membership(&i, &org.get()).map(|m| m.role)).unwrap_or(Role::Member);
+                let role = session.info().await.and_then(|i| membership(&i, &org.get()).map(|m| m.role)).unwrap_or(Role::Member);
                 match workflow.await {
                     Ok(w) => view! { <Editor workflow=w role/> }.into_any(),
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),

@@ -39,7 +39,7 @@ pub fn WorkflowsPage() -> impl IntoView {
             {move || action_error().map(|e| view! { <p class="form-error" role="alert">{e.for_people()}</p> })}
             <Transition fallback=|| view! { <p class="loading">"Loading workflows…"</p> }>
                 {move || Suspend::new(async move {
-                    let my_role = session.await.ok().flatten().and_then(|i| membership(&i, &org.get()).map(|m| m.role)).unwrap_or(Role::Member);
+                    let my_role = session.info().await.and_then(|i| membership(&i, &org.get()).map(|m| m.role)).unwrap_or(Role::Member);
                     match list.await {
                         Err(error) => view! { <ErrorPanel error/> }.into_any(),
                         Ok(items) if items.is_empty() => view! {
