@@ -2,7 +2,7 @@
 //! filters in the URL; one run's detail with its steps.
 
 use crate::components::error_panel::ErrorPanel;
-use crate::components::shell::membership;
+use crate::components::shell::{membership, Session};
 use crate::components::time::RelativeTime;
 use crate::model::{CredentialDescriptor, Execution, ExecutionQuery, Role, CREDENTIAL_TYPES, EXECUTION_STATUSES};
 use crate::server_fns::executions::{get_execution, list_executions};
@@ -22,11 +22,8 @@ fn filters_from_url() -> Memo<ExecutionQuery> {
 }
 
 /// Whether the signed-in user is an owner or admin of `org` (they may open version previews).
-fn is_admin(org: Memo<String>) -> Resource<bool> {
-    let session = super::session();
-    Resource::new(move || org.get(), move |org| async move {
-        session.info().await.and_then(|i| membership(&i, &org).map(|m| m.role >= Role::Admin)).unwrap_or(false)
-    })
+async fn is_admin(session: Session, org: String) -> bool {
+    session.info().await.and_then(|i| membership(&i, &org).map(|m| m.role >= Role::Admin)).unwrap_or(false)
 }
 
 #[component]
@@ -37,7 +34,7 @@ pub fn ExecutionsPage() -> impl IntoView {
     let extra = RwSignal::new(Vec::<Execution>::new());
     let next = RwSignal::new(None::<String>);
     let loading_more = RwSignal::new(false);
-    let admin = is_admin(org);
+    let session = super::session();
     Effect::new(move |_| {
         if let Some(Ok(page)) = first.get() {
             extra.set(Vec::new());
@@ -66,7 +63,7 @@ pub fn ExecutionsPage() -> impl IntoView {
             <h1>"Executions"</h1>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
-                    let admin = admin.await;
+                    let admin = is_admin(session, org.get()).await;
                     view! {
                         <p class="muted">{if admin { "Every run in this organisation, newest first." } else { "Your runs, newest first." }}</p>
                     }
@@ -75,7 +72,7 @@ pub fn ExecutionsPage() -> impl IntoView {
             <FilterBar org filters/>
             <Transition fallback=|| view! { <p class="loading">"Loading executions…"</p> }>
                 {move || Suspend::new(async move {
-                    let admin = admin.await;
+                    let admin = is_admin(session, org.get()).await;
                     match first.await {
                         Err(error) => view! { <ErrorPanel error/> }.into_any(),
                         Ok(page) if page.executions.is_empty() => view! {
@@ -213,7 +210,7 @@ pub fn ExecutionDetailPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
     let execution = Resource::new(move || (org.get(), id.get()), |(org, id)| get_execution(org, id));
-    let admin = is_admin(org);
+    let session = super::session();
     // A run still going is read again every second until it ends.
     Effect::new(move |_| {
         let active = execution.get().and_then(Result::ok).is_some_and(|e| e.status == "queued" || e.status == "running");
@@ -225,7 +222,7 @@ pub fn ExecutionDetailPage() -> impl IntoView {
         <Title text="Execution · Chronicle"/>
         <Transition fallback=|| view! { <p class="loading">"Loading execution…"</p> }>
             {move || Suspend::new(async move {
-                let admin = admin.await;
+                let admin = is_admin(session, org.get()).await;
                 match execution.await {
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
                     Ok(e) => {
