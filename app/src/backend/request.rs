@@ -45,6 +45,16 @@ pub fn page_session() -> ApiResult<Option<SessionInfo>> {
         tracing::error!("a page rendered without the identify_caller middleware");
         return Err(ApiError::internal());
     };
+    session_of(caller)
+}
+
+/// Who is signed in on this request (the browser asks when it first draws the shell).
+pub async fn session() -> ApiResult<Option<SessionInfo>> {
+    let state = state()?;
+    session_of(authenticated(&state, &headers().await?).await)
+}
+
+fn session_of(caller: ApiResult<Option<Caller>>) -> ApiResult<Option<SessionInfo>> {
     caller?.map(|caller| auth::session_info(&caller)).transpose()
 }
 

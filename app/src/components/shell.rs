@@ -16,9 +16,11 @@ pub type SessionResult = Result<Option<SessionInfo>, ApiError>;
 /// without a suspense; it is fetched only when the shell first appears in the browser (after
 /// signing in).
 #[derive(Clone, Copy)]
-pub struct Session {
-    known: StoredValue<Option<SessionResult>>,
-    fetched: Option<Resource<SessionResult>>,
+pub enum Session {
+    /// Read before the page rendered: on the server, or from the page while hydrating.
+    Known(StoredValue<SessionResult>),
+    /// Being fetched: the shell's first appearance in the browser.
+    Fetched(Resource<SessionResult>),
 }
 
 impl Session {
@@ -30,19 +32,18 @@ impl Session {
             None
         })
         .into_inner();
-        let fetched = known.is_none().then(|| Resource::new(|| (), |_| get_session()));
-        Session { known: StoredValue::new(known), fetched }
+        match known {
+            Some(result) => Session::Known(StoredValue::new(result)),
+            None => Session::Fetched(Resource::new(|| (), |_| get_session())),
+        }
     }
 
     /// Who is signed in, once known.
     pub async fn result(self) -> SessionResult {
-        if let Some(known) = self.known.get_value() {
-            return known;
-        }
-        match self.fetched {
+        match self {
+            Session::Known(result) => result.get_value(),
             // Untracked: a Suspend that tracked it would run (and build its page) again.
-            Some(fetched) => ScopedFuture::new_untracked(fetched.into_future()).await,
-            None => Ok(None),
+            Session::Fetched(fetched) => ScopedFuture::new_untracked(fetched.into_future()).await,
         }
     }
 
@@ -51,13 +52,12 @@ impl Session {
         self.result().await.ok().flatten()
     }
 
-    /// Shows `known` with what is known now; where the session is still being fetched (the
-    /// shell's first appearance in the browser), `waiting` until it arrives.
+    /// Shows `known` with what is known now; while the session is being fetched, `waiting`
+    /// until it arrives.
     fn view(self, waiting: impl Fn() -> AnyView + Send + Sync + 'static, known: impl Fn(SessionResult) -> AnyView + Send + Sync + 'static) -> AnyView {
-        match (self.known.get_value(), self.fetched) {
-            (Some(result), _) => known(result),
-            (None, Some(fetched)) => (move || fetched.get().map(&known).unwrap_or_else(&waiting)).into_any(),
-            (None, None) => waiting(),
+        match self {
+            Session::Known(result) => known(result.get_value()),
+            Session::Fetched(fetched) => (move || fetched.get().map(&known).unwrap_or_else(&waiting)).into_any(),
         }
     }
 }

@@ -56,11 +56,7 @@ pub async fn logout() -> Result<(), ApiError> {
 /// Who is signed in, or `None`.
 #[server]
 pub async fn get_session() -> Result<Option<SessionInfo>, ApiError> {
-    let state = request::state()?;
-    let Some(caller) = request::authenticated(&state, &request::headers().await?).await? else {
-        return Ok(None);
-    };
-    auth::session_info(&caller).map(Some)
+    request::session().await
 }
 
 #[cfg(test)]
