@@ -73,6 +73,19 @@ test('an owner creates an org key, sees it once, revokes it, and finds both in t
   await page.locator('body[data-hydrated]').waitFor();
   await expect(page.locator('table.audit tbody.event')).toHaveCount(2);
 
+  // The actor filter offers the org's people and its keys; the owner made both events.
+  const actor = page.getByLabel('Actor');
+  await expect(actor.locator('optgroup[label="Org API keys"] option', { hasText: `E2E deploy (${display})` })).toHaveCount(1);
+  await actor.selectOption({ label: 'Olive Owner <owner@acme.test>' });
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await expect(page).toHaveURL(/actor_id=/);
+  await expect(page.locator('table.audit tbody.event')).toHaveCount(2);
+  await actor.selectOption({ label: 'Ada Admin <admin@acme.test>' });
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await expect(page.locator('table.audit tbody.event')).toHaveCount(0);
+  await page.goto(`/orgs/${org}/audit?action=api_key.created%2Capi_key.revoked`);
+  await page.locator('body[data-hydrated]').waitFor();
+
   // Export CSV of the current filter: a header and the two rows, never the secret.
   const downloadPromise = page.waitForEvent('download');
   await page.getByRole('link', { name: 'Export CSV' }).click();

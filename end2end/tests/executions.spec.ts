@@ -36,6 +36,7 @@ test('an owner runs a workflow with an org key, revokes it, and the run still na
 
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Executions', exact: true }).click();
   await expect(page).toHaveURL(`/orgs/${org}/executions`);
+  await expect(page.getByText('Every run in this organisation, newest first.')).toBeVisible();
   const row = page.getByRole('row', { name: /E2E key run/ });
   await expect(row).toContainText(`Org key · E2E runner (${key.display})`);
   await expect(row).toContainText('api');
@@ -43,6 +44,9 @@ test('an owner runs a workflow with an org key, revokes it, and the run still na
   // Filters live in the URL.
   await page.getByLabel('Credential').selectOption('org_api_key');
   await expect(page).toHaveURL(/credential_type=org_api_key/);
+  await expect(page.getByRole('row', { name: /E2E key run/ })).toHaveCount(1);
+  await page.getByLabel('Workflow').selectOption({ label: 'E2E key run' });
+  await expect(page).toHaveURL(/workflow_id=.*credential_type=org_api_key|credential_type=org_api_key.*workflow_id=/);
   await expect(page.getByRole('row', { name: /E2E key run/ })).toHaveCount(1);
 
   // The run's detail: its steps, succeeded.

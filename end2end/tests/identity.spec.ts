@@ -8,6 +8,7 @@ test('an owner signs in and sees the shell', async ({ page }) => {
   await expect(page.getByLabel('Organisation')).toHaveValue(org);
   await expect(page.getByRole('link', { name: 'Members', exact: true })).toBeVisible();
   await expect(page.getByText('You are owner in this organisation.')).toBeVisible();
+  await expect(page.getByRole('main').getByRole('link', { name: 'Manage members' })).toBeVisible();
 });
 
 test('a wrong password shows the error and keeps the user on the login page', async ({ page }) => {
@@ -25,6 +26,8 @@ test('a member cannot reach an admin-only page', async ({ page }) => {
   const org = await loginToOrg(page, 'member@acme.test');
   await expect(page.getByText('Max Member')).toBeVisible();
   await expect(page.getByRole('link', { name: 'Members', exact: true })).toHaveCount(0);
+  await expect(page.getByText('You are member in this organisation.')).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Manage members' })).toHaveCount(0);
   await page.goto(`/orgs/${org}/members`);
   await expect(page.getByRole('heading', { name: "You don't have access to this page" })).toBeVisible();
   await expect(page.getByText('This needs the admin role in this organisation.')).toBeVisible();

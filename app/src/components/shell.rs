@@ -53,8 +53,8 @@ impl Session {
     }
 
     /// Shows `known` with what is known now; while the session is being fetched, `waiting`
-    /// until it arrives.
-    fn view(self, waiting: impl Fn() -> AnyView + Send + Sync + 'static, known: impl Fn(SessionResult) -> AnyView + Send + Sync + 'static) -> AnyView {
+    /// until it arrives. No suspense: on the server and while hydrating it draws at once.
+    pub fn view(self, waiting: impl Fn() -> AnyView + Send + Sync + 'static, known: impl Fn(SessionResult) -> AnyView + Send + Sync + 'static) -> AnyView {
         match self {
             Session::Known(result) => known(result.get_value()),
             Session::Fetched(fetched) => (move || fetched.get().map(&known).unwrap_or_else(&waiting)).into_any(),

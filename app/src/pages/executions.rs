@@ -61,14 +61,17 @@ pub fn ExecutionsPage() -> impl IntoView {
         <Title text="Executions · Chronicle"/>
         <section class="panel">
             <h1>"Executions"</h1>
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let admin = is_admin(session, org.get()).await;
+            {session.view(
+                || ().into_any(),
+                move |session| {
+                    let info = session.ok().flatten();
+                    let admin = move || info.as_ref().and_then(|i| membership(i, &org.get())).is_some_and(|m| m.role >= Role::Admin);
                     view! {
-                        <p class="muted">{if admin { "Every run in this organisation, newest first." } else { "Your runs, newest first." }}</p>
+                        <p class="muted">{move || if admin() { "Every run in this organisation, newest first." } else { "Your runs, newest first." }}</p>
                     }
-                })}
-            </Transition>
+                    .into_any()
+                },
+            )}
             <FilterBar org filters/>
             <Transition fallback=|| view! { <p class="loading">"Loading executions…"</p> }>
                 {move || Suspend::new(async move {
@@ -135,14 +138,14 @@ fn FilterBar(org: Memo<String>, filters: Memo<ExecutionQuery>) -> impl IntoView 
             <label>"Workflow"
                 <select on:change=move |ev| set_w("workflow_id", event_target_value(&ev)) prop:value=move || current("workflow_id")>
                     <option value="">"All workflows"</option>
-                    <Transition fallback=|| ()>
-                        {move || Suspend::new(async move {
-                            workflows.await.unwrap_or_default().into_iter().map(|w| {
-                                let id = w.id.clone();
-                                view! { <option value=w.id selected=move || current("workflow_id") == id>{w.name}</option> }
-                            }).collect_view()
-                        })}
-                    </Transition>
+                    // No suspense: it would show nothing while the choices load, and costs the server a task
+                    // and two walks of its children per page.
+                    {move || Suspend::new(async move {
+                        workflows.await.unwrap_or_default().into_iter().map(|w| {
+                            let id = w.id.clone();
+                            view! { <option value=w.id selected=move || current("workflow_id") == id>{w.name}</option> }
+                        }).collect_view()
+                    })}
                 </select>
             </label>
             <label>"Status"

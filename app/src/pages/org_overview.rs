@@ -4,17 +4,18 @@ use crate::model::Role;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-/// What this org is, and the caller's place in it.
+/// What this org is, and the caller's place in it. Drawn from the session at once, without a
+/// suspense (see `Session::view`).
 #[component]
 pub fn OrgOverviewPage() -> impl IntoView {
-    let session = super::session();
     let org = super::org_param();
-    view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                let info = session.info().await?;
-                let org = org.get();
-                let Some(m) = membership(&info, &org).cloned() else {
+    super::session().view(
+        || ().into_any(),
+        move |session| {
+            let info = session.ok().flatten();
+            (move || {
+                let info = info.as_ref()?;
+                let Some(m) = membership(info, &org.get()).cloned() else {
                     return Some(view! { <crate::components::error_panel::ErrorPanel error=ApiError::not_found("Organisation")/> }.into_any());
                 };
                 let members_href = format!("/orgs/{}/members", m.id);
@@ -25,12 +26,11 @@ pub fn OrgOverviewPage() -> impl IntoView {
                         <h1>{m.name.clone()}</h1>
                         <p>"You are " <strong class="role-badge">{m.role.as_str()}</strong> " in this organisation."</p>
                         <p><a href=workflows_href>"Open the workflows"</a></p>
-                        <Show when=move || { m.role >= Role::Admin }>
-                            <p><a href=members_href.clone()>"Manage members"</a></p>
-                        </Show>
+                        {(m.role >= Role::Admin).then(|| view! { <p><a href=members_href>"Manage members"</a></p> })}
                     </section>
                 }.into_any())
-            })}
-        </Suspense>
-    }
+            })
+            .into_any()
+        },
+    )
 }
