@@ -33,7 +33,7 @@ async fn run(backend: &str, db: Db) {
         "edges": [{"id": "e", "source": "t", "target": "c"}]
     }))
     .unwrap();
-    let input = SaveInput { name: Some("Trivial".into()), definition, enabled: None, label: None, base_version: None };
+    let input = SaveInput { name: Some("Trivial".into()), definition, enabled: None, label: None, base_version: None, author_role: app::model::Role::Admin };
     let wf = workflows::save(&db, &org.id, None, input, &by, VersionSource::Create).await.unwrap().workflow;
     let origin = Origin::of_caller(&app::backend::auth::Caller {
         user: Some(user.clone()),

@@ -106,7 +106,7 @@ async fn main() {
         ], "edges": [{"id": "e", "source": "t", "target": "h"}]}))
         .unwrap()
     };
-    let input = |i| SaveInput { name: Some("Bench".into()), definition: def(i), enabled: None, label: None, base_version: None };
+    let input = |i| SaveInput { name: Some("Bench".into()), definition: def(i), enabled: None, label: None, base_version: None, author_role: app::model::Role::Admin };
     let started = Instant::now();
     let id = workflows::save(&db, &org.id, None, input(0), &actor, VersionSource::Create).await.unwrap().workflow.id;
     for i in 1..10_000 {

@@ -29,6 +29,12 @@ pub enum ErrorKind {
     CrossSiteRequest,
     /// Someone saved the workflow since the version the editor started from (409).
     VersionConflict,
+    /// A run of a workflow that has no approved version (409).
+    ApprovalRequired,
+    /// Approving or rejecting a version that is not pending (409).
+    NotPending,
+    /// Approving or rejecting one's own version: four eyes need a second person (403).
+    OwnChange,
     /// A provider webhook whose signature is missing, bad or stale (400).
     InvalidSignature,
     /// Login throttled; `Retry-After` says when to try again (429).
@@ -53,6 +59,9 @@ impl ErrorKind {
             ErrorKind::InsufficientStorage => 507,
             ErrorKind::CrossSiteRequest => 403,
             ErrorKind::VersionConflict => 409,
+            ErrorKind::ApprovalRequired => 409,
+            ErrorKind::NotPending => 409,
+            ErrorKind::OwnChange => 403,
             ErrorKind::TooManyAttempts => 429,
             ErrorKind::Unavailable => 503,
             ErrorKind::Internal => 500,
@@ -126,6 +135,9 @@ impl ApiError {
             "since" => "From",
             "until" => "Until",
             "action" => "Actions",
+            "allowed_hosts" => "Allowed hosts",
+            "workflow_approval" => "Approval of members' changes",
+            "reason" => "Reason",
             _ => return self.message.clone(),
         };
         format!("{label}: {reason}")

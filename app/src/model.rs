@@ -147,7 +147,63 @@ pub struct Workflow {
     pub content_hash: String,
     pub enabled: bool,
     pub updated_at: String,
+    /// The approval of the version this is (the live row: its newest version).
+    #[serde(default)]
+    pub approval: Approval,
+    /// The version runs execute: the newest approved one (`None`: none yet).
+    #[serde(default)]
+    pub approved_version: Option<i64>,
 }
+
+/// Where a version stands in four-eyes review: `approved`, `pending` or `rejected`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalState {
+    #[default]
+    Approved,
+    Pending,
+    Rejected,
+}
+
+impl ApprovalState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalState::Approved => "approved",
+            ApprovalState::Pending => "pending",
+            ApprovalState::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(text: &str) -> ApprovalState {
+        match text {
+            "pending" => ApprovalState::Pending,
+            "rejected" => ApprovalState::Rejected,
+            _ => ApprovalState::Approved,
+        }
+    }
+}
+
+/// Who approved or rejected a version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reviewer {
+    pub id: Option<String>,
+    pub name: String,
+}
+
+/// A version's approval: `by` and `at` are null while pending (and for versions that
+/// predate approvals).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    pub state: ApprovalState,
+    pub by: Option<Reviewer>,
+    pub at: Option<String>,
+    /// Why it was rejected, when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The org setting `workflow_approval`: when a member's version waits for an owner or admin.
+pub const WORKFLOW_APPROVAL_MODES: [&str; 3] = ["credentials", "all", "off"];
 
 /// A row of the workflow list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,6 +263,8 @@ pub struct VersionInfo {
     pub created_at: String,
     pub actor: Actor,
     pub summary: crate::workflow::DiffSummary,
+    #[serde(default)]
+    pub approval: Approval,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -342,6 +400,9 @@ pub struct OrgSettings {
     pub audit_retention_days: Option<i64>,
     pub posthog_host: Option<String>,
     pub posthog_api_key_set: bool,
+    /// `credentials` (default), `all` or `off`: see [`WORKFLOW_APPROVAL_MODES`].
+    #[serde(default)]
+    pub workflow_approval: String,
 }
 
 /// A settings change: absent fields stay, `null` clears.
@@ -356,6 +417,8 @@ pub struct SettingsPatch {
     pub posthog_host: Option<Option<String>>,
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub posthog_api_key: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_approval: Option<String>,
 }
 
 /// A field that is present (`null` included) is `Some`; an absent one stays `None` by default.
@@ -537,7 +600,7 @@ pub struct AuditQuery {
 }
 
 /// Every action the trail records, for the explorer's action filter.
-pub const AUDIT_ACTIONS: [&str; 39] = [
+pub const AUDIT_ACTIONS: [&str; 45] = [
     "auth.login", "auth.login_failed", "auth.login_blocked", "auth.logout", "auth.password_changed",
     "auth.session_revoked", "account.deleted", "member.role_changed", "member.removed", "api_key.created",
     "api_key.revoked", "workflow.created", "workflow.updated", "workflow.deleted", "workflow.restored",
@@ -545,7 +608,8 @@ pub const AUDIT_ACTIONS: [&str; 39] = [
     "webhook_key.revoked", "audit_log.exported", "user.created", "org.settings_changed", "workflow.exported", "file.uploaded",
     "file.downloaded", "file.deleted", "file.upload_refused", "file.shared", "file.share_revoked", "billing.subscription_changed",
     "billing.invoice_paid", "billing.payment_failed", "billing.dispute_created", "audit_stream.created", "audit_stream.deleted",
-    "audit_log.pruned", "audit_log.verified",
+    "audit_log.pruned", "audit_log.verified", "credential.updated", "credential.rotated", "credential.refused",
+    "workflow.version_approved", "workflow.version_rejected", "workflow.run_refused",
 ];
 
 /// Whether a filter may name `action`.
@@ -658,7 +722,23 @@ pub struct CreatedWebhookKey {
 pub struct OrgCredential {
     pub id: String,
     pub name: String,
+    /// The hosts its secret may be sent to (`api.example.com`, `*.example.com`, `127.0.0.1`).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
     pub created_by: KeyCreator,
     pub created_at: String,
     pub last_used_at: Option<String>,
+}
+
+/// A credential change (`PATCH …/credentials/{id}`): absent fields stay.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_hosts: Option<Vec<String>>,
+    /// A new secret: the credential is rotated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
 }

@@ -155,7 +155,7 @@ async fn serve(db: Db, config: Config, demo: bool) -> Result<(), String> {
     let addr = leptos_options.site_addr;
     let metrics = server::metrics::Metrics::new();
     let state = server::app_state(db.clone(), leptos_options, config, &metrics);
-    if demo && demo::seed(&db, &state.audit).await.map_err(|e| e.message)? {
+    if demo && demo::seed(&db, &state.config, &state.audit).await.map_err(|e| e.message)? {
         tracing::info!("seeded the demo data");
     }
     let app = server::router(state.clone(), metrics);

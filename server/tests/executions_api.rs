@@ -101,7 +101,7 @@ async fn role_table() {
             (Method::POST, format!("/api/v1/orgs/{{acme}}/workflows/{id}/executions"), Some(json!({})), [202, 202, 202, 404, 401]),
             (Method::GET, "/api/v1/orgs/{acme}/executions".into(), None, [200, 200, 200, 404, 401]),
             (Method::GET, "/api/v1/orgs/{acme}/credentials".into(), None, [200, 200, 403, 404, 401]),
-            (Method::POST, "/api/v1/orgs/{acme}/credentials".into(), Some(json!({"name": "{fresh}", "secret": "s"})), [201, 201, 403, 404, 401]),
+            (Method::POST, "/api/v1/orgs/{acme}/credentials".into(), Some(json!({"name": "{fresh}", "secret": "s", "allowed_hosts": ["127.0.0.1"]})), [201, 201, 403, 404, 401]),
             (Method::GET, format!("/api/v1/orgs/{{acme}}/workflows/{id}/webhook-keys"), None, [200, 200, 403, 404, 401]),
             (Method::POST, format!("/api/v1/orgs/{{acme}}/workflows/{id}/webhook-keys"), Some(json!({"name": "hook"})), [201, 201, 403, 404, 401]),
         ];
@@ -120,7 +120,7 @@ async fn a_run_is_attributed_to_its_key_and_the_exact_definition_after_revocatio
         let secret = format!("tok-{}", app::backend::db::new_id());
         let cred: Value = s
             .request(As::Owner, Method::POST, &format!("/api/v1/orgs/{}/credentials", s.acme))
-            .json(&json!({ "name": "Billing API", "secret": secret }))
+            .json(&json!({ "name": "Billing API", "secret": secret, "allowed_hosts": ["127.0.0.1"] }))
             .send()
             .await
             .unwrap()
@@ -306,7 +306,7 @@ async fn bad_definitions_answer_422_naming_the_field_and_create_no_run() {
         // Another org's credential cannot be referenced, even in a draft.
         let theirs: Value = s
             .request(As::OtherOrg, Method::POST, &format!("/api/v1/orgs/{}/credentials", s.globex))
-            .json(&json!({ "name": "Theirs", "secret": "x" }))
+            .json(&json!({ "name": "Theirs", "secret": "x", "allowed_hosts": ["127.0.0.1"] }))
             .send()
             .await
             .unwrap()

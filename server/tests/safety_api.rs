@@ -375,7 +375,7 @@ async fn every_listed_action_is_emitted() {
         expect(send(As::Owner, Method::DELETE, revoke, None).await, 200, "revoke");
         // Runs, a credential resolved by one, webhook keys.
         let cred: Value = expect(
-            send(As::Owner, Method::POST, format!("/api/v1/orgs/{acme}/credentials"), Some(json!({ "name": "Health", "secret": "s" }))).await,
+            send(As::Owner, Method::POST, format!("/api/v1/orgs/{acme}/credentials"), Some(json!({ "name": "Health", "secret": "s", "allowed_hosts": ["127.0.0.1"] }))).await,
             201,
             "credential",
         )

@@ -20,6 +20,9 @@ impl Access {
     pub const READ_HISTORY: Access = Access { role: Role::Admin, scope: Some("workflows:read") };
     /// Restore and delete.
     pub const MANAGE_WORKFLOWS: Access = Access { role: Role::Admin, scope: Some("workflows:write") };
+    /// Approving or rejecting a member's pending version: the second pair of eyes is a
+    /// person, never a key.
+    pub const REVIEW_VERSIONS: Access = Access { role: Role::Admin, scope: None };
     pub const READ_AUDIT: Access = Access { role: Role::Admin, scope: Some("audit:read") };
     /// Signing a checkpoint now: people only.
     pub const MANAGE_AUDIT: Access = Access { role: Role::Admin, scope: None };
@@ -83,6 +86,16 @@ fn check_scope(scopes: &[String], access: Access) -> ApiResult<()> {
         Some(needed) if scopes.iter().any(|s| s == needed) => Ok(()),
         Some(needed) => Err(ApiError::new(crate::error::ErrorKind::Forbidden, format!("This API key lacks the {needed} scope."))),
         None => Err(ApiError::new(crate::error::ErrorKind::Forbidden, "API keys cannot do this; sign in instead.")),
+    }
+}
+
+/// The role a caller's versions in `org_id` are written with, for four-eyes approval: an org
+/// key's count as an admin's (only owners and admins create org keys); a person's, or a
+/// personal key's, as that person's role. Call after [`require`].
+pub fn author_role(caller: &Caller, org_id: &str) -> Role {
+    match &caller.credential {
+        Credential::ApiKey(key) if key.org_id.is_some() => Role::Admin,
+        _ => caller.role_in(org_id).unwrap_or(Role::Member),
     }
 }
 

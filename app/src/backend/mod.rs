@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod account;
+pub mod allowed_hosts;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;

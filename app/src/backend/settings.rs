@@ -1,32 +1,37 @@
 //! Org settings: whether email engagement is recorded, how long the trail is kept, where
 //! engagement is forwarded (PostHog host and key; the key sealed like credentials, never
-//! returned). Every change is audited as `org.settings_changed` with before and after.
+//! returned), and when a member's version waits for approval (`workflow_approval`). Every
+//! change is audited as `org.settings_changed` with before and after.
 
 use super::audit::redact::REDACTED;
 use super::audit::NewEvent;
 use super::db::Db;
 use super::{credentials, orgs, Acting, Config};
 use crate::error::{ApiError, ApiResult};
-use crate::model::{OrgSettings, SettingsPatch};
+use crate::model::{OrgSettings, SettingsPatch, WORKFLOW_APPROVAL_MODES};
 use serde_json::json;
 
 /// The sealed PostHog key is bound to this id in its org (the associated data).
 const POSTHOG_KEY_ID: &str = "posthog_api_key";
 pub const MAX_RETENTION_DAYS: i64 = 36_500;
 
-type Row = (i64, Option<i64>, Option<String>, Option<String>);
+type Row = (i64, Option<i64>, Option<String>, Option<String>, String);
+const COLUMNS: &str = "capture_engagement_events, audit_retention_days, posthog_host, posthog_api_key, workflow_approval";
 
 pub async fn get(db: &Db, org_id: &str) -> ApiResult<OrgSettings> {
-    let row: Option<Row> =
-        sqlx::query_as("SELECT capture_engagement_events, audit_retention_days, posthog_host, posthog_api_key FROM orgs WHERE id = $1")
-            .bind(org_id)
-            .fetch_optional(db.pool())
-            .await?;
+    let sql = format!("SELECT {COLUMNS} FROM orgs WHERE id = $1");
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org_id).fetch_optional(db.pool()).await?;
     row.map(from_row).ok_or_else(|| ApiError::not_found("Organisation"))
 }
 
 fn from_row(r: Row) -> OrgSettings {
-    OrgSettings { capture_engagement_events: r.0 != 0, audit_retention_days: r.1, posthog_host: r.2, posthog_api_key_set: r.3.is_some() }
+    OrgSettings {
+        capture_engagement_events: r.0 != 0,
+        audit_retention_days: r.1,
+        posthog_host: r.2,
+        posthog_api_key_set: r.3.is_some(),
+        workflow_approval: r.4,
+    }
 }
 
 /// Applies `patch` (validated whole before anything is written) and answers the settings.
@@ -45,14 +50,16 @@ pub async fn update(db: &Db, config: &Config, org_id: &str, patch: SettingsPatch
             return Err(ApiError::invalid("posthog_api_key", "must be the project API key (1 to 512 characters), or null to remove it"));
         }
     }
+    if let Some(mode) = &patch.workflow_approval {
+        if !WORKFLOW_APPROVAL_MODES.contains(&mode.as_str()) {
+            return Err(ApiError::invalid("workflow_approval", format!("must be one of {}", WORKFLOW_APPROVAL_MODES.join(", "))));
+        }
+    }
     // The org row's lock orders concurrent changes, so each audited "before" is true.
     let mut tx = db.pool().begin().await?;
     orgs::lock_org_in(&mut tx, org_id).await?;
-    let before: Row =
-        sqlx::query_as("SELECT capture_engagement_events, audit_retention_days, posthog_host, posthog_api_key FROM orgs WHERE id = $1")
-            .bind(org_id)
-            .fetch_one(&mut *tx)
-            .await?;
+    let sql = format!("SELECT {COLUMNS} FROM orgs WHERE id = $1");
+    let before: Row = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org_id).fetch_one(&mut *tx).await?;
     let sealed_key = match &patch.posthog_api_key {
         Some(Some(key)) => Some(Some(credentials::seal(&config.secret, org_id, POSTHOG_KEY_ID, key.trim()))),
         Some(None) => Some(None),
@@ -63,12 +70,14 @@ pub async fn update(db: &Db, config: &Config, org_id: &str, patch: SettingsPatch
         patch.audit_retention_days.unwrap_or(before.1),
         host.unwrap_or_else(|| before.2.clone()),
         sealed_key.clone().unwrap_or_else(|| before.3.clone()),
+        patch.workflow_approval.clone().unwrap_or_else(|| before.4.clone()),
     );
-    sqlx::query("UPDATE orgs SET capture_engagement_events = $1, audit_retention_days = $2, posthog_host = $3, posthog_api_key = $4 WHERE id = $5")
+    sqlx::query("UPDATE orgs SET capture_engagement_events = $1, audit_retention_days = $2, posthog_host = $3, posthog_api_key = $4, workflow_approval = $5 WHERE id = $6")
         .bind(after.0)
         .bind(after.1)
         .bind(&after.2)
         .bind(&after.3)
+        .bind(&after.4)
         .bind(org_id)
         .execute(&mut *tx)
         .await?;
@@ -84,6 +93,7 @@ pub async fn update(db: &Db, config: &Config, org_id: &str, patch: SettingsPatch
     changed("capture_engagement_events", json!(old.capture_engagement_events), json!(new.capture_engagement_events));
     changed("audit_retention_days", json!(old.audit_retention_days), json!(new.audit_retention_days));
     changed("posthog_host", json!(old.posthog_host), json!(new.posthog_host));
+    changed("workflow_approval", json!(old.workflow_approval), json!(new.workflow_approval));
     // The key itself never enters the trail: only that it was set, replaced or removed.
     if sealed_key.is_some() {
         was.insert("posthog_api_key".into(), if before.3.is_some() { json!(REDACTED) } else { json!(null) });

@@ -1,13 +1,16 @@
 //! Workflows and their versions. [`save`] is the one save path: create, update, autosave,
-//! API and restore all go through it, so normalisation, hashing and versioning happen in
-//! exactly one place.
+//! API and restore all go through it, so normalisation, hashing, versioning and the
+//! four-eyes approval of a member's version happen in exactly one place. [`review`] approves
+//! or rejects a pending version; runs execute the newest approved one (`approved_version`).
 
 use super::audit::NewEvent;
 use super::db::{new_id, now, Db};
 use super::Acting;
 use super::users::validate_name;
 use crate::error::{ApiError, ApiResult, ErrorKind};
-use crate::model::{Actor, HistoryPage, VersionDiff, VersionInfo, VersionSource, Workflow, WorkflowSummary};
+use crate::model::{
+    Actor, Approval, ApprovalState, HistoryPage, Reviewer, Role, VersionDiff, VersionInfo, VersionSource, Workflow, WorkflowSummary,
+};
 use crate::workflow::catalog::validate_strict;
 use crate::workflow::definition::normalise;
 use crate::workflow::{content_hash, diff, Definition, DiffSummary, WorkflowDiff};
@@ -30,6 +33,9 @@ pub struct SaveInput {
     /// The version the editor started from: if another save came first, the save answers
     /// 409 `version_conflict` instead of overwriting it. `None`: last write wins.
     pub base_version: Option<i64>,
+    /// The author's role for approval ([`crate::backend::access::author_role`]): an owner's
+    /// or admin's version is approved when written, a member's may wait for one.
+    pub author_role: Role,
 }
 
 #[derive(Debug, Clone)]
@@ -64,7 +70,7 @@ pub async fn save(db: &Db, org_id: &str, id: Option<&str>, input: SaveInput, by:
 
     // The audited state before the save (None: a new workflow).
     let mut before: Option<Value> = None;
-    let (id, name, enabled, version, change) = match (id, prepared) {
+    let (id, name, enabled, version, change, approval, approved_version) = match (id, prepared) {
         (Some(id), Some(prepared)) => {
             let current = lock_current(&mut tx, org_id, id).await?;
             if let Some(base) = input.base_version.filter(|b| *b != current.version) {
@@ -93,9 +99,17 @@ pub async fn save(db: &Db, org_id: &str, id: Option<&str>, input: SaveInput, by:
                 (current.version + 1, Some(diff(&now_live, &definition)))
             };
             let change = change.map(|c| c.with_name(&current.name, &name));
+            let approval = match &change {
+                Some(_) => Some(approval_for(&mut tx, org_id, input.author_role, &definition, current.approved_version.map(|v| (id, v)), actor, &at).await?),
+                None => None,
+            };
+            let approved_version = match &approval {
+                Some(a) if a.state == ApprovalState::Approved => Some(version),
+                _ => current.approved_version,
+            };
             sqlx::query(
                 "UPDATE workflows SET name = $1, definition = $2, version = $3, content_hash = $4, enabled = $5, \
-                 updated_at = $6, updated_by_name = $7 WHERE id = $8",
+                 updated_at = $6, updated_by_name = $7, approved_version = $8 WHERE id = $9",
             )
             .bind(&name)
             .bind(to_json(&definition))
@@ -104,10 +118,12 @@ pub async fn save(db: &Db, org_id: &str, id: Option<&str>, input: SaveInput, by:
             .bind(enabled as i64)
             .bind(&at)
             .bind(&actor.label)
+            .bind(approved_version)
             .bind(id)
             .execute(&mut *tx)
             .await?;
-            (id.to_owned(), name, enabled, version, change)
+            let approval = approval.unwrap_or(current.approval);
+            (id.to_owned(), name, enabled, version, change, approval, approved_version)
         }
         _ => {
             let name = new_name.ok_or_else(|| ApiError::invalid("name", "must not be empty"))?;
@@ -116,9 +132,11 @@ pub async fn save(db: &Db, org_id: &str, id: Option<&str>, input: SaveInput, by:
                 validate_strict(&definition.nodes)?;
             }
             let id = new_id();
+            let approval = approval_for(&mut tx, org_id, input.author_role, &definition, None, actor, &at).await?;
+            let approved_version = (approval.state == ApprovalState::Approved).then_some(1);
             sqlx::query(
-                "INSERT INTO workflows (id, org_id, name, definition, version, content_hash, enabled, created_at, updated_at, updated_by_name) \
-                 VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $7, $8)",
+                "INSERT INTO workflows (id, org_id, name, definition, version, content_hash, enabled, created_at, updated_at, updated_by_name, approved_version) \
+                 VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $7, $8, $9)",
             )
             .bind(&id)
             .bind(org_id)
@@ -128,21 +146,23 @@ pub async fn save(db: &Db, org_id: &str, id: Option<&str>, input: SaveInput, by:
             .bind(enabled as i64)
             .bind(&at)
             .bind(&actor.label)
+            .bind(approved_version)
             .execute(&mut *tx)
             .await?;
-            (id, name, enabled, 1, Some(diff(&Definition::default(), &definition)))
+            (id, name, enabled, 1, Some(diff(&Definition::default(), &definition)), approval, approved_version)
         }
     };
 
     if let Some(change) = &change {
-        insert_version(&mut tx, &id, version, &name, &definition, &hash, change, actor, source, label.as_deref(), &at).await?;
+        let written = Written { workflow_id: &id, version, name: &name, definition: &definition, hash: &hash, change, actor, source, label: label.as_deref(), at: &at };
+        insert_version(&mut tx, &written, &approval).await?;
     }
     tx.commit().await?;
     let after = audited_state(&name, &hash, enabled);
     let event = |action| {
         NewEvent::new(Some(org_id), action, actor.clone(), "workflow", Some(&id))
             .changes(before.as_ref().unwrap_or(&json!({})), &after)
-            .metadata(json!({ "name": name, "version": version, "versioned": change.is_some(), "source": source.as_str() }))
+            .metadata(json!({ "name": name, "version": version, "versioned": change.is_some(), "source": source.as_str(), "approval": approval.state.as_str() }))
             .client(by.client)
     };
     match &before {
@@ -162,6 +182,8 @@ pub async fn save(db: &Db, org_id: &str, id: Option<&str>, input: SaveInput, by:
             content_hash: hash,
             enabled,
             updated_at: at,
+            approval,
+            approved_version,
         },
         versioned: change.is_some(),
     })
@@ -181,6 +203,8 @@ pub async fn restore(db: &Db, org_id: &str, id: &str, n: i64, by: &Acting<'_>) -
         enabled: None,
         label: Some(format!("Restored from version {n}")),
         base_version: None,
+        // Restoring needs the admin role (`Access::MANAGE_WORKFLOWS`): approved when written.
+        author_role: Role::Admin,
     };
     let saved = save(db, org_id, Some(id), input, by, VersionSource::Restore).await?;
     by.audit.record(
@@ -204,6 +228,9 @@ struct Current {
     content_hash: String,
     enabled: bool,
     updated_by: String,
+    approved_version: Option<i64>,
+    /// The live version's approval.
+    approval: Approval,
 }
 
 /// An update's diff, computed before the save takes its lock, against `version`.
@@ -248,12 +275,20 @@ async fn lock_current(tx: &mut Transaction<'_, Any>, org_id: &str, id: &str) -> 
     if locked == 0 {
         return Err(ApiError::not_found("Workflow"));
     }
-    let (name, version, content_hash, enabled, updated_by): (String, i64, String, i64, String) =
-        sqlx::query_as("SELECT name, version, content_hash, enabled, updated_by_name FROM workflows WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut **tx)
-            .await?;
-    Ok(Current { name, version, content_hash, enabled: enabled != 0, updated_by })
+    let sql = format!(
+        "SELECT w.name, w.version, w.content_hash, w.enabled, w.updated_by_name, w.approved_version, {APPROVAL_COLUMNS} \
+         FROM workflows w LEFT JOIN workflow_versions v ON v.workflow_id = w.id AND v.version = w.version WHERE w.id = $1"
+    );
+    let row: LiveRow = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(&mut **tx).await?;
+    Ok(Current {
+        approval: row.approval(),
+        name: row.name,
+        version: row.version,
+        content_hash: row.content_hash,
+        enabled: row.enabled != 0,
+        updated_by: row.updated_by_name,
+        approved_version: row.approved_version,
+    })
 }
 
 async fn read_definition(tx: &mut Transaction<'_, Any>, id: &str) -> ApiResult<Definition> {
@@ -261,50 +296,134 @@ async fn read_definition(tx: &mut Transaction<'_, Any>, id: &str) -> ApiResult<D
     from_json(&definition)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn insert_version(
-    tx: &mut Transaction<'_, Any>,
-    workflow_id: &str,
+/// A version about to be written.
+struct Written<'a> {
+    workflow_id: &'a str,
     version: i64,
-    name: &str,
-    definition: &Definition,
-    hash: &str,
-    change: &WorkflowDiff,
-    actor: &Actor,
+    name: &'a str,
+    definition: &'a Definition,
+    hash: &'a str,
+    change: &'a WorkflowDiff,
+    actor: &'a Actor,
     source: VersionSource,
-    label: Option<&str>,
-    at: &str,
-) -> ApiResult<()> {
-    let s = change.summary();
+    label: Option<&'a str>,
+    at: &'a str,
+}
+
+async fn insert_version(tx: &mut Transaction<'_, Any>, w: &Written<'_>, approval: &Approval) -> ApiResult<()> {
+    let s = w.change.summary();
     sqlx::query(
         "INSERT INTO workflow_versions (id, workflow_id, version, name, snapshot, content_hash, change, \
          nodes_added, nodes_removed, nodes_changed, edges_added, edges_removed, \
-         actor_type, actor_id, actor_label, actor_name, actor_email, source, label, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+         actor_type, actor_id, actor_label, actor_name, actor_email, source, label, created_at, \
+         approval_state, approved_by_id, approved_by_name, approved_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
     )
     .bind(new_id())
-    .bind(workflow_id)
-    .bind(version)
-    .bind(name)
-    .bind(to_json(definition))
-    .bind(hash)
-    .bind(serde_json::to_string(change).map_err(|_| ApiError::internal())?)
+    .bind(w.workflow_id)
+    .bind(w.version)
+    .bind(w.name)
+    .bind(to_json(w.definition))
+    .bind(w.hash)
+    .bind(serde_json::to_string(w.change).map_err(|_| ApiError::internal())?)
     .bind(s.nodes_added)
     .bind(s.nodes_removed)
     .bind(s.nodes_changed)
     .bind(s.edges_added)
     .bind(s.edges_removed)
-    .bind(&actor.kind)
-    .bind(actor.id.as_deref())
-    .bind(&actor.label)
-    .bind(actor.name.as_deref())
-    .bind(actor.email.as_deref())
-    .bind(source.as_str())
-    .bind(label)
-    .bind(at)
+    .bind(&w.actor.kind)
+    .bind(w.actor.id.as_deref())
+    .bind(&w.actor.label)
+    .bind(w.actor.name.as_deref())
+    .bind(w.actor.email.as_deref())
+    .bind(w.source.as_str())
+    .bind(w.label)
+    .bind(w.at)
+    .bind(approval.state.as_str())
+    .bind(approval.by.as_ref().and_then(|b| b.id.as_deref()))
+    .bind(approval.by.as_ref().map(|b| b.name.as_str()))
+    .bind(approval.at.as_deref())
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// How a new version starts out. An owner's or admin's (an org key's too) is approved by its
+/// author; a member's waits for review when the org's `workflow_approval` asks for it:
+/// `all` always, `credentials` (the default) when this version or the one runs use now
+/// (`approved`: workflow id and version) references a credential, `off` never.
+async fn approval_for(
+    tx: &mut Transaction<'_, Any>,
+    org_id: &str,
+    author_role: Role,
+    definition: &Definition,
+    approved: Option<(&str, i64)>,
+    actor: &Actor,
+    at: &str,
+) -> ApiResult<Approval> {
+    let approved_now = Approval { state: ApprovalState::Approved, by: Some(Reviewer { id: actor.id.clone(), name: actor.label.clone() }), at: Some(at.into()), reason: None };
+    if author_role >= Role::Admin {
+        return Ok(approved_now);
+    }
+    let (mode,): (String,) = sqlx::query_as("SELECT workflow_approval FROM orgs WHERE id = $1").bind(org_id).fetch_one(&mut **tx).await?;
+    let pending = match mode.as_str() {
+        "off" => false,
+        "all" => true,
+        _ => {
+            uses_credentials(definition)
+                || match approved {
+                    Some((id, n)) => {
+                        let (snapshot,): (String,) = sqlx::query_as("SELECT snapshot FROM workflow_versions WHERE workflow_id = $1 AND version = $2")
+                            .bind(id)
+                            .bind(n)
+                            .fetch_one(&mut **tx)
+                            .await?;
+                        uses_credentials(&from_json(&snapshot)?)
+                    }
+                    None => false,
+                }
+        }
+    };
+    Ok(if pending { Approval { state: ApprovalState::Pending, by: None, at: None, reason: None } } else { approved_now })
+}
+
+/// Whether any node references a credential.
+pub fn uses_credentials(definition: &Definition) -> bool {
+    definition.nodes.iter().any(|n| n.data.config.get("credential_id").and_then(Value::as_str).is_some_and(|id| !id.trim().is_empty()))
+}
+
+/// The approval columns of `workflow_versions v`, in [`LiveRow`]'s and [`VersionRow`]'s order.
+const APPROVAL_COLUMNS: &str = "v.approval_state, v.approved_by_id, v.approved_by_name, v.approved_at, v.rejection_reason";
+
+fn approval_of(state: Option<&str>, by_id: Option<String>, by_name: Option<String>, at: Option<String>, reason: Option<String>) -> Approval {
+    Approval {
+        state: ApprovalState::parse(state.unwrap_or("approved")),
+        by: by_name.map(|name| Reviewer { id: by_id, name }),
+        at,
+        reason,
+    }
+}
+
+/// The live row with its newest version's approval.
+#[derive(sqlx::FromRow)]
+struct LiveRow {
+    name: String,
+    version: i64,
+    content_hash: String,
+    enabled: i64,
+    updated_by_name: String,
+    approved_version: Option<i64>,
+    approval_state: Option<String>,
+    approved_by_id: Option<String>,
+    approved_by_name: Option<String>,
+    approved_at: Option<String>,
+    rejection_reason: Option<String>,
+}
+
+impl LiveRow {
+    fn approval(&self) -> Approval {
+        approval_of(self.approval_state.as_deref(), self.approved_by_id.clone(), self.approved_by_name.clone(), self.approved_at.clone(), self.rejection_reason.clone())
+    }
 }
 
 pub async fn list(db: &Db, org_id: &str) -> ApiResult<Vec<WorkflowSummary>> {
@@ -332,45 +451,188 @@ pub async fn list(db: &Db, org_id: &str) -> ApiResult<Vec<WorkflowSummary>> {
 
 /// The live workflow; 404 when absent or in another org.
 pub async fn get(db: &Db, org_id: &str, id: &str) -> ApiResult<Workflow> {
-    let row: Option<(String, String, i64, String, i64, String)> = sqlx::query_as(
-        "SELECT name, definition, version, content_hash, enabled, updated_at FROM workflows WHERE id = $1 AND org_id = $2",
-    )
-    .bind(id)
-    .bind(org_id)
-    .fetch_optional(db.pool())
-    .await?;
-    let (name, definition, version, content_hash, enabled, updated_at) = row.ok_or_else(|| ApiError::not_found("Workflow"))?;
-    let d = from_json(&definition)?;
-    Ok(Workflow { id: id.into(), org_id: org_id.into(), name, nodes: d.nodes, edges: d.edges, version, content_hash, enabled: enabled != 0, updated_at })
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        definition: String,
+        updated_at: String,
+        #[sqlx(flatten)]
+        live: LiveRow,
+    }
+    let sql = format!(
+        "SELECT w.definition, w.updated_at, w.name, w.version, w.content_hash, w.enabled, w.updated_by_name, w.approved_version, {APPROVAL_COLUMNS} \
+         FROM workflows w LEFT JOIN workflow_versions v ON v.workflow_id = w.id AND v.version = w.version WHERE w.id = $1 AND w.org_id = $2"
+    );
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(org_id).fetch_optional(db.pool()).await?;
+    let row = row.ok_or_else(|| ApiError::not_found("Workflow"))?;
+    let d = from_json(&row.definition)?;
+    let approval = row.live.approval();
+    let l = row.live;
+    Ok(Workflow {
+        id: id.into(),
+        org_id: org_id.into(),
+        name: l.name,
+        nodes: d.nodes,
+        edges: d.edges,
+        version: l.version,
+        content_hash: l.content_hash,
+        enabled: l.enabled != 0,
+        updated_at: row.updated_at,
+        approval,
+        approved_version: l.approved_version,
+    })
 }
 
 /// Version `n`'s snapshot in the shape of a live workflow.
 pub async fn get_version(db: &Db, org_id: &str, id: &str, n: i64) -> ApiResult<Workflow> {
-    let row: Option<(String, String, String, String, i64)> = sqlx::query_as(
-        "SELECT v.name, v.snapshot, v.content_hash, v.created_at, w.enabled FROM workflow_versions v \
-         JOIN workflows w ON w.id = v.workflow_id WHERE w.id = $1 AND w.org_id = $2 AND v.version = $3",
-    )
-    .bind(id)
-    .bind(org_id)
-    .bind(n)
-    .fetch_optional(db.pool())
-    .await?;
-    let Some((name, snapshot, content_hash, created_at, enabled)) = row else {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        name: String,
+        snapshot: String,
+        content_hash: String,
+        created_at: String,
+        enabled: i64,
+        approved_version: Option<i64>,
+        approval_state: Option<String>,
+        approved_by_id: Option<String>,
+        approved_by_name: Option<String>,
+        approved_at: Option<String>,
+        rejection_reason: Option<String>,
+    }
+    let sql = format!(
+        "SELECT v.name, v.snapshot, v.content_hash, v.created_at, w.enabled, w.approved_version, {APPROVAL_COLUMNS} FROM workflow_versions v \
+         JOIN workflows w ON w.id = v.workflow_id WHERE w.id = $1 AND w.org_id = $2 AND v.version = $3"
+    );
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(org_id).bind(n).fetch_optional(db.pool()).await?;
+    let Some(r) = row else {
         live_hash(db, org_id, id).await?;
         return Err(ApiError::not_found(&format!("Version {n}")));
     };
-    let d = from_json(&snapshot)?;
+    let d = from_json(&r.snapshot)?;
     Ok(Workflow {
         id: id.into(),
         org_id: org_id.into(),
-        name,
+        name: r.name,
         nodes: d.nodes,
         edges: d.edges,
         version: n,
-        content_hash,
-        enabled: enabled != 0,
-        updated_at: created_at,
+        content_hash: r.content_hash,
+        enabled: r.enabled != 0,
+        updated_at: r.created_at,
+        approval: approval_of(r.approval_state.as_deref(), r.approved_by_id, r.approved_by_name, r.approved_at, r.rejection_reason),
+        approved_version: r.approved_version,
     })
+}
+
+/// What a run of `workflow_id` executes: the newest approved version (org, name, enabled,
+/// version, content hash, definition). 404 when absent (or not in `org_id`); 409
+/// `approval_required` when no version is approved yet.
+pub struct Runnable {
+    pub org_id: String,
+    pub name: String,
+    pub enabled: bool,
+    pub version: i64,
+    pub content_hash: String,
+    pub definition: String,
+}
+
+pub async fn runnable(db: &Db, org_id: Option<&str>, workflow_id: &str) -> ApiResult<Runnable> {
+    type Row = (String, String, i64, Option<i64>, i64, String, String);
+    let row: Option<Row> = sqlx::query_as("SELECT org_id, name, enabled, approved_version, version, content_hash, definition FROM workflows WHERE id = $1")
+        .bind(workflow_id)
+        .fetch_optional(db.pool())
+        .await?;
+    let Some((wf_org, name, enabled, approved, live_version, live_hash, live_definition)) = row.filter(|r| org_id.is_none_or(|o| o == r.0)) else {
+        return Err(ApiError::not_found("Workflow"));
+    };
+    let runnable = |version, content_hash, definition| Runnable { org_id: wf_org.clone(), name: name.clone(), enabled: enabled != 0, version, content_hash, definition };
+    match approved {
+        None => Err(ApiError::new(
+            ErrorKind::ApprovalRequired,
+            "This workflow has no approved version yet: an owner or admin must approve it in History before it can run.",
+        )),
+        // The common case: the live version is the approved one (no second read).
+        Some(n) if n == live_version => Ok(runnable(n, live_hash, live_definition)),
+        Some(n) => {
+            let (hash, snapshot): (String, String) = sqlx::query_as("SELECT content_hash, snapshot FROM workflow_versions WHERE workflow_id = $1 AND version = $2")
+                .bind(workflow_id)
+                .bind(n)
+                .fetch_one(db.pool())
+                .await?;
+            Ok(runnable(n, hash, snapshot))
+        }
+    }
+}
+
+/// Approves (`reason: None`) or rejects a pending version: owners and admins other than its
+/// author. 404 for no such version; 403 `own_change` for its author; 409 `not_pending` when
+/// it was already reviewed. Approving makes it the version runs use if it is the newest
+/// approved one; approving version n approves no other.
+pub async fn review(db: &Db, org_id: &str, id: &str, n: i64, decision: Decision, reviewer: &Reviewer, by: &Acting<'_>) -> ApiResult<VersionInfo> {
+    let reason = match &decision {
+        Decision::Reject(Some(reason)) => {
+            let reason = reason.trim();
+            if reason.chars().count() > 1000 || reason.chars().any(|c| c.is_control() && c != '\n') {
+                return Err(ApiError::invalid("reason", "must be at most 1,000 characters, without control characters"));
+            }
+            (!reason.is_empty()).then(|| reason.to_owned())
+        }
+        _ => None,
+    };
+    let mut tx = db.pool().begin().await?;
+    // The workflow row's lock orders reviews and saves of one workflow.
+    let current = lock_current(&mut tx, org_id, id).await?;
+    let row: Option<(String, Option<String>, String)> =
+        sqlx::query_as("SELECT approval_state, actor_id, content_hash FROM workflow_versions WHERE workflow_id = $1 AND version = $2")
+            .bind(id)
+            .bind(n)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let (state, author, hash) = row.ok_or_else(|| ApiError::not_found(&format!("Version {n}")))?;
+    if author.is_some() && author == reviewer.id {
+        return Err(ApiError::new(ErrorKind::OwnChange, "You wrote this version: another owner or admin must review it (four eyes)."));
+    }
+    if ApprovalState::parse(&state) != ApprovalState::Pending {
+        return Err(ApiError::new(ErrorKind::NotPending, format!("Version {n} is not pending approval: it is already {state}.")));
+    }
+    let at = now();
+    let state = match decision {
+        Decision::Approve => ApprovalState::Approved,
+        Decision::Reject(_) => ApprovalState::Rejected,
+    };
+    sqlx::query("UPDATE workflow_versions SET approval_state = $1, approved_by_id = $2, approved_by_name = $3, approved_at = $4, rejection_reason = $5 WHERE workflow_id = $6 AND version = $7")
+        .bind(state.as_str())
+        .bind(reviewer.id.as_deref())
+        .bind(&reviewer.name)
+        .bind(&at)
+        .bind(reason.as_deref())
+        .bind(id)
+        .bind(n)
+        .execute(&mut *tx)
+        .await?;
+    if state == ApprovalState::Approved && current.approved_version.is_none_or(|v| v < n) {
+        sqlx::query("UPDATE workflows SET approved_version = $1 WHERE id = $2").bind(n).bind(id).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    let action = if state == ApprovalState::Approved { "workflow.version_approved" } else { "workflow.version_rejected" };
+    let mut meta = json!({ "name": current.name, "version": n, "content_hash": hash, "author": author });
+    if let Some(reason) = &reason {
+        meta["reason"] = json!(reason);
+    }
+    by.audit.record(NewEvent::new(Some(org_id), action, by.actor.clone(), "workflow", Some(id)).metadata(meta).client(by.client)).await;
+    version_info(db, org_id, id, n).await
+}
+
+/// The person reviewing: keys cannot ([`crate::backend::access::Access::REVIEW_VERSIONS`]).
+pub fn reviewer(caller: &super::auth::Caller) -> ApiResult<Reviewer> {
+    let person = caller.person()?;
+    Ok(Reviewer { id: Some(person.id.clone()), name: person.name.clone() })
+}
+
+/// A review's outcome; a rejection may say why.
+#[derive(Debug, Clone)]
+pub enum Decision {
+    Approve,
+    Reject(Option<String>),
 }
 
 /// The live content hash; 404 unless the workflow exists in this org. Reads no definition.
@@ -414,31 +676,57 @@ pub async fn history(db: &Db, org_id: &str, id: &str, limit: Option<i64>, cursor
         Some(c) => super::cursor::decode::<1>(c)?[0],
         None => i64::MAX,
     };
-    type Row = (i64, String, String, String, Option<String>, String, String, Option<String>, String, Option<String>, Option<String>, i64, i64, i64, i64, i64);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT version, name, content_hash, source, label, created_at, actor_type, actor_id, actor_label, actor_name, actor_email, \
-         nodes_added, nodes_removed, nodes_changed, edges_added, edges_removed \
-         FROM workflow_versions WHERE workflow_id = $1 AND version < $2 ORDER BY version DESC LIMIT $3",
-    )
-    .bind(id)
-    .bind(before)
-    .bind(limit + 1)
-    .fetch_all(db.pool())
-    .await?;
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        version: i64,
+        name: String,
+        content_hash: String,
+        source: String,
+        label: Option<String>,
+        created_at: String,
+        actor_type: String,
+        actor_id: Option<String>,
+        actor_label: String,
+        actor_name: Option<String>,
+        actor_email: Option<String>,
+        nodes_added: i64,
+        nodes_removed: i64,
+        nodes_changed: i64,
+        edges_added: i64,
+        edges_removed: i64,
+        approval_state: Option<String>,
+        approved_by_id: Option<String>,
+        approved_by_name: Option<String>,
+        approved_at: Option<String>,
+        rejection_reason: Option<String>,
+    }
+    let sql = format!(
+        "SELECT v.version, v.name, v.content_hash, v.source, v.label, v.created_at, v.actor_type, v.actor_id, v.actor_label, v.actor_name, v.actor_email, \
+         v.nodes_added, v.nodes_removed, v.nodes_changed, v.edges_added, v.edges_removed, {APPROVAL_COLUMNS} \
+         FROM workflow_versions v WHERE v.workflow_id = $1 AND v.version < $2 ORDER BY v.version DESC LIMIT $3"
+    );
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(before).bind(limit + 1).fetch_all(db.pool()).await?;
     let more = rows.len() as i64 > limit;
     let versions: Vec<VersionInfo> = rows
         .into_iter()
         .take(limit as usize)
         .map(|r| {
             Ok(VersionInfo {
-                version: r.0,
-                name: r.1,
-                content_hash: r.2,
-                source: r.3.parse().map_err(|_| ApiError::internal())?,
-                label: r.4,
-                created_at: r.5,
-                actor: Actor { kind: r.6, id: r.7, label: r.8, name: r.9, email: r.10 },
-                summary: DiffSummary { nodes_added: r.11, nodes_removed: r.12, nodes_changed: r.13, edges_added: r.14, edges_removed: r.15 },
+                version: r.version,
+                name: r.name,
+                content_hash: r.content_hash,
+                source: r.source.parse().map_err(|_| ApiError::internal())?,
+                label: r.label,
+                created_at: r.created_at,
+                actor: Actor { kind: r.actor_type, id: r.actor_id, label: r.actor_label, name: r.actor_name, email: r.actor_email },
+                summary: DiffSummary {
+                    nodes_added: r.nodes_added,
+                    nodes_removed: r.nodes_removed,
+                    nodes_changed: r.nodes_changed,
+                    edges_added: r.edges_added,
+                    edges_removed: r.edges_removed,
+                },
+                approval: approval_of(r.approval_state.as_deref(), r.approved_by_id, r.approved_by_name, r.approved_at, r.rejection_reason),
             })
         })
         .collect::<ApiResult<_>>()?;
@@ -529,7 +817,7 @@ mod tests {
     }
 
     fn input(def: Definition) -> SaveInput {
-        SaveInput { name: Some("Onboarding".into()), definition: def, enabled: None, label: None, base_version: None }
+        SaveInput { name: Some("Onboarding".into()), definition: def, enabled: None, label: None, base_version: None, author_role: Role::Admin }
     }
 
     #[tokio::test]

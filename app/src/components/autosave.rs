@@ -18,10 +18,17 @@ pub struct Snapshot {
 
 /// What became of a save, told to whoever shows it (perhaps no one: the editor may be gone).
 pub enum Outcome {
-    Saved { seq: u64, version: i64, versioned: bool },
+    Saved { seq: u64, version: i64, versioned: bool, approval: Waiting },
     /// Someone else saved `current` since this editor's base version; nothing waiting is sent.
     Conflict { message: String, current: i64 },
     Failed(String),
+}
+
+/// Whether the saved version waits for approval, and which version runs use meanwhile.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Waiting {
+    pub pending: bool,
+    pub approved_version: Option<i64>,
 }
 
 type Report = Box<dyn Fn(Outcome) + Send + Sync>;
@@ -79,7 +86,8 @@ impl Saver {
             let outcome = match save_workflow(self.org.clone(), self.id.clone(), Some(name), definition, Some(base)).await {
                 Ok(saved) => {
                     self.rebase(saved.version);
-                    Outcome::Saved { seq, version: saved.version, versioned: saved.versioned }
+                    let approval = Waiting { pending: saved.pending, approved_version: saved.approved_version };
+                    Outcome::Saved { seq, version: saved.version, versioned: saved.versioned, approval }
                 }
                 Err(e) => {
                     // What waits was built on the refused save: the person decides (retry,

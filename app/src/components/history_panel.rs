@@ -1,11 +1,13 @@
 //! The Version history overlay: a timeline of versions newest first (infinite scroll), the
-//! selected version's change list, a compare picker, and "View on canvas".
+//! selected version's change list, a compare picker, "View on canvas", and — beside a
+//! member's pending version, for owners and admins other than its author — Approve and
+//! Reject (four eyes).
 
 use super::diff_view::DiffView;
 use super::time::RelativeTime;
 use crate::error::ApiError;
-use crate::model::{VersionInfo, VersionSource};
-use crate::server_fns::workflows::{compare_versions, workflow_history, workflow_version_change};
+use crate::model::{ApprovalState, VersionInfo, VersionSource};
+use crate::server_fns::workflows::{compare_versions, review_version, workflow_history, workflow_version_change};
 use crate::workflow::WorkflowDiff;
 use leptos::html;
 use leptos::prelude::*;
@@ -22,6 +24,10 @@ pub fn HistoryPanel(
     org: String,
     id: String,
     #[prop(into)] current_version: Signal<i64>,
+    /// The signed-in person: their own pending versions offer no Approve.
+    viewer: Option<String>,
+    /// A version was approved or rejected here.
+    on_reviewed: Callback<VersionInfo>,
     on_preview: Callback<VersionInfo>,
     on_close: Callback<()>,
 ) -> AnyView {
@@ -114,6 +120,16 @@ pub fn HistoryPanel(
             load_on_scroll();
         }
     };
+    // A review replaces the version's entry and tells the editor.
+    let reviewed = Callback::new(move |info: VersionInfo| {
+        versions.update(|v| {
+            if let Some(slot) = v.iter_mut().find(|x| x.version == info.version) {
+                *slot = info.clone();
+            }
+        });
+        on_reviewed.run(info);
+    });
+    let (org_r, id_r) = (org.clone(), id.clone());
     let version_options = move || versions.get().into_iter().map(|v| view! { <option value=v.version>{format!("v{}", v.version)}</option> }).collect_view();
 
     view! {
@@ -142,7 +158,7 @@ pub fn HistoryPanel(
             </header>
             <div class="overlay-body">
                 <ol class="timeline" aria-label="Versions" on:scroll=on_scroll>
-                    <For each=move || versions.get() key=|v| v.version let:v>
+                    <For each=move || versions.get() key=|v| (v.version, v.approval.state) let:v>
                         {
                             let n = v.version;
                             let is_current = move || current_version.get() == n;
@@ -164,6 +180,7 @@ pub fn HistoryPanel(
                                             0 => None,
                                             k => Some(view! { <span class="badge runs">{if k == 1 { "1 run".to_owned() } else { format!("{k} runs") }}</span> }),
                                         }}
+                                        {approval_badge(v.approval.state)}
                                         {v.label.clone().map(|l| view! { <span class="version-label">{l}</span> })}
                                     </button>
                                 </li>
@@ -187,8 +204,11 @@ pub fn HistoryPanel(
                         Some(Detail::Compare(a, b)) => view! { <h3>{format!("Changes from v{a} to v{b}")}</h3> }.into_any(),
                         _ => selected_info().map(|v| {
                             let info = v.clone();
+                            let may_review = v.approval.state == ApprovalState::Pending && v.actor.id.is_some() && v.actor.id != viewer;
                             view! {
-                                <h3>{format!("Version {} · {}", v.version, v.actor.name.clone().unwrap_or(v.actor.label.clone()))}</h3>
+                                <h3>{format!("Version {} · {}", v.version, v.actor.name.clone().unwrap_or(v.actor.label.clone()))} " " {approval_badge(v.approval.state)}</h3>
+                                {approval_note(&v)}
+                                {may_review.then(|| view! { <Review org=org_r.clone() id=id_r.clone() version=v.version on_done=reviewed error/> })}
                                 <p class="muted">"Changes against the version before it."</p>
                                 <button type="button" class="primary" on:click=move |_| on_preview.run(info.clone())>"View on canvas"</button>
                             }.into_any()
@@ -208,6 +228,62 @@ pub fn HistoryPanel(
         </div>
     }
     .into_any()
+}
+
+fn approval_badge(state: ApprovalState) -> Option<AnyView> {
+    match state {
+        ApprovalState::Approved => None,
+        ApprovalState::Pending => Some(view! { <span class="badge pending">"Pending approval"</span> }.into_any()),
+        ApprovalState::Rejected => Some(view! { <span class="badge rejected">"Rejected"</span> }.into_any()),
+    }
+}
+
+/// Who reviewed a version, or what waiting means.
+fn approval_note(v: &VersionInfo) -> Option<AnyView> {
+    let by = v.approval.by.as_ref().map(|b| b.name.clone()).unwrap_or_default();
+    match v.approval.state {
+        ApprovalState::Pending => Some(view! {
+            <p class="notice">"Waiting for an owner or admin other than its author. Runs keep using the latest approved version until then."</p>
+        }.into_any()),
+        ApprovalState::Rejected => Some(view! {
+            <p class="muted">{format!("Rejected by {by}")}{v.approval.reason.clone().map(|r| format!(": {r}"))}</p>
+        }.into_any()),
+        ApprovalState::Approved if v.approval.by.as_ref().is_some_and(|b| b.id != v.actor.id) => {
+            Some(view! { <p class="muted">{format!("Approved by {by}")}</p> }.into_any())
+        }
+        ApprovalState::Approved => None,
+    }
+}
+
+/// Approve, or reject with a reason.
+#[component]
+fn Review(org: String, id: String, version: i64, on_done: Callback<VersionInfo>, error: RwSignal<Option<ApiError>>) -> impl IntoView {
+    let reason = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let decide = move |approve: bool| {
+        let (org, id) = (org.clone(), id.clone());
+        let why = Some(reason.get_untracked().trim().to_owned()).filter(|r| !r.is_empty());
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            match review_version(org, id, version, approve, why).await {
+                Ok(info) => on_done.run(info),
+                Err(e) => error.set(Some(e)),
+            }
+            busy.try_set(false);
+        });
+    };
+    let reject = decide.clone();
+    view! {
+        <div class="review" role="group" aria-label=format!("Review version {version}")>
+            <button type="button" class="primary" disabled=move || busy.get() on:click=move |_| decide(true)>"Approve"</button>
+            <label class="review-reason">"Reason (for a rejection)"
+                <input type="text" maxlength="1000" placeholder="e.g. points the token at an unknown host"
+                    prop:value=reason on:input=move |ev| reason.set(event_target_value(&ev))/>
+            </label>
+            <button type="button" class="danger" disabled=move || busy.get() on:click=move |_| reject(false)>"Reject"</button>
+        </div>
+    }
 }
 
 /// Tab from the last control goes to the first, Shift+Tab from the first to the last, and a

@@ -1,13 +1,14 @@
 //! Org settings (owner/admin): email engagement (recording, PostHog forwarding, SES
-//! subscriptions), audit retention, and the org's credentials, which `http_request` nodes
-//! send as a bearer token. Secrets go in once and never come back out.
+//! subscriptions), audit retention, when a member's change waits for approval, and the org's
+//! credentials, which `http_request` nodes send as a bearer token to their allowed hosts only.
+//! Secrets go in once and never come back out.
 
 use crate::components::error_panel::ErrorPanel;
 use crate::components::time::{RelativeTime, TimeOrNever};
 use crate::components::shell::RoleGate;
-use crate::model::{OrgSettings, Role, SettingsPatch};
+use crate::model::{CredentialPatch, OrgCredential, OrgSettings, Role, SettingsPatch};
 use crate::server_fns::engagement::{load_settings, SettingsView, UpdateOrgSettings};
-use crate::server_fns::executions::{list_credentials, CreateCredential, DeleteCredential};
+use crate::server_fns::executions::{list_credentials, CreateCredential, DeleteCredential, UpdateCredential};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -18,6 +19,7 @@ pub fn SettingsPage() -> impl IntoView {
         <h1 class="page-title">"Settings"</h1>
         <RoleGate min=Role::Admin>
             <EngagementSettings/>
+            <ApprovalSettings/>
             <Credentials/>
         </RoleGate>
     }
@@ -48,7 +50,7 @@ fn EngagementSettings() -> impl IntoView {
 fn EngagementForm(current: SettingsView, save: ServerAction<UpdateOrgSettings>) -> impl IntoView {
     let org = super::org_param();
     let SettingsView { settings, forwarding, subscriptions } = current;
-    let OrgSettings { capture_engagement_events, audit_retention_days, posthog_host, posthog_api_key_set } = settings.clone();
+    let OrgSettings { capture_engagement_events, audit_retention_days, posthog_host, posthog_api_key_set, .. } = settings.clone();
     let capture = RwSignal::new(capture_engagement_events);
     let retention = RwSignal::new(audit_retention_days.map(|d| d.to_string()).unwrap_or_default());
     let host = RwSignal::new(posthog_host.clone().unwrap_or_default());
@@ -146,28 +148,83 @@ fn EngagementForm(current: SettingsView, save: ServerAction<UpdateOrgSettings>) 
     }
 }
 
+/// `workflow_approval`: when a member's new version waits for an owner or admin.
+#[component]
+fn ApprovalSettings() -> impl IntoView {
+    let org = super::org_param();
+    let save = ServerAction::<UpdateOrgSettings>::new();
+    let current = Resource::new(move || (org.get(), save.version().get()), |(org, _)| load_settings(org));
+    let on_change = move |ev: leptos::ev::Event| {
+        let patch = SettingsPatch { workflow_approval: Some(event_target_value(&ev)), ..SettingsPatch::default() };
+        save.dispatch(UpdateOrgSettings { org: org.get_untracked(), patch });
+    };
+    let choice = |value: &'static str, label: &'static str, current: &str| {
+        let selected = current == value;
+        view! { <option value=value selected=selected>{label}</option> }
+    };
+    view! {
+        <section class="panel" aria-labelledby="approval-settings">
+            <h2 id="approval-settings">"Approval of members' changes"</h2>
+            <p class="muted">"A member's new version can wait for an owner or admin (not its author) to approve it in the workflow's History. Until then, every run — Run button, API, webhook and schedule — uses the latest approved version."</p>
+            <Transition fallback=|| view! { <p class="loading">"Loading settings…"</p> }>
+                {move || Suspend::new(async move {
+                    match current.await {
+                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                        Ok(v) => {
+                            let mode = v.settings.workflow_approval;
+                            view! {
+                                <label>"Members' versions wait for approval"
+                                    <select on:change=on_change disabled=move || save.pending().get()>
+                                        {choice("credentials", "When the workflow uses a credential (recommended)", &mode)}
+                                        {choice("all", "Always", &mode)}
+                                        {choice("off", "Never", &mode)}
+                                    </select>
+                                </label>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Transition>
+            <span role="status" class="form-ok">{move || matches!(save.value().get(), Some(Ok(_))).then_some("Saved.")}</span>
+            {move || save.value().get().and_then(Result::err).map(|e| view! { <p class="form-error" role="alert">{e.for_people()}</p> })}
+        </section>
+    }
+}
+
+/// Hosts as typed: separated by commas, spaces or new lines.
+fn host_list(text: &str) -> Vec<String> {
+    text.split(|c: char| c == ',' || c.is_whitespace()).filter(|h| !h.is_empty()).map(str::to_owned).collect()
+}
+
 #[component]
 fn Credentials() -> impl IntoView {
     let org = super::org_param();
     let create = ServerAction::<CreateCredential>::new();
     let delete = ServerAction::<DeleteCredential>::new();
-    let list = Resource::new(move || (org.get(), create.version().get(), delete.version().get()), |(org, _, _)| list_credentials(org));
-    let (name, secret) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let update = ServerAction::<UpdateCredential>::new();
+    let list = Resource::new(
+        move || (org.get(), create.version().get(), delete.version().get(), update.version().get()),
+        |(org, _, _, _)| list_credentials(org),
+    );
+    let (name, secret, hosts) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
     Effect::new(move |_| {
         if let Some(Ok(_)) = create.value().get() {
             name.set(String::new());
             secret.set(String::new());
+            hosts.set(String::new());
         }
     });
-    let error = move || create.value().get().and_then(Result::err).or_else(|| delete.value().get().and_then(Result::err));
+    let error = move || {
+        create.value().get().and_then(Result::err).or_else(|| delete.value().get().and_then(Result::err)).or_else(|| update.value().get().and_then(Result::err))
+    };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        create.dispatch(CreateCredential { org: org.get_untracked(), name: name.get_untracked(), secret: secret.get_untracked() });
+        create.dispatch(CreateCredential { org: org.get_untracked(), name: name.get_untracked(), secret: secret.get_untracked(), allowed_hosts: host_list(&hosts.get_untracked()) });
     };
     view! {
         <section class="panel" aria-labelledby="credentials">
             <h2 id="credentials">"Credentials"</h2>
-            <p class="muted">"Secrets your workflows send as a bearer token (an HTTP request node's Credential). Stored encrypted; never shown again, not even to you. Each use by a run is in the audit log."</p>
+            <p class="muted">"Secrets your workflows send as a bearer token (an HTTP request node's Credential), only to the hosts you allow: a request to any other host fails its step and sends nothing. Stored encrypted; never shown again, not even to you. Each use and each refusal is in the audit log."</p>
             <form class="key-form" on:submit=on_submit>
                 <label>"Name"
                     <input type="text" required maxlength="100" placeholder="e.g. Billing API" prop:value=name on:input=move |ev| name.set(event_target_value(&ev))/>
@@ -175,10 +232,15 @@ fn Credentials() -> impl IntoView {
                 <label>"Secret"
                     <input type="password" required autocomplete="off" prop:value=secret on:input=move |ev| secret.set(event_target_value(&ev))/>
                 </label>
+                <label>"Allowed hosts"
+                    <input type="text" required placeholder="api.example.com, *.example.net" aria-describedby="allowed-hosts-help"
+                        prop:value=hosts on:input=move |ev| hosts.set(event_target_value(&ev))/>
+                </label>
                 <button type="submit" class="primary" disabled=move || create.pending().get()>
                     {move || if create.pending().get() { "Saving…" } else { "Add credential" }}
                 </button>
             </form>
+            <p class="muted" id="allowed-hosts-help">"Allowed hosts: exact names or IP addresses, or *.domain for its sub-domains; separate them with commas. No scheme, port or path."</p>
             {move || error().map(|e| view! { <p class="form-error" role="alert">{e.for_people()}</p> })}
             <Transition fallback=|| view! { <p class="loading">"Loading credentials…"</p> }>
                 {move || Suspend::new(async move {
@@ -187,7 +249,7 @@ fn Credentials() -> impl IntoView {
                         Ok(list) if list.is_empty() => view! { <p class="empty-state">"No credentials yet."</p> }.into_any(),
                         Ok(list) => view! {
                             <table class="table credentials">
-                                <thead><tr><th>"Name"</th><th>"Id (for the node's Credential field)"</th><th>"Created"</th><th>"Last used"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                                <thead><tr><th>"Name"</th><th>"Allowed hosts"</th><th>"Id (for the node's Credential field)"</th><th>"Created"</th><th>"Last used"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
                                 <tbody>
                                     {list.into_iter().map(|c| {
                                         let (id, label) = (c.id.clone(), c.name.clone());
@@ -199,6 +261,7 @@ fn Credentials() -> impl IntoView {
                                         view! {
                                             <tr>
                                                 <td>{c.name.clone()}</td>
+                                                <td><AllowedHosts credential=c.clone() update/></td>
                                                 <td><code>{c.id.clone()}</code></td>
                                                 <td><RelativeTime at=c.created_at.clone()/>" by "{c.created_by.name.clone()}</td>
                                                 <td><TimeOrNever at=c.last_used_at.clone()/></td>
@@ -213,5 +276,40 @@ fn Credentials() -> impl IntoView {
                 })}
             </Transition>
         </section>
+    }
+}
+
+/// A credential's allowed hosts, and an inline editor for them.
+#[component]
+fn AllowedHosts(credential: OrgCredential, update: ServerAction<UpdateCredential>) -> impl IntoView {
+    let org = super::org_param();
+    let editing = RwSignal::new(false);
+    let text = RwSignal::new(credential.allowed_hosts.join(", "));
+    let (id, name) = (credential.id.clone(), credential.name.clone());
+    let on_save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let patch = CredentialPatch { allowed_hosts: Some(host_list(&text.get_untracked())), ..CredentialPatch::default() };
+        update.dispatch(UpdateCredential { org: org.get_untracked(), id: id.clone(), patch });
+    };
+    let hosts = credential.allowed_hosts.clone();
+    view! {
+        <Show when=move || editing.get() fallback=move || {
+            let hosts = hosts.clone();
+            view! {
+                {if hosts.is_empty() {
+                    view! { <span class="form-error">"None: every request is refused"</span> }.into_any()
+                } else {
+                    view! { <span class="hosts">{hosts.into_iter().map(|h| view! { <code>{h}</code>" " }).collect_view()}</span> }.into_any()
+                }}
+                " "
+                <button type="button" class="small" aria-label=format!("Edit allowed hosts of {}", credential.name) on:click=move |_| editing.set(true)>"Edit"</button>
+            }
+        }>
+            <form class="inline-form" on:submit=on_save.clone()>
+                <input type="text" aria-label=format!("Allowed hosts of {name}") prop:value=text on:input=move |ev| text.set(event_target_value(&ev))/>
+                <button type="submit" class="primary small" disabled=move || update.pending().get()>"Save hosts"</button>
+                <button type="button" class="small" on:click=move |_| editing.set(false)>"Cancel"</button>
+            </form>
+        </Show>
     }
 }

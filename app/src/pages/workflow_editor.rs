@@ -1,14 +1,14 @@
 //! The workflow editor: canvas, palette, side panel, autosave, and — for owners and admins —
 //! version history with read-only preview and restore.
 
-use crate::components::autosave::{Outcome, Saver, Snapshot};
+use crate::components::autosave::{Outcome, Saver, Snapshot, Waiting};
 use crate::components::canvas::{delete_selection, fit, Canvas, EditKind, Mark, Selection, Viewport, NODE_H, NODE_W};
 use crate::components::error_panel::ErrorPanel;
 use crate::components::history_panel::HistoryPanel;
 use crate::components::node_panel::NodePanel;
 use crate::components::shell::membership;
 use crate::components::time::relative;
-use crate::model::{Execution, Role, VersionInfo, Workflow};
+use crate::model::{ApprovalState, Execution, Role, VersionInfo, Workflow};
 use crate::server_fns::executions::{get_version_info, run_workflow};
 use crate::server_fns::workflows::{get_workflow, restore_workflow, workflow_version};
 use crate::workflow::catalog::CATALOG;
@@ -36,9 +36,11 @@ pub fn WorkflowEditorPage() -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading workflow…"</p> }>
             {move || Suspend::new(async move {
-                let role = session.info().await.and_then(|i| membership(&i, &org.get()).map(|m| m.role)).unwrap_or(Role::Member);
+                let info = session.info().await;
+                let role = info.as_ref().and_then(|i| membership(i, &org.get()).map(|m| m.role)).unwrap_or(Role::Member);
+                let user_id = info.map(|i| i.user.id);
                 match workflow.await {
-                    Ok(w) => view! { <Editor workflow=w role/> }.into_any(),
+                    Ok(w) => view! { <Editor workflow=w role user_id/> }.into_any(),
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
                 }
             })}
@@ -59,7 +61,7 @@ fn free_spot(d: &Definition, start: Position) -> Position {
 
 #[derive(Debug, Clone, PartialEq)]
 enum SaveState {
-    Saved { version: i64, versioned: bool },
+    Saved { version: i64, versioned: bool, approval: Waiting },
     Pending,
     Saving,
     Failed(String),
@@ -76,12 +78,13 @@ struct Preview {
 }
 
 #[component]
-fn Editor(workflow: Workflow, role: Role) -> AnyView {
-    let Workflow { id, org_id: org, name: initial_name, nodes, edges, version: initial_version, .. } = workflow;
+fn Editor(workflow: Workflow, role: Role, user_id: Option<String>) -> AnyView {
+    let Workflow { id, org_id: org, name: initial_name, nodes, edges, version: initial_version, approval, approved_version, .. } = workflow;
     let graph = RwSignal::new(Definition { nodes, edges });
     let name = RwSignal::new(initial_name);
     let version = RwSignal::new(initial_version);
-    let save_state = RwSignal::new(SaveState::Saved { version: initial_version, versioned: true });
+    let waiting = Waiting { pending: approval.state == ApprovalState::Pending, approved_version };
+    let save_state = RwSignal::new(SaveState::Saved { version: initial_version, versioned: true, approval: waiting });
     let selected = RwSignal::new(None::<Selection>);
     let view_port = RwSignal::new(Viewport::default());
     let preview = RwSignal::new(None::<Preview>);
@@ -92,13 +95,13 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
     let saver = Saver::new(org.clone(), id.clone(), initial_version, move |outcome| {
         // The editor may be gone by now (a save made on the way out): every touch is a `try_`.
         let state = match outcome {
-            Outcome::Saved { seq, version: made, versioned } => {
+            Outcome::Saved { seq, version: made, versioned, approval } => {
                 version.try_set(made);
                 let latest = edit_seq.try_get_value() == Some(seq) && save_state.try_get_untracked() == Some(SaveState::Saving);
                 if !latest {
                     return;
                 }
-                SaveState::Saved { version: made, versioned }
+                SaveState::Saved { version: made, versioned, approval }
             }
             Outcome::Conflict { message, current } => SaveState::Conflict { message, current },
             Outcome::Failed(message) => SaveState::Failed(message),
@@ -324,7 +327,8 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
                     name.set(w.name);
                     version.set(w.version);
                     rebase.rebase(w.version);
-                    save_state.set(SaveState::Saved { version: w.version, versioned: true });
+                    let approval = Waiting { pending: w.approval.state == ApprovalState::Pending, approved_version: w.approved_version };
+                    save_state.set(SaveState::Saved { version: w.version, versioned: true, approval });
                     preview.set(None);
                     go.run((String::new(), true));
                     notice.set(Some(format!("Restored version {n} as version {}.", w.version)));
@@ -336,7 +340,12 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
 
     let retry = save_again.clone();
     let status = move || match save_state.get() {
-        SaveState::Saved { version, versioned: true } => view! { <span class="save-state ok">{format!("Saved · v{version}")}</span> }.into_any(),
+        // A member's version that waits for an owner or admin: runs keep using the approved one.
+        SaveState::Saved { version, approval: Waiting { pending: true, approved_version }, .. } => {
+            let runs = approved_version.map_or_else(|| "nothing runs until one is approved".to_owned(), |a| format!("runs use v{a}"));
+            view! { <span class="save-state waiting">{format!("Saved · v{version}, waiting for approval; {runs}")}</span> }.into_any()
+        }
+        SaveState::Saved { version, versioned: true, .. } => view! { <span class="save-state ok">{format!("Saved · v{version}")}</span> }.into_any(),
         SaveState::Saved { versioned: false, .. } => view! { <span class="save-state ok">"Saved"</span> }.into_any(),
         SaveState::Pending => view! { <span class="save-state">"Unsaved changes…"</span> }.into_any(),
         SaveState::Saving => view! { <span class="save-state">"Saving…"</span> }.into_any(),
@@ -363,6 +372,18 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
             .into_any()
         }
     };
+    // A review in History changes which version runs: the status says so at once.
+    let on_reviewed = Callback::new(move |reviewed: VersionInfo| {
+        if let SaveState::Saved { version: v, versioned, mut approval } = save_state.get_untracked() {
+            if reviewed.approval.state == ApprovalState::Approved {
+                approval.approved_version = approval.approved_version.max(Some(reviewed.version));
+            }
+            if reviewed.version == v {
+                approval.pending = false;
+            }
+            save_state.set(SaveState::Saved { version: v, versioned, approval });
+        }
+    });
     let is_previewing = Signal::derive(move || preview.get().is_some());
     let fit_click = fit_view.clone();
     let (org_h, id_h) = (org.clone(), id.clone());
@@ -458,7 +479,7 @@ fn Editor(workflow: Workflow, role: Role) -> AnyView {
             </div>
         </div>
         <Show when=move || history_open.get()>
-            <HistoryPanel org=org_h.clone() id=id_h.clone() current_version=version on_preview on_close=Callback::new(move |_| {
+            <HistoryPanel org=org_h.clone() id=id_h.clone() current_version=version viewer=user_id.clone() on_reviewed on_preview on_close=Callback::new(move |_| {
                 go.run((String::new(), false));
                 // Back to the button that opened it, as a dialog should.
                 if let Some(button) = history_button.get_untracked() {

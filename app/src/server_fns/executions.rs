@@ -92,11 +92,20 @@ pub async fn credential_choices(org: String) -> Result<Vec<(String, String)>, Ap
 }
 
 #[server]
-pub async fn create_credential(org: String, name: String, secret: String) -> Result<OrgCredential, ApiError> {
+pub async fn create_credential(org: String, name: String, secret: String, allowed_hosts: Vec<String>) -> Result<OrgCredential, ApiError> {
     let (state, caller, client) = request::caller_and_client().await?;
     require(&caller, &org, Access::MANAGE_CREDENTIALS)?;
     let by = state.acting(&caller, &client);
-    credentials::create(&state.db, &state.config, &org, caller.person()?, &name, &secret, &by).await
+    credentials::create(&state.db, &state.config, &org, caller.person()?, &name, &secret, &allowed_hosts, &by).await
+}
+
+/// Renames, re-scopes or rotates a credential (owner/admin).
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn update_credential(org: String, id: String, patch: crate::model::CredentialPatch) -> Result<OrgCredential, ApiError> {
+    let (state, caller, client) = request::caller_and_client().await?;
+    require(&caller, &org, Access::MANAGE_CREDENTIALS)?;
+    let by = state.acting(&caller, &client);
+    credentials::update(&state.db, &state.config, &org, &id, patch, &by).await
 }
 
 #[server]

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 #[cfg(feature = "ssr")]
-use crate::backend::access::{require, Access};
+use crate::backend::access::{author_role, require, Access};
 #[cfg(feature = "ssr")]
 use crate::backend::{request, workflows};
 #[cfg(feature = "ssr")]
@@ -28,7 +28,7 @@ pub async fn create_workflow(org: String, name: String) -> Result<String, ApiErr
         "edges": []
     }))
     .map_err(|_| ApiError::internal())?;
-    let input = workflows::SaveInput { name: Some(name), definition: starter, enabled: None, label: None, base_version: None };
+    let input = workflows::SaveInput { name: Some(name), definition: starter, enabled: None, label: None, base_version: None, author_role: author_role(&caller, &org) };
     let by = state.acting(&caller, &client);
     let saved = workflows::save(&state.db, &org, None, input, &by, VersionSource::Create).await?;
     Ok(saved.workflow.id)
@@ -47,6 +47,9 @@ pub struct SaveResult {
     pub version: i64,
     pub versioned: bool,
     pub content_hash: String,
+    /// Whether the saved version waits for approval, and the version runs use meanwhile.
+    pub pending: bool,
+    pub approved_version: Option<i64>,
 }
 
 /// The editor's save (autosave and rename). `base_version`: the version the editor holds; if
@@ -55,10 +58,17 @@ pub struct SaveResult {
 pub async fn save_workflow(org: String, id: String, name: Option<String>, definition: Definition, base_version: Option<i64>) -> Result<SaveResult, ApiError> {
     let (state, caller, client) = request::caller_and_client().await?;
     require(&caller, &org, Access::EDIT_WORKFLOWS)?;
-    let input = workflows::SaveInput { name, definition, enabled: None, label: None, base_version };
+    let input = workflows::SaveInput { name, definition, enabled: None, label: None, base_version, author_role: author_role(&caller, &org) };
     let by = state.acting(&caller, &client);
     let saved = workflows::save(&state.db, &org, Some(&id), input, &by, VersionSource::Update).await?;
-    Ok(SaveResult { version: saved.workflow.version, versioned: saved.versioned, content_hash: saved.workflow.content_hash })
+    let w = saved.workflow;
+    Ok(SaveResult {
+        version: w.version,
+        versioned: saved.versioned,
+        pending: w.approval.state == crate::model::ApprovalState::Pending,
+        content_hash: w.content_hash,
+        approved_version: w.approved_version,
+    })
 }
 
 #[server]
@@ -104,4 +114,16 @@ pub async fn restore_workflow(org: String, id: String, version: i64) -> Result<W
     require(&caller, &org, Access::MANAGE_WORKFLOWS)?;
     let by = state.acting(&caller, &client);
     workflows::restore(&state.db, &org, &id, version, &by).await.map(|s| s.workflow)
+}
+
+/// Approves (`approve: true`) or rejects a member's pending version (owners and admins, not
+/// its author); answers the version's history entry.
+#[server]
+pub async fn review_version(org: String, id: String, version: i64, approve: bool, reason: Option<String>) -> Result<crate::model::VersionInfo, ApiError> {
+    let (state, caller, client) = request::caller_and_client().await?;
+    require(&caller, &org, Access::REVIEW_VERSIONS)?;
+    let reviewer = workflows::reviewer(&caller)?;
+    let decision = if approve { workflows::Decision::Approve } else { workflows::Decision::Reject(reason) };
+    let by = state.acting(&caller, &client);
+    workflows::review(&state.db, &org, &id, version, decision, &reviewer, &by).await
 }

@@ -5,7 +5,7 @@ use app::backend::api_keys::bearer;
 use app::backend::executions::{self, Origin, Trigger};
 use app::backend::{credentials, webhook_keys, AppState};
 use app::error::{ApiError, ApiResult};
-use app::model::{CreatedWebhookKey, Execution, ExecutionPage, ExecutionQuery, OrgCredential, WebhookKey};
+use app::model::{CreatedWebhookKey, CredentialPatch, Execution, ExecutionPage, ExecutionQuery, OrgCredential, WebhookKey};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -178,6 +178,8 @@ pub struct CredentialList {
 pub struct CredentialBody {
     name: String,
     secret: String,
+    /// Required; optional here only so that its absence is a 422 naming it.
+    allowed_hosts: Option<Vec<String>>,
 }
 
 #[utoipa::path(
@@ -197,7 +199,7 @@ pub async fn list_credentials(State(state): State<AppState>, Authenticated(calle
     path = "/orgs/{org}/credentials",
     summary = "Store a credential, sealed; its secret is never returned",
     params(("org" = String, Path, description = "Organisation id")),
-    request_body(content = serde_json::Value, content_type = "application/json", description = "{name, secret}"),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "{name, secret, allowed_hosts}"),
     responses((status = 201, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn create_credential(
@@ -209,8 +211,29 @@ pub async fn create_credential(
 ) -> ApiResult<(StatusCode, Json<OrgCredential>)> {
     require(&caller, &org, Access::MANAGE_CREDENTIALS)?;
     let by = state.acting(&caller, &client);
-    let created = credentials::create(&state.db, &state.config, &org, caller.person()?, &body.name, &body.secret, &by).await?;
+    let hosts = body.allowed_hosts.ok_or_else(|| ApiError::invalid("allowed_hosts", "is required: the hosts the secret may be sent to, e.g. [\"api.example.com\"]"))?;
+    let created = credentials::create(&state.db, &state.config, &org, caller.person()?, &body.name, &body.secret, &hosts, &by).await?;
     Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[utoipa::path(
+    patch,
+    path = "/orgs/{org}/credentials/{id}",
+    summary = "Rename, re-scope (allowed_hosts) or rotate (secret) a credential",
+    params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Credential id")),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "{name?, allowed_hosts?, secret?}"),
+    responses((status = 200, description = "The credential", body = serde_json::Value), super::Failure)
+)]
+pub async fn update_credential(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+    Path((org, id)): Path<(String, String)>,
+    ApiJson(patch): ApiJson<CredentialPatch>,
+) -> ApiResult<Json<OrgCredential>> {
+    require(&caller, &org, Access::MANAGE_CREDENTIALS)?;
+    let by = state.acting(&caller, &client);
+    credentials::update(&state.db, &state.config, &org, &id, patch, &by).await.map(Json)
 }
 
 #[utoipa::path(

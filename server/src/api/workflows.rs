@@ -1,9 +1,9 @@
 use super::{ApiJson, ApiQuery, Authenticated, Client};
-use app::backend::access::{require, Access};
+use app::backend::access::{author_role, require, Access};
 use app::backend::workflows::{self, SaveInput};
 use app::backend::AppState;
 use app::error::ApiResult;
-use app::model::{HistoryPage, VersionDiff, VersionSource, Workflow, WorkflowSummary};
+use app::model::{HistoryPage, VersionDiff, VersionInfo, VersionSource, Workflow, WorkflowSummary};
 use app::workflow::{Definition, Edge, Node};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -40,14 +40,15 @@ pub struct WorkflowBody {
     base_version: Option<i64>,
 }
 
-impl From<WorkflowBody> for SaveInput {
-    fn from(b: WorkflowBody) -> SaveInput {
+impl WorkflowBody {
+    fn input(self, author_role: app::model::Role) -> SaveInput {
         SaveInput {
-            name: b.name,
-            definition: Definition { nodes: b.nodes, edges: b.edges },
-            enabled: b.enabled,
-            label: b.label,
-            base_version: b.base_version,
+            name: self.name,
+            definition: Definition { nodes: self.nodes, edges: self.edges },
+            enabled: self.enabled,
+            label: self.label,
+            base_version: self.base_version,
+            author_role,
         }
     }
 }
@@ -76,7 +77,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<Workflow>)> {
     require(&caller, &org, Access::EDIT_WORKFLOWS)?;
     let by = state.acting(&caller, &client);
-    let saved = workflows::save(&state.db, &org, None, body.into(), &by, VersionSource::Create).await?;
+    let saved = workflows::save(&state.db, &org, None, body.input(author_role(&caller, &org)), &by, VersionSource::Create).await?;
     Ok((StatusCode::CREATED, Json(saved.workflow)))
 }
 
@@ -129,7 +130,7 @@ pub async fn update(
 ) -> ApiResult<Json<SavedBody>> {
     require(&caller, &org, Access::EDIT_WORKFLOWS)?;
     let by = state.acting(&caller, &client);
-    let saved = workflows::save(&state.db, &org, Some(&id), body.into(), &by, VersionSource::Api).await?;
+    let saved = workflows::save(&state.db, &org, Some(&id), body.input(author_role(&caller, &org)), &by, VersionSource::Api).await?;
     Ok(Json(SavedBody { workflow: saved.workflow, versioned: saved.versioned }))
 }
 
@@ -224,4 +225,68 @@ pub async fn restore(
     require(&caller, &org, Access::MANAGE_WORKFLOWS)?;
     let by = state.acting(&caller, &client);
     workflows::restore(&state.db, &org, &id, body.version, &by).await.map(|s| Json(s.workflow))
+}
+
+/// A rejection may say why.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RejectBody {
+    reason: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/workflows/{id}/versions/{n}/approve",
+    summary = "Approve a member's pending version (owner/admin, not its author); runs then use it if it is the newest approved",
+    params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id"), ("n" = i64, Path, description = "Version number")),
+    responses((status = 200, description = "The version's history entry", body = serde_json::Value), super::Failure)
+)]
+pub async fn approve(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+    Path((org, id, n)): Path<(String, String, i64)>,
+) -> ApiResult<Json<VersionInfo>> {
+    review(&state, &caller, &client, &org, &id, n, workflows::Decision::Approve).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/workflows/{id}/versions/{n}/reject",
+    summary = "Reject a member's pending version (owner/admin, not its author), with an optional reason",
+    params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id"), ("n" = i64, Path, description = "Version number")),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "{reason?}"),
+    responses((status = 200, description = "The version's history entry", body = serde_json::Value), super::Failure)
+)]
+pub async fn reject(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+    Path((org, id, n)): Path<(String, String, i64)>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<VersionInfo>> {
+    // The body is optional: none, or `{reason}`.
+    let reason = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<RejectBody>(&body)
+            .map_err(|e| app::error::ApiError::new(app::error::ErrorKind::BadRequest, format!("The body must be JSON like {{\"reason\": \"…\"}}: {e}")))?
+            .reason
+    };
+    review(&state, &caller, &client, &org, &id, n, workflows::Decision::Reject(reason)).await
+}
+
+async fn review(
+    state: &AppState,
+    caller: &app::backend::auth::Caller,
+    client: &app::backend::sessions::ClientInfo,
+    org: &str,
+    id: &str,
+    n: i64,
+    decision: workflows::Decision,
+) -> ApiResult<Json<VersionInfo>> {
+    require(caller, org, Access::REVIEW_VERSIONS)?;
+    let reviewer = workflows::reviewer(caller)?;
+    let by = state.acting(caller, client);
+    workflows::review(&state.db, org, id, n, decision, &reviewer, &by).await.map(Json)
 }

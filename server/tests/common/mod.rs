@@ -68,7 +68,7 @@ impl TestServer {
         let options = LeptosOptions::builder().output_name("chronicle").build();
         let data_dir = config.data_dir.clone();
         let state = server::app_state(db.clone(), options, config, &metrics);
-        demo::seed(&db, &state.audit).await.expect("seed demo data");
+        demo::seed(&db, &state.config, &state.audit).await.expect("seed demo data");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().unwrap();
         let app = server::router(state, metrics).into_make_service_with_connect_info::<SocketAddr>();

@@ -107,6 +107,13 @@ pub fn refused_literal(host: &str, allow_private: bool) -> Option<String> {
     (!allow_private && !is_public(ip)).then(|| refusal(host, ip))
 }
 
+/// The host a request to `url` connects to, as the client parses it (lower-case, IPv6 in
+/// brackets); the error is the step's.
+pub fn host_of(url: &str) -> Result<String, String> {
+    let url = reqwest::Url::parse(url.trim()).map_err(|e| format!("url: {e}"))?;
+    url.host_str().map(str::to_owned).ok_or_else(|| "url: has no host".into())
+}
+
 /// Sends the request; the error is the step's, readable (never the bearer).
 pub async fn send(client: &reqwest::Client, allow_private: bool, request: Request<'_>) -> Result<Response, String> {
     let url = reqwest::Url::parse(request.url).map_err(|e| format!("url: {e}"))?;
@@ -141,9 +148,41 @@ pub async fn send(client: &reqwest::Client, allow_private: bool, request: Reques
     let mut body = String::from_utf8_lossy(&kept).into_owned();
     // A server that echoes the request would hand the secret back: it never reaches a step.
     if let Some(token) = request.bearer.filter(|t| !t.is_empty()) {
-        body = body.replace(token, "[redacted]");
+        body = redact(&body, token);
     }
     Ok(Response { status, body, truncated })
+}
+
+/// How long a run of the secret may appear in a step's output: none of 8 characters does.
+pub const REDACT_RUN: usize = 8;
+const REDACTED: &str = "[redacted]";
+
+/// `text` with every run of [`REDACT_RUN`] characters that also occurs in `secret` masked
+/// (a secret shorter than that: every occurrence of it). This catches the whole secret, and
+/// the part of it a cut (the 2 KiB kept) or an echo with padding leaves behind.
+pub fn redact(text: &str, secret: &str) -> String {
+    let secret: Vec<char> = secret.chars().collect();
+    let chars: Vec<char> = text.chars().collect();
+    let run = REDACT_RUN.min(secret.len());
+    if run == 0 || chars.len() < run {
+        return text.to_owned();
+    }
+    let windows: std::collections::HashSet<&[char]> = secret.windows(run).collect();
+    let mut masked = vec![false; chars.len()];
+    for (start, window) in chars.windows(run).enumerate() {
+        if windows.contains(window) {
+            masked[start..start + run].fill(true);
+        }
+    }
+    let mut out = String::with_capacity(text.len());
+    for (i, c) in chars.iter().enumerate() {
+        if !masked[i] {
+            out.push(*c);
+        } else if i == 0 || !masked[i - 1] {
+            out.push_str(REDACTED);
+        }
+    }
+    out
 }
 
 /// A request error with its causes (the resolver's refusal is one), without the URL's query.
@@ -173,6 +212,24 @@ mod tests {
         for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "::ffff:1.1.1.1"] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
+    }
+
+    /// No 8-character run of the secret survives, wherever the echo puts it or cuts it.
+    #[test]
+    fn no_run_of_the_secret_survives_redaction() {
+        let secret = "s3cr3t-Token-0123456789-abcdef";
+        let leaks = |out: &str| secret.chars().collect::<Vec<_>>().windows(REDACT_RUN).any(|w| out.contains(&w.iter().collect::<String>()));
+        for padding in 0..40 {
+            let echoed = format!("{}Authorization: Bearer {secret}\r\nmore", "x".repeat(BODY_KEPT - 30 + padding));
+            let kept: String = echoed.chars().take(BODY_KEPT).collect();
+            let out = redact(&kept, secret);
+            assert!(!leaks(&out), "padding {padding}: {out}");
+        }
+        assert_eq!(redact("a Bearer s3cr3t-Token-0123456789-abcdef b", secret), "a Bearer [redacted] b");
+        assert_eq!(redact("tail: 0123456789-ab", secret), "tail: [redacted]", "a fragment of the middle");
+        assert_eq!(redact("nothing to see", secret), "nothing to see");
+        assert_eq!(redact("key=abc, abc", "abc"), "key=[redacted], [redacted]", "a short secret: every occurrence");
+        assert_eq!(redact("ünïcödé s3cr3t-To", secret), "ünïcödé [redacted]");
     }
 
     #[tokio::test]

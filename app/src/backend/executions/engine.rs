@@ -205,21 +205,33 @@ async fn send_email(ctx: &Context, job: &Job, to: &str, subject: &str, body: &st
 async fn http_request(ctx: &Context, job: &Job, node: &Node) -> Outcome {
     let config = &node.data.config;
     let text = |key: &str| config.get(key).and_then(Value::as_str).map(str::trim).filter(|v| !v.is_empty());
+    let url = text("url").unwrap_or_default();
     let mut bearer = None;
     if let Some(credential_id) = text("credential_id") {
-        match credentials::open_for_run(&ctx.db, &ctx.config, &job.org_id, credential_id).await {
+        // The host is matched before the secret is decrypted; a refusal sends nothing.
+        let host = match egress::host_of(url) {
+            Ok(host) => host,
+            Err(why) => return Outcome::Failed(None, why),
+        };
+        let meta = |name: &str| json!({ "execution_id": job.id, "node_id": node.id, "credential_name": name });
+        let event = |action, meta| NewEvent::new(Some(&job.org_id), action, job.origin.actor.clone(), "credential", Some(credential_id)).metadata(meta);
+        match credentials::open_for_run(&ctx.db, &ctx.config, &job.org_id, credential_id, &host).await {
             Ok(opened) => {
                 // Every resolution is on the record, with who ran it; the secret never is.
-                let meta = json!({ "execution_id": job.id, "node_id": node.id, "credential_name": opened.name });
-                let event = NewEvent::new(Some(&job.org_id), "credential.accessed", job.origin.actor.clone(), "credential", Some(credential_id)).metadata(meta);
-                ctx.audit.record(event).await;
+                ctx.audit.record(event("credential.accessed", meta(&opened.name))).await;
                 bearer = Some(opened.secret);
             }
-            Err(why) => return Outcome::Failed(None, why),
+            Err(credentials::Unusable::HostRefused { name, message }) => {
+                let mut meta = meta(&name);
+                meta["host"] = json!(host);
+                ctx.audit.record(event("credential.refused", meta)).await;
+                return Outcome::Failed(None, message);
+            }
+            Err(credentials::Unusable::Other(why)) => return Outcome::Failed(None, why),
         }
     }
     let request = egress::Request {
-        url: text("url").unwrap_or_default(),
+        url,
         method: text("method").unwrap_or("GET"),
         body: config.get("body").and_then(Value::as_str),
         bearer: bearer.as_deref(),

@@ -14,6 +14,7 @@ use super::auth::{Caller, Credential};
 use super::cursor;
 use super::db::{new_id, now, Db};
 use super::sessions::ClientInfo;
+use super::workflows;
 use crate::error::{ApiError, ApiResult};
 use crate::model::{
     Actor, CredentialDescriptor, Execution, ExecutionPage, ExecutionQuery, ExecutionStep, WebhookKey, CREDENTIAL_TYPES,
@@ -130,26 +131,32 @@ pub struct Prepared {
     payload: Option<Value>,
 }
 
-/// Loads and checks what a run of `workflow_id` will execute. Not in the org → 404; a
-/// webhook or schedule run of a workflow that is disabled or lacks that trigger → 404 (there
-/// is no such hook); a definition that is not strictly valid → 422 naming the field.
+/// Loads and checks what a run of `workflow_id` will execute: its newest approved version,
+/// never a pending or rejected one. Not in the org → 404; no approved version → 409
+/// `approval_required`; a webhook or schedule run of a workflow that is disabled or whose
+/// approved version lacks that trigger → 404 (there is no such hook); a definition that is
+/// not strictly valid → 422 naming the field.
 pub async fn prepare(db: &Db, org_id: Option<&str>, workflow_id: &str, trigger: Trigger, origin: Origin, payload: Option<Value>) -> ApiResult<Prepared> {
-    type Row = (String, String, String, i64, String, i64);
-    let row: Option<Row> = sqlx::query_as("SELECT org_id, name, definition, version, content_hash, enabled FROM workflows WHERE id = $1")
-        .bind(workflow_id)
-        .fetch_optional(db.pool())
-        .await?;
-    let Some((wf_org, name, definition, version, hash, enabled)) = row.filter(|r| org_id.is_none_or(|o| o == r.0)) else {
-        return Err(ApiError::not_found("Workflow"));
-    };
-    let parsed: Definition = serde_json::from_str(&definition).map_err(|_| ApiError::internal())?;
+    let run = workflows::runnable(db, org_id, workflow_id).await?;
+    let parsed: Definition = serde_json::from_str(&run.definition).map_err(|_| ApiError::internal())?;
     if let Some(kind) = trigger.node_kind() {
-        if enabled == 0 || !has_node(&parsed, kind) {
+        if !run.enabled || !has_node(&parsed, kind) {
             return Err(ApiError::not_found(if kind == "webhook_trigger" { "Enabled webhook-triggered workflow" } else { "Enabled scheduled workflow" }));
         }
     }
     validate_strict(&parsed.nodes)?;
-    Ok(Prepared { id: new_id(), org_id: wf_org, workflow_id: workflow_id.into(), workflow_name: name, hash, version, definition, trigger, origin, payload })
+    Ok(Prepared {
+        id: new_id(),
+        org_id: run.org_id,
+        workflow_id: workflow_id.into(),
+        workflow_name: run.name,
+        hash: run.content_hash,
+        version: run.version,
+        definition: run.definition,
+        trigger,
+        origin,
+        payload,
+    })
 }
 
 /// The org of `workflow_id` if it is enabled and has a webhook trigger: whether

@@ -5,8 +5,9 @@
 //! no instance was running are not fired afterwards.
 
 use super::{prepare, Origin, Runner, Trigger};
-use crate::backend::audit::Recorder;
-use crate::backend::db::{format_time, Db};
+use crate::backend::audit::{NewEvent, Recorder};
+use crate::backend::db::{format_time, new_id, Db};
+use crate::error::ErrorKind;
 use crate::workflow::Definition;
 use chrono::{DateTime, Utc};
 use croner::parser::{CronParser, Seconds, Year};
@@ -83,29 +84,51 @@ pub async fn fire_due(db: &Db, audit: &Recorder, runner: &Runner, after: DateTim
 }
 
 /// Claims one slot and queues its run in one transaction; false when another instance
-/// claimed it first (or the workflow cannot run any more).
+/// claimed it first (or the workflow cannot run any more). A workflow with no approved
+/// version starts no run: the slot is claimed all the same, and `workflow.run_refused`
+/// recorded once for it.
 async fn fire(db: &Db, audit: &Recorder, runner: &Runner, workflow_id: &str, slot: &str) -> crate::error::ApiResult<bool> {
     let prepared = match prepare(db, None, workflow_id, Trigger::Schedule, Origin::scheduler(), Some(serde_json::json!({ "slot": slot }))).await {
         Ok(p) => p,
+        Err(err) if err.code == ErrorKind::ApprovalRequired => {
+            if claim(db.pool(), workflow_id, slot, &new_id()).await? {
+                refuse(db, audit, workflow_id, slot).await?;
+            }
+            return Ok(false);
+        }
         Err(err) => {
             tracing::warn!(workflow = %workflow_id, slot, error = %err.message, "scheduler: slot not fired");
             return Ok(false);
         }
     };
     let mut tx = db.pool().begin().await?;
-    let claimed = sqlx::query("INSERT INTO schedule_firings (workflow_id, slot, execution_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-        .bind(workflow_id)
-        .bind(slot)
-        .bind(prepared.id.as_str())
-        .execute(&mut *tx)
-        .await?;
-    if claimed.rows_affected() == 0 {
+    if !claim(&mut *tx, workflow_id, slot, &prepared.id).await? {
         return Ok(false);
     }
     prepared.insert(&mut tx).await?;
     tx.commit().await?;
     prepared.announce(audit, runner, None).await;
     Ok(true)
+}
+
+/// Claims a slot for this instance: false when another came first.
+async fn claim<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(conn: E, workflow_id: &str, slot: &str, execution_id: &str) -> crate::error::ApiResult<bool> {
+    let claimed = sqlx::query("INSERT INTO schedule_firings (workflow_id, slot, execution_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        .bind(workflow_id)
+        .bind(slot)
+        .bind(execution_id)
+        .execute(conn)
+        .await?;
+    Ok(claimed.rows_affected() == 1)
+}
+
+async fn refuse(db: &Db, audit: &Recorder, workflow_id: &str, slot: &str) -> crate::error::ApiResult<()> {
+    let org: Option<(String, String)> = sqlx::query_as("SELECT org_id, name FROM workflows WHERE id = $1").bind(workflow_id).fetch_optional(db.pool()).await?;
+    let Some((org_id, name)) = org else { return Ok(()) };
+    tracing::info!(workflow = %workflow_id, slot, "scheduler: slot refused, the workflow has no approved version");
+    let meta = serde_json::json!({ "name": name, "slot": slot, "trigger": "schedule", "reason": "approval_required" });
+    audit.record(NewEvent::new(Some(&org_id), "workflow.run_refused", Origin::scheduler().actor, "workflow", Some(workflow_id)).metadata(meta)).await;
+    Ok(())
 }
 
 #[cfg(test)]
