@@ -121,7 +121,8 @@ async fn a_members_change_runs_only_once_another_admin_approves_it() {
         assert_eq!(send(&s, As::Member, Method::POST, &approve, None).await.0, 403, "[{backend}] a member");
         assert_eq!(send(&s, As::OtherOrg, Method::POST, &approve, None).await.0, 404, "[{backend}] another org");
         let member_id = s.user_id("member@acme.test").await;
-        let promote = |role: &'static str| send(&s, As::Owner, Method::PATCH, &format!("/members/{member_id}"), Some(json!({ "role": role })));
+        let member_path = format!("/members/{member_id}");
+        let promote = |role: &'static str| send(&s, As::Owner, Method::PATCH, &member_path, Some(json!({ "role": role })));
         assert_eq!(promote("admin").await.0, 200);
         let (status, err) = send(&s, As::Member, Method::POST, &approve, None).await;
         assert_eq!((status, err["error"]["code"].as_str()), (403, Some("own_change")), "[{backend}] the promoted author");
@@ -301,7 +302,9 @@ async fn an_echoed_secret_leaves_no_eight_character_run_in_the_output() {
     for (backend, db) in test_databases().await {
         let s = TestServer::start(db).await;
         let secret = "ZqX7-secret-token-that-must-never-leak-42";
-        for padding in [0, 2021, 2030] {
+        // The echo is padding, "Authorization: Bearer " (22 bytes), the secret: 2006 leaves 20
+        // of its characters inside the 2 KiB kept, 2021 leaves 5.
+        for padding in [0, 2006, 2021, 2030] {
             let (target, seen) = receiver(padding).await;
             let cred = credential(&s, &format!("Echo {padding}"), secret, &["127.0.0.1"]).await;
             let mut body = flow(&format!("{target}/echo"), &cred["id"]);
@@ -315,7 +318,9 @@ async fn an_echoed_secret_leaves_no_eight_character_run_in_the_output() {
                 let run: String = w.iter().collect();
                 assert!(!output.contains(&run), "[{backend}] padding {padding}: {run:?} in {output}");
             }
-            assert!(output.contains("[redacted]"), "[{backend}] padding {padding}: {output}");
+            if padding + 22 + 8 <= 2048 {
+                assert!(output.contains("[redacted]"), "[{backend}] padding {padding}: {output}");
+            }
         }
     }
 }
