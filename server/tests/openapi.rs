@@ -7,7 +7,7 @@ use common::{As, TestServer};
 use serde_json::Value;
 
 /// Every REST route (SPEC's table and the README's additions), as method and path template.
-const ROUTES: [(&str, &str); 61] = [
+const ROUTES: [(&str, &str); 64] = [
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/logout"),
     ("get", "/api/v1/me"),
@@ -34,6 +34,8 @@ const ROUTES: [(&str, &str); 61] = [
     ("get", "/api/v1/orgs/{org}/workflows/{id}/history"),
     ("get", "/api/v1/orgs/{org}/workflows/{id}/diff"),
     ("post", "/api/v1/orgs/{org}/workflows/{id}/restore"),
+    ("post", "/api/v1/orgs/{org}/workflows/{id}/versions/{n}/approve"),
+    ("post", "/api/v1/orgs/{org}/workflows/{id}/versions/{n}/reject"),
     ("post", "/api/v1/orgs/{org}/workflows/{id}/executions"),
     ("get", "/api/v1/orgs/{org}/executions"),
     ("get", "/api/v1/orgs/{org}/executions/{id}"),
@@ -43,6 +45,7 @@ const ROUTES: [(&str, &str); 61] = [
     ("delete", "/api/v1/orgs/{org}/workflows/{id}/webhook-keys/{key_id}"),
     ("get", "/api/v1/orgs/{org}/credentials"),
     ("post", "/api/v1/orgs/{org}/credentials"),
+    ("patch", "/api/v1/orgs/{org}/credentials/{id}"),
     ("delete", "/api/v1/orgs/{org}/credentials/{id}"),
     ("get", "/api/v1/openapi.json"),
     ("get", "/api/v1/orgs/{org}/settings"),
