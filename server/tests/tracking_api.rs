@@ -73,7 +73,7 @@ async fn settings_are_off_by_default_audited_and_keep_the_posthog_key_secret() {
         let s = TestServer::start(db).await;
         let path = format!("/api/v1/orgs/{}/settings", s.acme);
         let settings: Value = s.get(As::Owner, &path).await.json().await.unwrap();
-        assert_eq!(settings, json!({ "capture_engagement_events": false, "audit_retention_days": null, "posthog_host": null, "posthog_api_key_set": false }), "[{backend}]");
+        assert_eq!(settings, json!({ "capture_engagement_events": false, "audit_retention_days": null, "posthog_host": null, "posthog_api_key_set": false, "workflow_approval": "credentials" }), "[{backend}]");
         let table: [RoleRow; 3] = [
             (Method::GET, "/api/v1/orgs/{acme}/settings".to_owned(), None, [200, 200, 403, 404, 401]),
             (Method::PATCH, "/api/v1/orgs/{acme}/settings".to_owned(), Some(json!({})), [200, 200, 403, 404, 401]),
