@@ -399,7 +399,38 @@ async fn every_listed_action_is_emitted() {
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        expect(send(As::Owner, Method::DELETE, format!("/api/v1/orgs/{acme}/credentials/{}", cred["id"].as_str().unwrap()), None).await, 204, "delete credential");
+        // Governed credentials: re-scoped, rotated, then refused for the host the run uses.
+        let cred_path = format!("/api/v1/orgs/{acme}/credentials/{}", cred["id"].as_str().unwrap());
+        expect(send(As::Owner, Method::PATCH, cred_path.clone(), Some(json!({ "allowed_hosts": ["api.example.com"] }))).await, 200, "credential hosts");
+        expect(send(As::Owner, Method::PATCH, cred_path.clone(), Some(json!({ "secret": "s2" }))).await, 200, "credential rotated");
+        expect(send(As::Owner, Method::POST, format!("{wf_path}/executions"), None).await, 202, "refused run");
+        for _ in 0..100 {
+            let (done,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM executions WHERE status = 'failed'").fetch_one(db.pool()).await.unwrap();
+            if done > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        // Four eyes: a member's credentialed change approved, the next one rejected.
+        let mut changed = json!({ "nodes": wf["nodes"], "edges": wf["edges"] });
+        for version in ["a", "b"] {
+            changed["nodes"][1]["data"]["label"] = json!(format!("edited {version}"));
+            expect(send(As::Member, Method::PUT, wf_path.clone(), Some(changed.clone())).await, 200, "member's pending version");
+        }
+        expect(send(As::Admin, Method::POST, format!("{wf_path}/versions/2/approve"), None).await, 200, "approve");
+        expect(send(As::Owner, Method::POST, format!("{wf_path}/versions/3/reject"), Some(json!({ "reason": "no" }))).await, 200, "reject");
+        // A scheduled workflow with no approved version: its slot is refused.
+        let scheduled = json!({ "name": "Unapproved", "enabled": true, "nodes": [node("s", "schedule_trigger", json!({ "cron": "0 * * * *" })),
+            node("h", "http_request", json!({ "url": "http://127.0.0.1:9/", "method": "GET", "credential_id": cred["id"] }))],
+            "edges": [{ "id": "e", "source": "s", "target": "h" }] });
+        expect(send(As::Member, Method::POST, format!("/api/v1/orgs/{acme}/workflows"), Some(scheduled)).await, 201, "unapproved");
+        let at = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&chrono::Utc);
+        let scheduler_trail = app::backend::audit::Recorder::start(db.clone(), std::sync::Arc::new(|| {}));
+        app::backend::executions::schedule::fire_due(&db, &scheduler_trail, &app::backend::executions::Runner::new(), at("2026-01-01T00:30:00Z"), at("2026-01-01T01:30:00Z"))
+            .await
+            .unwrap();
+        scheduler_trail.shutdown().await;
+        expect(send(As::Owner, Method::DELETE, cred_path, None).await, 204, "delete credential");
         // Workflows: create, update, restore, delete.
         let wf = create_workflow(&s, As::Owner, "Covered").await;
         let path = format!("/api/v1/orgs/{acme}/workflows/{}", wf["id"].as_str().unwrap());

@@ -100,7 +100,7 @@ async fn settings_are_off_by_default_audited_and_keep_the_posthog_key_secret() {
         let text = res.text().await.unwrap();
         assert!(!text.contains("phc_very_secret_key"), "[{backend}] the key is never answered");
         let settings: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(settings, json!({ "capture_engagement_events": true, "audit_retention_days": 90, "posthog_host": "https://eu.i.posthog.com", "posthog_api_key_set": true }));
+        assert_eq!(settings, json!({ "capture_engagement_events": true, "audit_retention_days": 90, "posthog_host": "https://eu.i.posthog.com", "posthog_api_key_set": true, "workflow_approval": "credentials" }));
         let changed = audit_events(&s, "action=org.settings_changed", 1).await;
         let change = |path: &str| changed[0]["changes"].as_array().unwrap().iter().find(|c| c["path"] == path).cloned().unwrap_or_default();
         assert_eq!((&change("capture_engagement_events")["before"], &change("capture_engagement_events")["after"]), (&json!(false), &json!(true)), "[{backend}] {}", changed[0]);
