@@ -111,7 +111,7 @@ async fn settings_are_off_by_default_audited_and_keep_the_posthog_key_secret() {
         assert!(!sealed.contains("phc_very_secret_key"), "[{backend}] stored sealed");
         // null clears; absent fields stay.
         let cleared: Value = s.request(As::Owner, Method::PATCH, &path).json(&json!({ "posthog_api_key": null, "audit_retention_days": null })).send().await.unwrap().json().await.unwrap();
-        assert_eq!(cleared, json!({ "capture_engagement_events": true, "audit_retention_days": null, "posthog_host": "https://eu.i.posthog.com", "posthog_api_key_set": false }));
+        assert_eq!(cleared, json!({ "capture_engagement_events": true, "audit_retention_days": null, "posthog_host": "https://eu.i.posthog.com", "posthog_api_key_set": false, "workflow_approval": "credentials" }));
     }
 }
 
