@@ -281,7 +281,7 @@ async fn lock_current(tx: &mut Transaction<'_, Any>, org_id: &str, id: &str) -> 
     );
     let row: LiveRow = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(&mut **tx).await?;
     Ok(Current {
-        approval: row.approval(),
+        approval: row.approval.into(),
         name: row.name,
         version: row.version,
         content_hash: row.content_hash,
@@ -388,19 +388,31 @@ async fn approval_for(
 }
 
 /// Whether any node references a credential.
-pub fn uses_credentials(definition: &Definition) -> bool {
+fn uses_credentials(definition: &Definition) -> bool {
     definition.nodes.iter().any(|n| n.data.config.get("credential_id").and_then(Value::as_str).is_some_and(|id| !id.trim().is_empty()))
 }
 
-/// The approval columns of `workflow_versions v`, in [`LiveRow`]'s and [`VersionRow`]'s order.
+/// The approval columns of `workflow_versions v`, as [`ApprovalRow`] reads them.
 const APPROVAL_COLUMNS: &str = "v.approval_state, v.approved_by_id, v.approved_by_name, v.approved_at, v.rejection_reason";
 
-fn approval_of(state: Option<&str>, by_id: Option<String>, by_name: Option<String>, at: Option<String>, reason: Option<String>) -> Approval {
-    Approval {
-        state: ApprovalState::parse(state.unwrap_or("approved")),
-        by: by_name.map(|name| Reviewer { id: by_id, name }),
-        at,
-        reason,
+/// A version's approval as stored (every column null: no version row joined).
+#[derive(sqlx::FromRow)]
+struct ApprovalRow {
+    approval_state: Option<String>,
+    approved_by_id: Option<String>,
+    approved_by_name: Option<String>,
+    approved_at: Option<String>,
+    rejection_reason: Option<String>,
+}
+
+impl From<ApprovalRow> for Approval {
+    fn from(r: ApprovalRow) -> Approval {
+        Approval {
+            state: ApprovalState::parse(r.approval_state.as_deref().unwrap_or("approved")),
+            by: r.approved_by_name.map(|name| Reviewer { id: r.approved_by_id, name }),
+            at: r.approved_at,
+            reason: r.rejection_reason,
+        }
     }
 }
 
@@ -413,17 +425,8 @@ struct LiveRow {
     enabled: i64,
     updated_by_name: String,
     approved_version: Option<i64>,
-    approval_state: Option<String>,
-    approved_by_id: Option<String>,
-    approved_by_name: Option<String>,
-    approved_at: Option<String>,
-    rejection_reason: Option<String>,
-}
-
-impl LiveRow {
-    fn approval(&self) -> Approval {
-        approval_of(self.approval_state.as_deref(), self.approved_by_id.clone(), self.approved_by_name.clone(), self.approved_at.clone(), self.rejection_reason.clone())
-    }
+    #[sqlx(flatten)]
+    approval: ApprovalRow,
 }
 
 pub async fn list(db: &Db, org_id: &str) -> ApiResult<Vec<WorkflowSummary>> {
@@ -465,7 +468,6 @@ pub async fn get(db: &Db, org_id: &str, id: &str) -> ApiResult<Workflow> {
     let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(org_id).fetch_optional(db.pool()).await?;
     let row = row.ok_or_else(|| ApiError::not_found("Workflow"))?;
     let d = from_json(&row.definition)?;
-    let approval = row.live.approval();
     let l = row.live;
     Ok(Workflow {
         id: id.into(),
@@ -477,7 +479,7 @@ pub async fn get(db: &Db, org_id: &str, id: &str) -> ApiResult<Workflow> {
         content_hash: l.content_hash,
         enabled: l.enabled != 0,
         updated_at: row.updated_at,
-        approval,
+        approval: l.approval.into(),
         approved_version: l.approved_version,
     })
 }
@@ -492,11 +494,8 @@ pub async fn get_version(db: &Db, org_id: &str, id: &str, n: i64) -> ApiResult<W
         created_at: String,
         enabled: i64,
         approved_version: Option<i64>,
-        approval_state: Option<String>,
-        approved_by_id: Option<String>,
-        approved_by_name: Option<String>,
-        approved_at: Option<String>,
-        rejection_reason: Option<String>,
+        #[sqlx(flatten)]
+        approval: ApprovalRow,
     }
     let sql = format!(
         "SELECT v.name, v.snapshot, v.content_hash, v.created_at, w.enabled, w.approved_version, {APPROVAL_COLUMNS} FROM workflow_versions v \
@@ -518,7 +517,7 @@ pub async fn get_version(db: &Db, org_id: &str, id: &str, n: i64) -> ApiResult<W
         content_hash: r.content_hash,
         enabled: r.enabled != 0,
         updated_at: r.created_at,
-        approval: approval_of(r.approval_state.as_deref(), r.approved_by_id, r.approved_by_name, r.approved_at, r.rejection_reason),
+        approval: r.approval.into(),
         approved_version: r.approved_version,
     })
 }
@@ -694,11 +693,8 @@ pub async fn history(db: &Db, org_id: &str, id: &str, limit: Option<i64>, cursor
         nodes_changed: i64,
         edges_added: i64,
         edges_removed: i64,
-        approval_state: Option<String>,
-        approved_by_id: Option<String>,
-        approved_by_name: Option<String>,
-        approved_at: Option<String>,
-        rejection_reason: Option<String>,
+        #[sqlx(flatten)]
+        approval: ApprovalRow,
     }
     let sql = format!(
         "SELECT v.version, v.name, v.content_hash, v.source, v.label, v.created_at, v.actor_type, v.actor_id, v.actor_label, v.actor_name, v.actor_email, \
@@ -726,7 +722,7 @@ pub async fn history(db: &Db, org_id: &str, id: &str, limit: Option<i64>, cursor
                     edges_added: r.edges_added,
                     edges_removed: r.edges_removed,
                 },
-                approval: approval_of(r.approval_state.as_deref(), r.approved_by_id, r.approved_by_name, r.approved_at, r.rejection_reason),
+                approval: r.approval.into(),
             })
         })
         .collect::<ApiResult<_>>()?;
