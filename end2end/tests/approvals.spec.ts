@@ -25,8 +25,9 @@ async function credentialedWorkflow(name: string): Promise<string> {
     },
   });
   expect(created.status()).toBe(201);
+  const id = (await created.json()).id;
   await owner.dispose();
-  return (await created.json()).id;
+  return id;
 }
 
 async function openWorkflow(page: Page, org: string, name: string) {
@@ -58,11 +59,6 @@ test("a member's change to a credentialed workflow waits for an admin, whose app
   await expect(status).toHaveText('Saved · v2, waiting for approval; runs use v1');
   await expect(page.getByRole('button', { name: 'Approve' })).toHaveCount(0);
   await expect(page.getByRole('button', { name: 'Version history' })).toHaveCount(0);
-  // A run now uses the approved version.
-  await page.getByRole('button', { name: 'Run', exact: true }).click();
-  await expect(page.getByText('Run queued.')).toBeVisible();
-  const runs = await (await page.request.get(`/api/v1/orgs/${org}/executions?workflow_id=${id}`)).json();
-  expect(runs.executions[0].version).toBe(1);
   // Reloading says the same: the live version is the pending one.
   await page.reload();
   await page.locator('body[data-hydrated]').waitFor();
@@ -72,6 +68,11 @@ test("a member's change to a credentialed workflow waits for an admin, whose app
   await signOut(page);
   await loginToOrg(page, 'admin@acme.test');
   await openWorkflow(page, org, name);
+  // Until then a run uses the approved version.
+  await page.getByRole('button', { name: 'Run', exact: true }).click();
+  await expect(page.getByText('Run queued.')).toBeVisible();
+  const runs = await (await page.request.get(`/api/v1/orgs/${org}/executions?workflow_id=${id}`)).json();
+  expect(runs.executions[0].version).toBe(1);
   await page.getByRole('button', { name: 'Version history' }).click();
   const dialog = page.getByRole('dialog', { name: 'Version history' });
   const v2 = dialog.getByRole('button', { name: 'Version 2' });
@@ -96,7 +97,7 @@ test("a member's change to a credentialed workflow waits for an admin, whose app
   expect(faults).toEqual([]);
 });
 
-test('the author of a pending version sees no Approve button, even as an admin; a rejection says why', async ({ page }) => {
+test("an owner rejects a member's version with a reason; an approved version offers nothing to review", async ({ page }) => {
   const faults = watchForFaults(page);
   const name = 'E2E rejected';
   await credentialedWorkflow(name);

@@ -76,8 +76,16 @@ test('an owner stores a credential and creates a webhook key, each secret shown 
   const credentials = page.getByRole('region', { name: 'Credentials' });
   await credentials.getByLabel('Name').fill('E2E billing token');
   await credentials.getByLabel('Secret').fill('e2e-very-secret-token');
+  await credentials.getByLabel('Allowed hosts', { exact: true }).fill('billing.example.com, *.pay.example.com');
   await credentials.getByRole('button', { name: 'Add credential' }).click();
   await expect(credentials.getByRole('row', { name: /E2E billing token/ })).toBeVisible();
+  await expect(credentials.getByRole('row', { name: /E2E billing token/ })).toContainText('billing.example.com *.pay.example.com');
+  // Owners and admins change where it may go, in place.
+  await credentials.getByRole('button', { name: 'Edit allowed hosts of E2E billing token' }).click();
+  await credentials.getByLabel('Allowed hosts of E2E billing token').fill('api.billing.example.com');
+  await credentials.getByRole('button', { name: 'Save hosts' }).click();
+  await expect(credentials.getByRole('row', { name: /E2E billing token/ })).toContainText('api.billing.example.com');
+  await expect(credentials.getByRole('row', { name: /E2E billing token/ })).not.toContainText('*.pay.example.com');
   await expect(credentials.getByLabel('Secret')).toHaveValue('');
   await page.reload();
   await page.locator('body[data-hydrated]').waitFor();
