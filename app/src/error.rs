@@ -170,7 +170,7 @@ impl leptos::server_fn::error::FromServerFnError for ApiError {
 #[cfg(feature = "ssr")]
 mod server {
     use super::{ApiError, ErrorKind};
-    use axum::extract::rejection::{JsonRejection, QueryRejection};
+    use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
     use axum::http::StatusCode;
     use axum::response::{IntoResponse, Response};
 
@@ -214,6 +214,14 @@ mod server {
                 }
                 other => ApiError::new(ErrorKind::BadRequest, other.body_text()),
             }
+        }
+    }
+
+    /// A path segment that cannot be what the route takes (e.g. a version number past i64)
+    /// names nothing there is.
+    impl From<PathRejection> for ApiError {
+        fn from(_: PathRejection) -> Self {
+            ApiError::not_found("Resource")
         }
     }
 

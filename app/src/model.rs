@@ -7,6 +7,7 @@ use std::str::FromStr;
 /// A member's role in an org. Ordered: `Member < Admin < Owner`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum Role {
     Member,
     Admin,
@@ -408,17 +409,43 @@ pub struct OrgSettings {
 /// A settings change: absent fields stay, `null` clears.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SettingsPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capture_engagement_events: Option<bool>,
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present_whole_number", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(minimum = 1, maximum = 36500))]
     pub audit_retention_days: Option<Option<i64>>,
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<crate::backend::schema::PosthogHost>))]
     pub posthog_host: Option<Option<String>>,
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<crate::backend::schema::PosthogKey>))]
     pub posthog_api_key: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<crate::backend::schema::WorkflowApproval>))]
     pub workflow_approval: Option<String>,
+}
+
+/// A JSON integer, also written with a zero fraction (`3.0`): JSON Schema counts both as
+/// integers, and so does the API.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    n.as_i64()
+        .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
+        .ok_or_else(|| serde::de::Error::custom(format!("expected a whole number, not {n}")))
+}
+
+/// [`whole_number`], or `null`.
+pub fn optional_whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Whole(#[serde(deserialize_with = "whole_number")] i64);
+    Ok(Option::<Whole>::deserialize(d)?.map(|w| w.0))
+}
+
+/// [`optional_whole_number`] for a field that is present (`null` included).
+fn present_whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    optional_whole_number(d).map(Some)
 }
 
 /// A field that is present (`null` included) is `Some`; an absent one stays `None` by default.
@@ -446,10 +473,14 @@ pub struct EngagementEvent {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct EngagementQuery {
     pub workflow_id: Option<String>,
+    #[cfg_attr(feature = "ssr", param(value_type = Option<crate::backend::schema::EngagementEventFilter>, inline))]
     pub event: Option<String>,
+    #[cfg_attr(feature = "ssr", param(minimum = 1, maximum = 200))]
     pub limit: Option<i64>,
+    #[cfg_attr(feature = "ssr", param(value_type = Option<crate::backend::schema::Cursor>, inline))]
     pub cursor: Option<String>,
 }
 
@@ -585,6 +616,7 @@ pub struct SessionRow {
 /// The audit explorer's filters, as the REST query string and the explorer's URL carry them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct AuditQuery {
     /// Comma-separated list of actions.
     pub action: Option<String>,
@@ -595,7 +627,9 @@ pub struct AuditQuery {
     pub since: Option<String>,
     /// Exclusive upper bound, RFC 3339.
     pub until: Option<String>,
+    #[cfg_attr(feature = "ssr", param(minimum = 1, maximum = 200))]
     pub limit: Option<i64>,
+    #[cfg_attr(feature = "ssr", param(value_type = Option<crate::backend::schema::AuditCursor>, inline))]
     pub cursor: Option<String>,
 }
 
@@ -690,11 +724,16 @@ pub struct ExecutionPage {
 /// The Executions list's filters, as the REST query and the page's URL carry them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct ExecutionQuery {
     pub workflow_id: Option<String>,
+    #[cfg_attr(feature = "ssr", param(value_type = Option<crate::backend::schema::StatusFilter>, inline))]
     pub status: Option<String>,
+    #[cfg_attr(feature = "ssr", param(value_type = Option<crate::backend::schema::CredentialTypeFilter>, inline))]
     pub credential_type: Option<String>,
+    #[cfg_attr(feature = "ssr", param(minimum = 1, maximum = 200))]
     pub limit: Option<i64>,
+    #[cfg_attr(feature = "ssr", param(value_type = Option<crate::backend::schema::Cursor>, inline))]
     pub cursor: Option<String>,
 }
 
@@ -733,6 +772,7 @@ pub struct OrgCredential {
 /// A credential change (`PATCH …/credentials/{id}`): absent fields stay.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CredentialPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

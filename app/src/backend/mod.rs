@@ -21,6 +21,7 @@ pub mod mail;
 pub mod orgs;
 pub mod passwords;
 pub mod receipts;
+pub mod schema;
 pub mod request;
 pub mod secret;
 pub mod sessions;

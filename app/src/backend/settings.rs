@@ -46,7 +46,7 @@ pub async fn update(db: &Db, config: &Config, org_id: &str, patch: SettingsPatch
         }
     }
     if let Some(Some(key)) = &patch.posthog_api_key {
-        if key.trim().is_empty() || key.len() > 512 || key.chars().any(char::is_control) {
+        if key.trim().is_empty() || key.chars().count() > MAX_POSTHOG_TEXT.1 || key.chars().any(char::is_control) {
             return Err(ApiError::invalid("posthog_api_key", "must be the project API key (1 to 512 characters), or null to remove it"));
         }
     }
@@ -110,11 +110,17 @@ pub async fn update(db: &Db, config: &Config, org_id: &str, patch: SettingsPatch
 
 /// A PostHog host: an http(s) origin such as `https://eu.i.posthog.com` (no path, query or
 /// credentials), kept without a trailing slash.
+/// The most characters of a PostHog host and of a project key (blanks around them included).
+pub const MAX_POSTHOG_TEXT: (usize, usize) = (255, 512);
+
 fn posthog_host(host: &str) -> ApiResult<String> {
-    let host = host.trim().trim_end_matches('/');
     let invalid = |why: &str| ApiError::invalid("posthog_host", why.to_owned());
+    if host.chars().count() > MAX_POSTHOG_TEXT.0 {
+        return Err(invalid("must be at most 255 characters"));
+    }
+    let host = host.trim().trim_end_matches('/');
     let rest = host.strip_prefix("https://").or_else(|| host.strip_prefix("http://")).ok_or_else(|| invalid("must start with https:// (e.g. https://eu.i.posthog.com)"))?;
-    if rest.is_empty() || host.len() > 255 || rest.contains(['/', '?', '#', '@']) || rest.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@']) || rest.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(invalid("must be just the scheme and host, e.g. https://eu.i.posthog.com"));
     }
     Ok(host.to_owned())

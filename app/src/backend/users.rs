@@ -17,14 +17,18 @@ fn normalise_email(email: &str) -> ApiResult<(String, String)> {
     Ok((email.to_owned(), email.to_lowercase()))
 }
 
+/// The most characters a name may have, blanks around it included.
+pub const MAX_NAME_CHARS: usize = 100;
+
 /// A display name (users, workflows, keys): trimmed, 1–100 characters, no control characters.
 pub fn validate_name(field: &str, name: &str) -> ApiResult<String> {
+    // Counted before trimming, as the API document states the limit.
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(ApiError::invalid(field, format!("must be at most {MAX_NAME_CHARS} characters")));
+    }
     let name = name.trim();
     if name.is_empty() {
         return Err(ApiError::invalid(field, "must not be empty"));
-    }
-    if name.chars().count() > 100 {
-        return Err(ApiError::invalid(field, "must be at most 100 characters"));
     }
     // A line break in a name would forge lines in alert mails and log lines.
     if name.chars().any(char::is_control) {

@@ -671,7 +671,7 @@ pub async fn history(db: &Db, org_id: &str, id: &str, limit: Option<i64>, cursor
     if !(1..=HISTORY_MAX_LIMIT).contains(&limit) {
         return Err(ApiError::invalid("limit", format!("must be between 1 and {HISTORY_MAX_LIMIT}")));
     }
-    let before = match cursor {
+    let before = match cursor.filter(|c| !c.is_empty()) {
         Some(c) => super::cursor::decode::<1>(c)?[0],
         None => i64::MAX,
     };

@@ -25,23 +25,29 @@ pub struct Definition {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Position {
     pub x: f64,
     pub y: f64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NodeData {
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(max_length = 500))]
     pub label: String,
     #[serde(default)]
     pub config: Map<String, Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Node {
+    #[cfg_attr(feature = "ssr", schema(min_length = 1, max_length = 128))]
     pub id: String,
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "ssr", schema(value_type = crate::backend::schema::NodeType))]
     pub kind: String,
     #[serde(default)]
     pub position: Position,
@@ -57,11 +63,14 @@ pub struct Node {
     pub dragging: Option<bool>,
     /// Any other (cosmetic) state a canvas sends, kept as it came.
     #[serde(flatten)]
+    #[cfg_attr(feature = "ssr", schema(ignore))]
     pub extra: Map<String, Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Edge {
+    #[cfg_attr(feature = "ssr", schema(min_length = 1, max_length = 128))]
     pub id: String,
     pub source: String,
     pub target: String,
@@ -74,6 +83,7 @@ pub struct Edge {
     #[serde(default)]
     pub animated: bool,
     #[serde(flatten)]
+    #[cfg_attr(feature = "ssr", schema(ignore))]
     pub extra: Map<String, Value>,
 }
 
@@ -144,8 +154,9 @@ fn check_id(field: impl Fn() -> String, id: &str) -> Result<(), ApiError> {
     if id.is_empty() {
         return Err(ApiError::invalid(&field(), "must not be empty"));
     }
-    if id.len() > MAX_ID_LEN {
-        return Err(ApiError::invalid(&field(), format!("at most {MAX_ID_LEN} bytes")));
+    // Characters, as the API document counts them; bytes bound them from above.
+    if id.len() > MAX_ID_LEN && id.chars().count() > MAX_ID_LEN {
+        return Err(ApiError::invalid(&field(), format!("at most {MAX_ID_LEN} characters")));
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ use axum::http::{header::SET_COOKIE, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use serde::Deserialize;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordBody {
     current_password: String,
@@ -17,9 +17,10 @@ pub struct PasswordBody {
 
 #[utoipa::path(
     post,
+    operation_id = "changePassword",
     path = "/me/password",
     summary = "Change the password: signs out other sessions, revokes personal keys",
-    request_body(content = serde_json::Value, content_type = "application/json"),
+    request_body = PasswordBody,
     responses((status = 204, description = "No content"), super::Failure)
 )]
 /// 204; the other sessions are signed out and the personal keys revoked.
@@ -34,7 +35,7 @@ pub async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteBody {
     current_password: Option<String>,
@@ -42,9 +43,10 @@ pub struct DeleteBody {
 
 #[utoipa::path(
     delete,
+    operation_id = "deleteAccount",
     path = "/me",
     summary = "Delete the account (409 for the last owner of an org)",
-    request_body(content = serde_json::Value, content_type = "application/json"),
+    request_body = DeleteBody,
     responses((status = 204, description = "No content"), super::Failure)
 )]
 /// 204 and the cookie cleared; 409 while the caller is the last owner of an org.

@@ -1,4 +1,4 @@
-use super::{ApiJson, ApiQuery, Authenticated, Client};
+use super::{ApiPath, ApiJson, ApiQuery, Authenticated, Client};
 use app::backend::access::{require, Access};
 use app::backend::audit::export::{self, Format};
 use app::backend::audit::store::{self, Filter};
@@ -7,7 +7,7 @@ use app::backend::AppState;
 use app::error::{ApiError, ApiResult};
 use app::model::{AuditPage, AuditQuery};
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -15,16 +15,17 @@ use serde::Deserialize;
 
 #[utoipa::path(
     get,
+    operation_id = "listAuditEvents",
     path = "/orgs/{org}/audit",
     summary = "The org's audit trail, newest first",
-    params(("org" = String, Path, description = "Organisation id"), ("action" = Option<String>, Query), ("actor_id" = Option<String>, Query), ("resource_type" = Option<String>, Query), ("resource_id" = Option<String>, Query), ("since" = Option<String>, Query), ("until" = Option<String>, Query), ("limit" = Option<String>, Query), ("cursor" = Option<String>, Query)),
+    params(("org" = String, Path, description = "Organisation id"), AuditQuery),
     responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 /// The org's audit trail, newest first (owner/admin, or a key with `audit:read`).
 pub async fn list(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    Path(org): Path<String>,
+    ApiPath(org): ApiPath<String>,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<AuditPage>> {
     require(&caller, &org, Access::READ_AUDIT)?;
@@ -32,9 +33,11 @@ pub async fn list(
 }
 
 /// The explorer's filters plus `format`; no paging: an export is the whole filtered trail.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
+    #[param(value_type = Option<app::backend::schema::ExportFormat>, inline)]
     format: Option<String>,
     action: Option<String>,
     actor_id: Option<String>,
@@ -46,9 +49,10 @@ pub struct ExportQuery {
 
 #[utoipa::path(
     get,
+    operation_id = "exportAuditEvents",
     path = "/orgs/{org}/audit/export",
     summary = "The filtered trail as a streamed file (format=csv|jsonl|ocsf)",
-    params(("org" = String, Path, description = "Organisation id"), ("format" = Option<String>, Query), ("action" = Option<String>, Query), ("actor_id" = Option<String>, Query), ("resource_type" = Option<String>, Query), ("resource_id" = Option<String>, Query), ("since" = Option<String>, Query), ("until" = Option<String>, Query)),
+    params(("org" = String, Path, description = "Organisation id"), ExportQuery),
     responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 /// The filtered trail as a streamed CSV, JSON Lines or OCSF 1.5.0 file; the export is itself audited.
@@ -56,7 +60,7 @@ pub async fn export(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Client(client): Client,
-    Path(org): Path<String>,
+    ApiPath(org): ApiPath<String>,
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> ApiResult<Response> {
     require(&caller, &org, Access::READ_AUDIT)?;
@@ -89,6 +93,7 @@ pub async fn export(
 
 #[utoipa::path(
     get,
+    operation_id = "verifyAuditTrail",
     path = "/orgs/{org}/audit/verify",
     summary = "Seal what is stored, then check the org's hash chain and signed checkpoints",
     params(("org" = String, Path, description = "Organisation id")),
@@ -98,7 +103,7 @@ pub async fn verify(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Client(client): Client,
-    Path(org): Path<String>,
+    ApiPath(org): ApiPath<String>,
 ) -> ApiResult<Json<app::backend::audit::verify::Report>> {
     require(&caller, &org, Access::READ_AUDIT)?;
     let by = state.acting(&caller, &client);
@@ -112,24 +117,26 @@ pub struct CheckpointList {
 
 #[utoipa::path(
     get,
+    operation_id = "listAuditCheckpoints",
     path = "/orgs/{org}/audit/checkpoints",
     summary = "The org's signed checkpoints, oldest first",
     params(("org" = String, Path, description = "Organisation id")),
     responses((status = 200, description = "{checkpoints:[{org_id, seq, hash, created_at, key_id, signature}]}", body = serde_json::Value), super::Failure)
 )]
-pub async fn checkpoints(State(state): State<AppState>, Authenticated(caller): Authenticated, Path(org): Path<String>) -> ApiResult<Json<CheckpointList>> {
+pub async fn checkpoints(State(state): State<AppState>, Authenticated(caller): Authenticated, ApiPath(org): ApiPath<String>) -> ApiResult<Json<CheckpointList>> {
     require(&caller, &org, Access::READ_AUDIT)?;
     Ok(Json(CheckpointList { checkpoints: app::backend::audit::seal::checkpoints(&state.db, Some(&org)).await? }))
 }
 
 #[utoipa::path(
     post,
+    operation_id = "createAuditCheckpoint",
     path = "/orgs/{org}/audit/checkpoints",
     summary = "Seal what is stored and sign a checkpoint of the org's chain now (owner/admin)",
     params(("org" = String, Path, description = "Organisation id")),
     responses((status = 201, description = "The checkpoint", body = serde_json::Value), super::Failure)
 )]
-pub async fn create_checkpoint(State(state): State<AppState>, Authenticated(caller): Authenticated, Path(org): Path<String>) -> ApiResult<(axum::http::StatusCode, Json<app::backend::audit::seal::Checkpoint>)> {
+pub async fn create_checkpoint(State(state): State<AppState>, Authenticated(caller): Authenticated, ApiPath(org): ApiPath<String>) -> ApiResult<(axum::http::StatusCode, Json<app::backend::audit::seal::Checkpoint>)> {
     require(&caller, &org, Access::MANAGE_AUDIT)?;
     let checkpoint = app::backend::audit::seal::checkpoint_now(&state.db, &state.config.signing_key, &org).await?;
     Ok((axum::http::StatusCode::CREATED, Json(checkpoint)))
@@ -137,6 +144,7 @@ pub async fn create_checkpoint(State(state): State<AppState>, Authenticated(call
 
 #[utoipa::path(
     get,
+    operation_id = "getAuditSigningKey",
     path = "/audit/signing-key",
     summary = "The public key that signs audit checkpoints (Ed25519)",
     responses((status = 200, description = "{key_id, public_key (base64, 32 bytes), pem}", body = serde_json::Value))
@@ -150,7 +158,7 @@ pub async fn signing_key(State(state): State<AppState>) -> Json<serde_json::Valu
 #[serde(deny_unknown_fields)]
 pub struct StreamBody {
     url: String,
-    /// `json` (default) or `ocsf`.
+    #[schema(value_type = Option<app::backend::schema::StreamFormat>)]
     format: Option<String>,
 }
 
@@ -161,18 +169,20 @@ pub struct StreamList {
 
 #[utoipa::path(
     get,
+    operation_id = "listAuditStreams",
     path = "/orgs/{org}/audit/streams",
     summary = "The org's audit streams, with lag, last success and last error (owner/admin)",
     params(("org" = String, Path, description = "Organisation id")),
     responses((status = 200, description = "{streams:[…]}", body = serde_json::Value), super::Failure)
 )]
-pub async fn list_streams(State(state): State<AppState>, Authenticated(caller): Authenticated, Path(org): Path<String>) -> ApiResult<Json<StreamList>> {
+pub async fn list_streams(State(state): State<AppState>, Authenticated(caller): Authenticated, ApiPath(org): ApiPath<String>) -> ApiResult<Json<StreamList>> {
     require(&caller, &org, Access::MANAGE_AUDIT)?;
     Ok(Json(StreamList { streams: streams::list(&state.db, &org).await? }))
 }
 
 #[utoipa::path(
     post,
+    operation_id = "createAuditStream",
     path = "/orgs/{org}/audit/streams",
     summary = "Stream the org's trail to a URL, signed per Standard Webhooks (owner/admin); the secret is shown once",
     params(("org" = String, Path, description = "Organisation id")),
@@ -183,7 +193,7 @@ pub async fn create_stream(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Client(client): Client,
-    Path(org): Path<String>,
+    ApiPath(org): ApiPath<String>,
     ApiJson(body): ApiJson<StreamBody>,
 ) -> ApiResult<(axum::http::StatusCode, Json<serde_json::Value>)> {
     require(&caller, &org, Access::MANAGE_AUDIT)?;
@@ -194,6 +204,7 @@ pub async fn create_stream(
 
 #[utoipa::path(
     delete,
+    operation_id = "deleteAuditStream",
     path = "/orgs/{org}/audit/streams/{id}",
     summary = "Stop and remove a stream (owner/admin)",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Stream id")),
@@ -203,7 +214,7 @@ pub async fn delete_stream(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Client(client): Client,
-    Path((org, id)): Path<(String, String)>,
+    ApiPath((org, id)): ApiPath<(String, String)>,
 ) -> ApiResult<axum::http::StatusCode> {
     require(&caller, &org, Access::MANAGE_AUDIT)?;
     streams::delete(&state.db, &org, &id, &state.acting(&caller, &client)).await?;
@@ -212,6 +223,7 @@ pub async fn delete_stream(
 
 #[utoipa::path(
     post,
+    operation_id = "testAuditStream",
     path = "/orgs/{org}/audit/streams/{id}/test",
     summary = "Send a signed test event to the stream now (not part of the trail)",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Stream id")),
@@ -221,7 +233,7 @@ pub async fn test_stream(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Client(client): Client,
-    Path((org, id)): Path<(String, String)>,
+    ApiPath((org, id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<serde_json::Value>> {
     require(&caller, &org, Access::MANAGE_AUDIT)?;
     let http = app::backend::executions::egress::client(state.config.egress_allow_private);

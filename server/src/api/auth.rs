@@ -8,18 +8,20 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
+    #[schema(max_length = 254)]
     email: String,
     password: String,
 }
 
 #[utoipa::path(
     post,
+    operation_id = "login",
     path = "/auth/login",
     summary = "Sign in: the user and their orgs, and the session cookie",
-    request_body(content = serde_json::Value, content_type = "application/json"),
+    request_body = LoginBody,
     responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn login(
@@ -34,6 +36,7 @@ pub async fn login(
 
 #[utoipa::path(
     post,
+    operation_id = "logout",
     path = "/auth/logout",
     summary = "Sign out (ends the session, clears the cookie)",
     responses((status = 204, description = "No content"), super::Failure)
@@ -48,6 +51,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, Client(cl
 
 #[utoipa::path(
     get,
+    operation_id = "getMe",
     path = "/me",
     summary = "The caller: user and orgs",
     responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)

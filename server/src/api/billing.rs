@@ -12,6 +12,7 @@ use serde_json::json;
 
 #[utoipa::path(
     post,
+    operation_id = "receiveBillingWebhook",
     path = "/webhooks/billing",
     summary = "Billing events (Stripe's scheme): the Stripe-Signature header is verified before the body is read; each event id processed once",
     request_body(content = serde_json::Value, description = "A Stripe event"),

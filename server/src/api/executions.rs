@@ -1,4 +1,4 @@
-use super::{ApiJson, ApiQuery, Authenticated, Client};
+use super::{optional_json, ApiPath, ApiJson, ApiQuery, Authenticated, Client};
 
 use app::backend::access::{require, runs_visible_to, Access};
 use app::backend::api_keys::bearer;
@@ -7,13 +7,13 @@ use app::backend::{credentials, webhook_keys, AppState};
 use app::error::{ApiError, ApiResult};
 use app::model::{CreatedWebhookKey, CredentialPatch, Execution, ExecutionPage, ExecutionQuery, OrgCredential, WebhookKey};
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunBody {
     payload: Option<Value>,
@@ -21,17 +21,18 @@ pub struct RunBody {
 
 #[utoipa::path(
     post,
+    operation_id = "runWorkflow",
     path = "/orgs/{org}/workflows/{id}/executions",
     summary = "Run the workflow's current definition (strictly validated); the run is queued",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Workflow id")),
-    request_body(content = serde_json::Value, content_type = "application/json", description = "{payload?}"),
+    request_body(content = Option<RunBody>, description = "Optional: no body, or {payload}"),
     responses((status = 202, description = "The queued execution", body = serde_json::Value), super::Failure)
 )]
 pub async fn run(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Client(client): Client,
-    Path((org, id)): Path<(String, String)>,
+    ApiPath((org, id)): ApiPath<(String, String)>,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Execution>)> {
     require(&caller, &org, Access::RUN_WORKFLOWS)?;
@@ -43,19 +44,16 @@ pub async fn run(
 
 #[utoipa::path(
     get,
+    operation_id = "listExecutions",
     path = "/orgs/{org}/executions",
     summary = "The org's runs, newest first (members: their own)",
-    params(
-        ("org" = String, Path, description = "Organisation id"),
-        ("workflow_id" = Option<String>, Query), ("status" = Option<String>, Query), ("credential_type" = Option<String>, Query),
-        ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)
-    ),
+    params(("org" = String, Path, description = "Organisation id"), ExecutionQuery),
     responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn list(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    Path(org): Path<String>,
+    ApiPath(org): ApiPath<String>,
     ApiQuery(query): ApiQuery<ExecutionQuery>,
 ) -> ApiResult<Json<ExecutionPage>> {
     require(&caller, &org, Access::READ_EXECUTIONS)?;
@@ -64,24 +62,18 @@ pub async fn list(
 
 #[utoipa::path(
     get,
+    operation_id = "getExecution",
     path = "/orgs/{org}/executions/{id}",
     summary = "One run with its steps",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Execution id")),
     responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
-pub async fn get(State(state): State<AppState>, Authenticated(caller): Authenticated, Path((org, id)): Path<(String, String)>) -> ApiResult<Json<Execution>> {
+pub async fn get(State(state): State<AppState>, Authenticated(caller): Authenticated, ApiPath((org, id)): ApiPath<(String, String)>) -> ApiResult<Json<Execution>> {
     require(&caller, &org, Access::READ_EXECUTIONS)?;
     executions::get(&state.db, &org, &id, runs_visible_to(&caller, &org)).await.map(Json)
 }
 
 /// A body that may be empty (→ `None`), else JSON of `T` (422 naming `body` otherwise).
-fn optional_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<Option<T>> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    serde_json::from_slice(body).map(Some).map_err(|e| ApiError::invalid("body", format!("must be JSON: {e}")))
-}
-
 #[derive(Serialize)]
 pub struct HookAnswer {
     execution_id: String,
@@ -89,14 +81,15 @@ pub struct HookAnswer {
 
 #[utoipa::path(
     post,
+    operation_id = "triggerWorkflowWebhook",
     path = "/hooks/{workflow_id}",
     summary = "Inbound webhook: runs an enabled webhook-triggered workflow; the JSON body is the payload",
     params(("workflow_id" = String, Path, description = "Workflow id")),
-    request_body(content = serde_json::Value, content_type = "application/json"),
+    request_body(content = Option<serde_json::Value>, description = "Optional: the payload, any JSON"),
     responses((status = 202, description = "{execution_id}", body = serde_json::Value), super::Failure),
     security(("webhook_key" = []))
 )]
-pub async fn hook(State(state): State<AppState>, Client(client): Client, Path(workflow_id): Path<String>, headers: HeaderMap, body: Bytes) -> ApiResult<(StatusCode, Json<HookAnswer>)> {
+pub async fn hook(State(state): State<AppState>, Client(client): Client, ApiPath(workflow_id): ApiPath<String>, headers: HeaderMap, body: Bytes) -> ApiResult<(StatusCode, Json<HookAnswer>)> {
     // Is there such a hook? Then: is this its key? Then: is the body JSON?
     let Some(org) = executions::hook_org(&state.db, &workflow_id).await? else { return Err(ApiError::not_found("Enabled webhook-triggered workflow")) };
     let key = webhook_keys::authenticate(&state.db, &workflow_id, bearer(&headers).as_deref()).await?;
@@ -111,37 +104,40 @@ pub struct WebhookKeyList {
     keys: Vec<WebhookKey>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NameBody {
+    #[schema(value_type = app::backend::schema::Name)]
     name: String,
 }
 
 #[utoipa::path(
     get,
+    operation_id = "listWebhookKeys",
     path = "/orgs/{org}/workflows/{id}/webhook-keys",
     summary = "The workflow's webhook keys, revoked ones too",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Workflow id")),
     responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
-pub async fn list_webhook_keys(State(state): State<AppState>, Authenticated(caller): Authenticated, Path((org, id)): Path<(String, String)>) -> ApiResult<Json<WebhookKeyList>> {
+pub async fn list_webhook_keys(State(state): State<AppState>, Authenticated(caller): Authenticated, ApiPath((org, id)): ApiPath<(String, String)>) -> ApiResult<Json<WebhookKeyList>> {
     require(&caller, &org, Access::READ_WEBHOOK_KEYS)?;
     Ok(Json(WebhookKeyList { keys: webhook_keys::list(&state.db, &org, &id).await? }))
 }
 
 #[utoipa::path(
     post,
+    operation_id = "createWebhookKey",
     path = "/orgs/{org}/workflows/{id}/webhook-keys",
     summary = "Create a webhook key: the secret is in this answer only",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Workflow id")),
-    request_body(content = serde_json::Value, content_type = "application/json", description = "{name}"),
+    request_body = NameBody,
     responses((status = 201, description = "{key, secret}", body = serde_json::Value), super::Failure)
 )]
 pub async fn create_webhook_key(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Client(client): Client,
-    Path((org, id)): Path<(String, String)>,
+    ApiPath((org, id)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<NameBody>,
 ) -> ApiResult<(StatusCode, Json<CreatedWebhookKey>)> {
     require(&caller, &org, Access::MANAGE_WEBHOOK_KEYS)?;
@@ -152,6 +148,7 @@ pub async fn create_webhook_key(
 
 #[utoipa::path(
     delete,
+    operation_id = "revokeWebhookKey",
     path = "/orgs/{org}/workflows/{id}/webhook-keys/{key_id}",
     summary = "Revoke a webhook key",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Workflow id"), ("key_id" = String, Path, description = "Key id")),
@@ -161,7 +158,7 @@ pub async fn revoke_webhook_key(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Client(client): Client,
-    Path((org, id, key_id)): Path<(String, String, String)>,
+    ApiPath((org, id, key_id)): ApiPath<(String, String, String)>,
 ) -> ApiResult<Json<WebhookKey>> {
     require(&caller, &org, Access::MANAGE_WEBHOOK_KEYS)?;
     let by = state.acting(&caller, &client);
@@ -173,40 +170,44 @@ pub struct CredentialList {
     credentials: Vec<OrgCredential>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CredentialBody {
+    #[schema(value_type = app::backend::schema::Name)]
     name: String,
     secret: String,
     /// Required; optional here only so that its absence is a 422 naming it.
+    #[schema(required = true, value_type = Vec<String>)]
     allowed_hosts: Option<Vec<String>>,
 }
 
 #[utoipa::path(
     get,
+    operation_id = "listCredentials",
     path = "/orgs/{org}/credentials",
     summary = "The org's credentials, without their secrets",
     params(("org" = String, Path, description = "Organisation id")),
     responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
-pub async fn list_credentials(State(state): State<AppState>, Authenticated(caller): Authenticated, Path(org): Path<String>) -> ApiResult<Json<CredentialList>> {
+pub async fn list_credentials(State(state): State<AppState>, Authenticated(caller): Authenticated, ApiPath(org): ApiPath<String>) -> ApiResult<Json<CredentialList>> {
     require(&caller, &org, Access::MANAGE_CREDENTIALS)?;
     Ok(Json(CredentialList { credentials: credentials::list(&state.db, &org).await? }))
 }
 
 #[utoipa::path(
     post,
+    operation_id = "createCredential",
     path = "/orgs/{org}/credentials",
     summary = "Store a credential, sealed; its secret is never returned",
     params(("org" = String, Path, description = "Organisation id")),
-    request_body(content = serde_json::Value, content_type = "application/json", description = "{name, secret, allowed_hosts}"),
+    request_body = CredentialBody,
     responses((status = 201, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn create_credential(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Client(client): Client,
-    Path(org): Path<String>,
+    ApiPath(org): ApiPath<String>,
     ApiJson(body): ApiJson<CredentialBody>,
 ) -> ApiResult<(StatusCode, Json<OrgCredential>)> {
     require(&caller, &org, Access::MANAGE_CREDENTIALS)?;
@@ -218,17 +219,18 @@ pub async fn create_credential(
 
 #[utoipa::path(
     patch,
+    operation_id = "updateCredential",
     path = "/orgs/{org}/credentials/{id}",
     summary = "Rename, re-scope (allowed_hosts) or rotate (secret) a credential",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Credential id")),
-    request_body(content = serde_json::Value, content_type = "application/json", description = "{name?, allowed_hosts?, secret?}"),
+    request_body = CredentialPatch,
     responses((status = 200, description = "The credential", body = serde_json::Value), super::Failure)
 )]
 pub async fn update_credential(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Client(client): Client,
-    Path((org, id)): Path<(String, String)>,
+    ApiPath((org, id)): ApiPath<(String, String)>,
     ApiJson(patch): ApiJson<CredentialPatch>,
 ) -> ApiResult<Json<OrgCredential>> {
     require(&caller, &org, Access::MANAGE_CREDENTIALS)?;
@@ -238,6 +240,7 @@ pub async fn update_credential(
 
 #[utoipa::path(
     delete,
+    operation_id = "deleteCredential",
     path = "/orgs/{org}/credentials/{id}",
     summary = "Delete a credential",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Credential id")),
@@ -247,7 +250,7 @@ pub async fn delete_credential(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Client(client): Client,
-    Path((org, id)): Path<(String, String)>,
+    ApiPath((org, id)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
     require(&caller, &org, Access::MANAGE_CREDENTIALS)?;
     let by = state.acting(&caller, &client);

@@ -5,7 +5,7 @@ use app::backend::auth::{self, Caller};
 use app::backend::request::client_info;
 use app::backend::sessions::ClientInfo;
 use app::backend::AppState;
-use app::error::ApiError;
+use app::error::{ApiError, ApiResult};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
 use axum::http::request::Parts;
 use std::net::SocketAddr;
@@ -19,6 +19,19 @@ pub struct ApiJson<T>(pub T);
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
+
+/// An optional JSON body: none (or `null`) is `None`.
+pub fn optional_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<Option<T>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice::<Option<T>>(body).map_err(|e| ApiError::invalid("body", format!("must be JSON: {e}")))
+}
+
+/// Path parameters; one that cannot be parsed is a JSON 404, like any path naming nothing.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
 
 /// The authenticated caller; 401 without valid credentials.
 pub struct Authenticated(pub Caller);

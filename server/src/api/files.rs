@@ -1,28 +1,31 @@
 //! Org files, the storage meter, public links, workflow export: the exfiltration trail's doors.
 
-use super::{ApiQuery, Authenticated, Client};
+use super::{ApiPath, ApiQuery, Authenticated, Client};
 use app::backend::access::{require, Access};
 use app::backend::files::{self, Upload};
 use app::backend::{workflows, AppState};
 use app::error::{ApiError, ApiResult};
 use app::model::{Actor, FileList, FileShare, OrgFile, Usage};
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct NameQuery {
+    #[param(value_type = app::backend::schema::FileName, inline)]
     name: Option<String>,
 }
 
 #[utoipa::path(
     post,
+    operation_id = "uploadFile",
     path = "/orgs/{org}/files",
     summary = "Upload a file (the raw body; ?name=); the org's storage grows in the same transaction",
-    params(("org" = String, Path, description = "Organisation id"), ("name" = String, Query, description = "File name")),
+    params(("org" = String, Path, description = "Organisation id"), NameQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, description = "{id, name, size, sha256, created_by, created_at}", body = serde_json::Value), super::Failure)
 )]
@@ -30,7 +33,7 @@ pub async fn upload(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Client(client): Client,
-    Path(org): Path<String>,
+    ApiPath(org): ApiPath<String>,
     ApiQuery(query): ApiQuery<NameQuery>,
     headers: HeaderMap,
     body: Body,
@@ -44,24 +47,26 @@ pub async fn upload(
 
 #[utoipa::path(
     get,
+    operation_id = "listFiles",
     path = "/orgs/{org}/files",
     summary = "The org's files, newest first",
     params(("org" = String, Path, description = "Organisation id")),
     responses((status = 200, description = "{files}", body = serde_json::Value), super::Failure)
 )]
-pub async fn list(State(state): State<AppState>, Authenticated(caller): Authenticated, Path(org): Path<String>) -> ApiResult<Json<FileList>> {
+pub async fn list(State(state): State<AppState>, Authenticated(caller): Authenticated, ApiPath(org): ApiPath<String>) -> ApiResult<Json<FileList>> {
     require(&caller, &org, Access::READ_FILES)?;
     Ok(Json(FileList { files: files::list(&state.db, &org).await? }))
 }
 
 #[utoipa::path(
     get,
+    operation_id = "downloadFile",
     path = "/orgs/{org}/files/{id}/content",
     summary = "Download a file (streamed; audited as file.downloaded)",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "File id")),
     responses((status = 200, description = "The contents"), super::Failure)
 )]
-pub async fn content(State(state): State<AppState>, Authenticated(caller): Authenticated, Client(client): Client, Path((org, id)): Path<(String, String)>) -> ApiResult<Response> {
+pub async fn content(State(state): State<AppState>, Authenticated(caller): Authenticated, Client(client): Client, ApiPath((org, id)): ApiPath<(String, String)>) -> ApiResult<Response> {
     require(&caller, &org, Access::READ_FILES)?;
     let file = files::get(&state.db, &org, &id).await?;
     let contents = files::open(&state.blobs, &file).await?;
@@ -87,12 +92,13 @@ fn stream(file: &OrgFile, contents: tokio::fs::File) -> Response {
 
 #[utoipa::path(
     delete,
+    operation_id = "deleteFile",
     path = "/orgs/{org}/files/{id}",
     summary = "Delete a file (its size subtracted once; a second delete is a 404)",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "File id")),
     responses((status = 204, description = "Deleted"), super::Failure)
 )]
-pub async fn delete(State(state): State<AppState>, Authenticated(caller): Authenticated, Client(client): Client, Path((org, id)): Path<(String, String)>) -> ApiResult<StatusCode> {
+pub async fn delete(State(state): State<AppState>, Authenticated(caller): Authenticated, Client(client): Client, ApiPath((org, id)): ApiPath<(String, String)>) -> ApiResult<StatusCode> {
     require(&caller, &org, Access::WRITE_FILES)?;
     files::delete(&state.db, &state.blobs, &org, &id, &state.acting(&caller, &client)).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -100,12 +106,13 @@ pub async fn delete(State(state): State<AppState>, Authenticated(caller): Authen
 
 #[utoipa::path(
     post,
+    operation_id = "shareFile",
     path = "/orgs/{org}/files/{id}/share",
     summary = "Create a public link /s/{token} (shown once; owner/admin)",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "File id")),
     responses((status = 201, description = "{id, url, created_at}", body = serde_json::Value), super::Failure)
 )]
-pub async fn share(State(state): State<AppState>, Authenticated(caller): Authenticated, Client(client): Client, Path((org, id)): Path<(String, String)>) -> ApiResult<(StatusCode, Json<FileShare>)> {
+pub async fn share(State(state): State<AppState>, Authenticated(caller): Authenticated, Client(client): Client, ApiPath((org, id)): ApiPath<(String, String)>) -> ApiResult<(StatusCode, Json<FileShare>)> {
     require(&caller, &org, Access::SHARE_FILES)?;
     let share = files::share(&state.db, &org, &id, &state.public_base, &state.acting(&caller, &client)).await?;
     Ok((StatusCode::CREATED, Json(share)))
@@ -113,12 +120,13 @@ pub async fn share(State(state): State<AppState>, Authenticated(caller): Authent
 
 #[utoipa::path(
     delete,
+    operation_id = "revokeFileShare",
     path = "/orgs/{org}/files/{id}/share",
     summary = "Revoke the file's public links (they answer 404 from then on)",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "File id")),
     responses((status = 200, description = "{revoked}", body = serde_json::Value), super::Failure)
 )]
-pub async fn revoke_share(State(state): State<AppState>, Authenticated(caller): Authenticated, Client(client): Client, Path((org, id)): Path<(String, String)>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn revoke_share(State(state): State<AppState>, Authenticated(caller): Authenticated, Client(client): Client, ApiPath((org, id)): ApiPath<(String, String)>) -> ApiResult<Json<serde_json::Value>> {
     require(&caller, &org, Access::SHARE_FILES)?;
     let revoked = files::revoke_shares(&state.db, &org, &id, &state.acting(&caller, &client)).await?;
     Ok(Json(serde_json::json!({ "revoked": revoked })))
@@ -126,12 +134,13 @@ pub async fn revoke_share(State(state): State<AppState>, Authenticated(caller): 
 
 #[utoipa::path(
     get,
+    operation_id = "downloadSharedFile",
     path = "/s/{token}",
     summary = "A public link: the file, to anyone with the link (audited with the visitor's address)",
     params(("token" = String, Path, description = "The link's token")),
     responses((status = 200, description = "The contents"), super::Failure)
 )]
-pub async fn public_link(State(state): State<AppState>, Client(client): Client, Path(token): Path<String>) -> ApiResult<Response> {
+pub async fn public_link(State(state): State<AppState>, Client(client): Client, ApiPath(token): ApiPath<String>) -> ApiResult<Response> {
     let (org, file) = files::resolve_share(&state.db, &token).await?;
     let contents = files::open(&state.blobs, &file).await?;
     let visitor = Actor { kind: "anonymous".into(), id: None, label: "Public link".into(), name: None, email: None };
@@ -141,24 +150,26 @@ pub async fn public_link(State(state): State<AppState>, Client(client): Client, 
 
 #[utoipa::path(
     get,
+    operation_id = "getUsage",
     path = "/orgs/{org}/usage",
     summary = "Storage used and quota, file count, plan and billing status (owner/admin)",
     params(("org" = String, Path, description = "Organisation id")),
     responses((status = 200, description = "{storage_used_bytes, storage_quota_bytes, files, plan, billing_status, seats}", body = serde_json::Value), super::Failure)
 )]
-pub async fn usage(State(state): State<AppState>, Authenticated(caller): Authenticated, Path(org): Path<String>) -> ApiResult<Json<Usage>> {
+pub async fn usage(State(state): State<AppState>, Authenticated(caller): Authenticated, ApiPath(org): ApiPath<String>) -> ApiResult<Json<Usage>> {
     require(&caller, &org, Access::READ_USAGE)?;
     Ok(Json(files::usage(&state.db, &org).await?))
 }
 
 #[utoipa::path(
     get,
+    operation_id = "exportWorkflow",
     path = "/orgs/{org}/workflows/{id}/export",
     summary = "The workflow as a JSON download (audited as workflow.exported)",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Workflow id")),
     responses((status = 200, description = "The workflow JSON", body = serde_json::Value), super::Failure)
 )]
-pub async fn export_workflow(State(state): State<AppState>, Authenticated(caller): Authenticated, Client(client): Client, Path((org, id)): Path<(String, String)>) -> ApiResult<Response> {
+pub async fn export_workflow(State(state): State<AppState>, Authenticated(caller): Authenticated, Client(client): Client, ApiPath((org, id)): ApiPath<(String, String)>) -> ApiResult<Response> {
     require(&caller, &org, Access::READ_WORKFLOWS)?;
     let workflow = workflows::get(&state.db, &org, &id).await?;
     let by = state.acting(&caller, &client);

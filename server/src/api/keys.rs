@@ -1,11 +1,11 @@
-use super::{ApiJson, ApiQuery, Authenticated, Client};
+use super::{ApiPath, ApiJson, ApiQuery, Authenticated, Client};
 use app::backend::access::{require, require_self, Access};
 use app::backend::account;
 use app::backend::api_keys::{self, NewKey, Owner};
 use app::backend::AppState;
 use app::error::ApiResult;
 use app::model::{ApiKey, AuditPage, CreatedKey};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -15,10 +15,12 @@ pub struct KeyList {
     keys: Vec<ApiKey>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
+    #[schema(value_type = app::backend::schema::Name)]
     name: String,
+    #[schema(value_type = Vec<app::backend::schema::Scope>)]
     scopes: Vec<String>,
     expires_at: Option<String>,
     /// Required for a personal key created with a session.
@@ -31,38 +33,43 @@ impl From<CreateBody> for NewKey {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
+    #[param(value_type = Option<app::backend::schema::AuditCursor>, inline)]
     cursor: Option<String>,
 }
 
 #[utoipa::path(
     get,
+    operation_id = "listOrgApiKeys",
     path = "/orgs/{org}/api-keys",
     summary = "The org's API keys, revoked ones too",
     params(("org" = String, Path, description = "Organisation id")),
     responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
-pub async fn list_org(State(state): State<AppState>, Authenticated(caller): Authenticated, Path(org): Path<String>) -> ApiResult<Json<KeyList>> {
+pub async fn list_org(State(state): State<AppState>, Authenticated(caller): Authenticated, ApiPath(org): ApiPath<String>) -> ApiResult<Json<KeyList>> {
     require(&caller, &org, Access::READ_KEYS)?;
     Ok(Json(KeyList { keys: api_keys::list(&state.db, &Owner::Org(org)).await? }))
 }
 
 #[utoipa::path(
     post,
+    operation_id = "createOrgApiKey",
     path = "/orgs/{org}/api-keys",
     summary = "Create an org key: the secret is in this answer only",
     params(("org" = String, Path, description = "Organisation id")),
-    request_body(content = serde_json::Value, content_type = "application/json"),
+    request_body = CreateBody,
     responses((status = 201, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn create_org(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Client(client): Client,
-    Path(org): Path<String>,
+    ApiPath(org): ApiPath<String>,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> ApiResult<(StatusCode, Json<CreatedKey>)> {
     require(&caller, &org, Access::MANAGE_KEYS)?;
@@ -73,6 +80,7 @@ pub async fn create_org(
 
 #[utoipa::path(
     delete,
+    operation_id = "revokeOrgApiKey",
     path = "/orgs/{org}/api-keys/{id}",
     summary = "Revoke an org key",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id")),
@@ -82,7 +90,7 @@ pub async fn revoke_org(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Client(client): Client,
-    Path((org, id)): Path<(String, String)>,
+    ApiPath((org, id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<ApiKey>> {
     require(&caller, &org, Access::MANAGE_KEYS)?;
     let by = state.acting(&caller, &client);
@@ -91,16 +99,17 @@ pub async fn revoke_org(
 
 #[utoipa::path(
     get,
+    operation_id = "listOrgApiKeyActivity",
     path = "/orgs/{org}/api-keys/activity",
     summary = "Create/revoke events of the org's keys",
-    params(("org" = String, Path, description = "Organisation id"), ("limit" = Option<String>, Query), ("cursor" = Option<String>, Query)),
+    params(("org" = String, Path, description = "Organisation id"), PageQuery),
     responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 /// Every create and revoke of the org's keys, revoked keys included, from the audit trail.
 pub async fn activity_org(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    Path(org): Path<String>,
+    ApiPath(org): ApiPath<String>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<AuditPage>> {
     require(&caller, &org, Access::READ_KEYS)?;
@@ -109,6 +118,7 @@ pub async fn activity_org(
 
 #[utoipa::path(
     get,
+    operation_id = "listMyApiKeys",
     path = "/me/api-keys",
     summary = "The caller's personal keys",
     responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
@@ -120,9 +130,10 @@ pub async fn list_mine(State(state): State<AppState>, Authenticated(caller): Aut
 
 #[utoipa::path(
     post,
+    operation_id = "createMyApiKey",
     path = "/me/api-keys",
     summary = "Create a personal key (with a session: current_password)",
-    request_body(content = serde_json::Value, content_type = "application/json"),
+    request_body = CreateBody,
     responses((status = 201, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn create_mine(
@@ -140,6 +151,7 @@ pub async fn create_mine(
 
 #[utoipa::path(
     delete,
+    operation_id = "revokeMyApiKey",
     path = "/me/api-keys/{id}",
     summary = "Revoke a personal key",
     params(("id" = String, Path, description = "Id")),
@@ -149,7 +161,7 @@ pub async fn revoke_mine(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Client(client): Client,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ApiKey>> {
     let me = require_self(&caller, Access::MANAGE_KEYS)?;
     let by = state.acting(&caller, &client);
@@ -158,9 +170,10 @@ pub async fn revoke_mine(
 
 #[utoipa::path(
     get,
+    operation_id = "listMyApiKeyActivity",
     path = "/me/api-keys/activity",
     summary = "Create/revoke events of the caller's personal keys",
-    params(("limit" = Option<String>, Query), ("cursor" = Option<String>, Query)),
+    params(PageQuery),
     responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn activity_mine(State(state): State<AppState>, Authenticated(caller): Authenticated, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<Json<AuditPage>> {

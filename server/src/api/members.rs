@@ -1,9 +1,9 @@
-use super::{ApiJson, Authenticated, Client};
+use super::{ApiPath, ApiJson, Authenticated, Client};
 use app::backend::access::{require, Access};
 use app::backend::{orgs, AppState};
 use app::error::{ApiError, ApiResult};
 use app::model::{Member, Role};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -15,6 +15,7 @@ pub struct MemberList {
 
 #[utoipa::path(
     get,
+    operation_id = "listMembers",
     path = "/orgs/{org}/members",
     summary = "The org's members",
     params(("org" = String, Path, description = "Organisation id")),
@@ -23,13 +24,13 @@ pub struct MemberList {
 pub async fn list(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    Path(org): Path<String>,
+    ApiPath(org): ApiPath<String>,
 ) -> ApiResult<Json<MemberList>> {
     require(&caller, &org, Access::MANAGE_MEMBERS)?;
     Ok(Json(MemberList { members: orgs::list_members(&state.db, &org).await? }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleBody {
     role: Role,
@@ -37,17 +38,18 @@ pub struct RoleBody {
 
 #[utoipa::path(
     patch,
+    operation_id = "changeMemberRole",
     path = "/orgs/{org}/members/{user_id}",
     summary = "Change a member's role",
     params(("org" = String, Path, description = "Organisation id"), ("user_id" = String, Path, description = "Member's user id")),
-    request_body(content = serde_json::Value, content_type = "application/json"),
+    request_body = RoleBody,
     responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn change_role(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Client(client): Client,
-    Path((org, user_id)): Path<(String, String)>,
+    ApiPath((org, user_id)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<RoleBody>,
 ) -> ApiResult<Json<Member>> {
     let actor_role = require(&caller, &org, Access::MANAGE_MEMBERS)?;
@@ -59,6 +61,7 @@ pub async fn change_role(
 
 #[utoipa::path(
     delete,
+    operation_id = "removeMember",
     path = "/orgs/{org}/members/{user_id}",
     summary = "Remove a member",
     params(("org" = String, Path, description = "Organisation id"), ("user_id" = String, Path, description = "Member's user id")),
@@ -68,7 +71,7 @@ pub async fn remove(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Client(client): Client,
-    Path((org, user_id)): Path<(String, String)>,
+    ApiPath((org, user_id)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let actor_role = require(&caller, &org, Access::MANAGE_MEMBERS)?;
     let by = state.acting(&caller, &client);

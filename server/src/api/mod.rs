@@ -5,6 +5,7 @@ mod account;
 mod audit;
 mod auth;
 mod billing;
+mod contract;
 mod executions;
 mod extract;
 mod files;
@@ -14,7 +15,7 @@ mod settings;
 mod tracking;
 mod workflows;
 
-pub use extract::{ApiJson, ApiQuery, Authenticated, Client};
+pub use extract::{optional_json, ApiJson, ApiPath, ApiQuery, Authenticated, Client};
 
 
 use app::backend::AppState;
@@ -38,17 +39,20 @@ struct ApiDoc;
 #[response(status = "4XX")]
 struct Failure;
 
-static DOCUMENT: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+static DOCUMENT: OnceLock<serde_json::Value> = OnceLock::new();
 
 /// The OpenAPI 3.1 document of every route of this API.
-#[utoipa::path(get, path = "/openapi.json", summary = "This document", responses((status = 200, description = "OpenAPI 3.1", body = serde_json::Value)))]
-async fn openapi() -> axum::Json<&'static utoipa::openapi::OpenApi> {
+#[utoipa::path(get, operation_id = "getOpenApiDocument", path = "/openapi.json", summary = "This document", responses((status = 200, description = "OpenAPI 3.1", body = serde_json::Value)))]
+async fn openapi() -> axum::Json<&'static serde_json::Value> {
     axum::Json(document())
 }
 
-/// The document, built once from the routes.
-pub fn document() -> &'static utoipa::openapi::OpenApi {
-    DOCUMENT.get_or_init(|| routes_with_doc().split_for_parts().1)
+/// The document, built once from the routes and completed by [`contract::refine`].
+pub fn document() -> &'static serde_json::Value {
+    DOCUMENT.get_or_init(|| {
+        let generated = serde_json::to_value(routes_with_doc().split_for_parts().1).expect("the OpenAPI document is JSON");
+        contract::refine(generated)
+    })
 }
 
 /// REST API v1, to be nested under `/api/v1`, with its OpenAPI document.

@@ -20,6 +20,7 @@ const PIXEL: &[u8] = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x0
 
 #[utoipa::path(
     get,
+    operation_id = "trackOpen",
     path = "/t/o/{code}",
     summary = "Open pixel: always a 1×1 GIF; a valid code records an open (orgs that record engagement)",
     params(("code" = String, Path, description = "Tracking code")),
@@ -37,6 +38,7 @@ pub async fn open(State(state): State<AppState>, Path(code): Path<String>) -> Re
 
 #[utoipa::path(
     get,
+    operation_id = "trackClick",
     path = "/t/c/{code}",
     summary = "Tracked link: 302 to the code's signed target (a legacy code: only to a link its message contains), else 404",
     params(("code" = String, Path, description = "Tracking code")),
@@ -65,6 +67,7 @@ pub async fn click(State(state): State<AppState>, Path(code): Path<String>) -> R
 
 #[utoipa::path(
     post,
+    operation_id = "receiveSesWebhook",
     path = "/webhooks/ses",
     summary = "SES events through SNS: the envelope's signature is verified first; each MessageId processed once",
     request_body(content = serde_json::Value, content_type = "text/plain", description = "An SNS envelope (Notification or SubscriptionConfirmation)"),

@@ -1,11 +1,11 @@
-use super::{ApiJson, ApiQuery, Authenticated, Client};
+use super::{ApiPath, ApiJson, ApiQuery, Authenticated, Client};
 use app::backend::access::{author_role, require, Access};
 use app::backend::workflows::{self, SaveInput};
 use app::backend::AppState;
 use app::error::ApiResult;
 use app::model::{HistoryPage, VersionDiff, VersionInfo, VersionSource, Workflow, WorkflowSummary};
 use app::workflow::{Definition, Edge, Node};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -17,27 +17,46 @@ pub struct WorkflowList {
 
 #[utoipa::path(
     get,
+    operation_id = "listWorkflows",
     path = "/orgs/{org}/workflows",
     summary = "The org's workflows, without nodes and edges",
     params(("org" = String, Path, description = "Organisation id")),
     responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
-pub async fn list(State(state): State<AppState>, Authenticated(caller): Authenticated, Path(org): Path<String>) -> ApiResult<Json<WorkflowList>> {
+pub async fn list(State(state): State<AppState>, Authenticated(caller): Authenticated, ApiPath(org): ApiPath<String>) -> ApiResult<Json<WorkflowList>> {
     require(&caller, &org, Access::READ_WORKFLOWS)?;
     Ok(Json(WorkflowList { workflows: workflows::list(&state.db, &org).await? }))
 }
 
 /// Nodes and edges are required: a body without them must not wipe a workflow.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkflowBody {
+    #[schema(value_type = Option<app::backend::schema::Name>)]
     name: Option<String>,
     nodes: Vec<Node>,
     edges: Vec<Edge>,
     enabled: Option<bool>,
+    #[schema(value_type = Option<app::backend::schema::Name>)]
     label: Option<String>,
     /// The version the client started from (PUT): 409 `version_conflict` if another save came first.
+    #[serde(default, deserialize_with = "app::model::optional_whole_number")]
     base_version: Option<i64>,
+}
+
+/// [`WorkflowBody`] as creating one needs it: with a name. (Schema only: the body is read as
+/// a `WorkflowBody`, and the save path refuses a new workflow without a name.)
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct NewWorkflowBody {
+    #[schema(value_type = app::backend::schema::Name)]
+    name: String,
+    nodes: Vec<Node>,
+    edges: Vec<Edge>,
+    enabled: Option<bool>,
+    #[schema(value_type = Option<app::backend::schema::Name>)]
+    label: Option<String>,
 }
 
 impl WorkflowBody {
@@ -62,17 +81,18 @@ pub struct SavedBody {
 
 #[utoipa::path(
     post,
+    operation_id = "createWorkflow",
     path = "/orgs/{org}/workflows",
     summary = "Create a workflow (version 1)",
     params(("org" = String, Path, description = "Organisation id")),
-    request_body(content = serde_json::Value, content_type = "application/json"),
+    request_body = NewWorkflowBody,
     responses((status = 201, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn create(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Client(client): Client,
-    Path(org): Path<String>,
+    ApiPath(org): ApiPath<String>,
     ApiJson(body): ApiJson<WorkflowBody>,
 ) -> ApiResult<(StatusCode, Json<Workflow>)> {
     require(&caller, &org, Access::EDIT_WORKFLOWS)?;
@@ -81,7 +101,8 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(saved.workflow)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct VersionQuery {
     version: Option<i64>,
@@ -89,16 +110,17 @@ pub struct VersionQuery {
 
 #[utoipa::path(
     get,
+    operation_id = "getWorkflow",
     path = "/orgs/{org}/workflows/{id}",
     summary = "A workflow, live or version N's snapshot",
-    params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id"), ("version" = Option<i64>, Query)),
+    params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id"), VersionQuery),
     responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 /// The live workflow, or with `?version=N` that version's snapshot (owner/admin).
 pub async fn get(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    Path((org, id)): Path<(String, String)>,
+    ApiPath((org, id)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<VersionQuery>,
 ) -> ApiResult<Json<Workflow>> {
     match q.version {
@@ -115,17 +137,18 @@ pub async fn get(
 
 #[utoipa::path(
     put,
+    operation_id = "updateWorkflow",
     path = "/orgs/{org}/workflows/{id}",
     summary = "Save a workflow (base_version: 409 version_conflict if someone saved first)",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id")),
-    request_body(content = serde_json::Value, content_type = "application/json"),
+    request_body = WorkflowBody,
     responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn update(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Client(client): Client,
-    Path((org, id)): Path<(String, String)>,
+    ApiPath((org, id)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<WorkflowBody>,
 ) -> ApiResult<Json<SavedBody>> {
     require(&caller, &org, Access::EDIT_WORKFLOWS)?;
@@ -136,6 +159,7 @@ pub async fn update(
 
 #[utoipa::path(
     delete,
+    operation_id = "deleteWorkflow",
     path = "/orgs/{org}/workflows/{id}",
     summary = "Delete a workflow and its versions",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id")),
@@ -145,7 +169,7 @@ pub async fn delete(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Client(client): Client,
-    Path((org, id)): Path<(String, String)>,
+    ApiPath((org, id)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
     require(&caller, &org, Access::MANAGE_WORKFLOWS)?;
     let by = state.acting(&caller, &client);
@@ -153,31 +177,36 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
+    #[param(value_type = Option<app::backend::schema::Cursor>, inline)]
     cursor: Option<String>,
 }
 
 #[utoipa::path(
     get,
+    operation_id = "listWorkflowVersions",
     path = "/orgs/{org}/workflows/{id}/history",
     summary = "Versions, newest first",
-    params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id"), ("limit" = Option<String>, Query), ("cursor" = Option<String>, Query)),
+    params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id"), HistoryQuery),
     responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn history(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    Path((org, id)): Path<(String, String)>,
+    ApiPath((org, id)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> ApiResult<Json<HistoryPage>> {
     require(&caller, &org, Access::READ_HISTORY)?;
     workflows::history(&state.db, &org, &id, q.limit, q.cursor.as_deref()).await.map(Json)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DiffQuery {
     from: i64,
@@ -186,40 +215,43 @@ pub struct DiffQuery {
 
 #[utoipa::path(
     get,
+    operation_id = "diffWorkflowVersions",
     path = "/orgs/{org}/workflows/{id}/diff",
     summary = "The semantic diff between two versions",
-    params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id"), ("from" = i64, Query), ("to" = i64, Query)),
+    params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id"), DiffQuery),
     responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn diff(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    Path((org, id)): Path<(String, String)>,
+    ApiPath((org, id)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<DiffQuery>,
 ) -> ApiResult<Json<VersionDiff>> {
     require(&caller, &org, Access::READ_HISTORY)?;
     workflows::diff_versions(&state.db, &org, &id, q.from, q.to).await.map(Json)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RestoreBody {
+    #[serde(deserialize_with = "app::model::whole_number")]
     version: i64,
 }
 
 #[utoipa::path(
     post,
+    operation_id = "restoreWorkflowVersion",
     path = "/orgs/{org}/workflows/{id}/restore",
     summary = "Restore version N as a new version",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id")),
-    request_body(content = serde_json::Value, content_type = "application/json"),
+    request_body = RestoreBody,
     responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn restore(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Client(client): Client,
-    Path((org, id)): Path<(String, String)>,
+    ApiPath((org, id)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<RestoreBody>,
 ) -> ApiResult<Json<Workflow>> {
     require(&caller, &org, Access::MANAGE_WORKFLOWS)?;
@@ -228,7 +260,7 @@ pub async fn restore(
 }
 
 /// A rejection may say why.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RejectBody {
     reason: Option<String>,
@@ -236,6 +268,7 @@ pub struct RejectBody {
 
 #[utoipa::path(
     post,
+    operation_id = "approveWorkflowVersion",
     path = "/orgs/{org}/workflows/{id}/versions/{n}/approve",
     summary = "Approve a member's pending version (owner/admin, not its author); runs then use it if it is the newest approved",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id"), ("n" = i64, Path, description = "Version number")),
@@ -245,34 +278,28 @@ pub async fn approve(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Client(client): Client,
-    Path((org, id, n)): Path<(String, String, i64)>,
+    ApiPath((org, id, n)): ApiPath<(String, String, i64)>,
 ) -> ApiResult<Json<VersionInfo>> {
     review(&state, &caller, &client, &org, &id, n, workflows::Decision::Approve).await
 }
 
 #[utoipa::path(
     post,
+    operation_id = "rejectWorkflowVersion",
     path = "/orgs/{org}/workflows/{id}/versions/{n}/reject",
     summary = "Reject a member's pending version (owner/admin, not its author), with an optional reason",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id"), ("n" = i64, Path, description = "Version number")),
-    request_body(content = serde_json::Value, content_type = "application/json", description = "{reason?}"),
+    request_body(content = Option<RejectBody>, description = "Optional: no body, or {reason}"),
     responses((status = 200, description = "The version's history entry", body = serde_json::Value), super::Failure)
 )]
 pub async fn reject(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Client(client): Client,
-    Path((org, id, n)): Path<(String, String, i64)>,
+    ApiPath((org, id, n)): ApiPath<(String, String, i64)>,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<VersionInfo>> {
-    // The body is optional: none, or `{reason}`.
-    let reason = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        serde_json::from_slice::<RejectBody>(&body)
-            .map_err(|e| app::error::ApiError::new(app::error::ErrorKind::BadRequest, format!("The body must be JSON like {{\"reason\": \"…\"}}: {e}")))?
-            .reason
-    };
+    let reason = super::optional_json::<RejectBody>(&body)?.and_then(|b| b.reason);
     review(&state, &caller, &client, &org, &id, n, workflows::Decision::Reject(reason)).await
 }
 

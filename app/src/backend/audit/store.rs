@@ -260,7 +260,8 @@ pub(crate) async fn page(db: &Db, org_id: Option<&str>, filter: &Filter, limit: 
     if let Some(v) = &filter.until {
         q.bind(" AND created_us < ?", parse_time("until", v)?)?;
     }
-    if let Some(c) = cursor {
+    // An empty cursor is no cursor, as in every list.
+    if let Some(c) = cursor.filter(|c| !c.is_empty()) {
         let [at, seq] = crate::backend::cursor::decode(c)?;
         // A row-value comparison: both databases seek the index to it, so a page deep in
         // the trail costs what the first does (an OR of the two conditions scans instead).

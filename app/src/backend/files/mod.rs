@@ -17,7 +17,8 @@ use crate::model::{Actor, FileShare, KeyCreator, OrgFile, Usage};
 use blobs::{Blobs, ReceiveError};
 use serde_json::json;
 
-pub const MAX_NAME_BYTES: usize = 255;
+/// The most characters of a file name.
+pub const MAX_NAME_CHARS: usize = 255;
 
 /// A file name as given: kept as is, refused when it could name a path or hide characters.
 pub fn check_name(name: &str) -> ApiResult<&str> {
@@ -25,8 +26,8 @@ pub fn check_name(name: &str) -> ApiResult<&str> {
     if name.trim().is_empty() {
         return invalid("is required (?name=report.pdf)");
     }
-    if name.len() > MAX_NAME_BYTES {
-        return invalid(&format!("is longer than {MAX_NAME_BYTES} bytes"));
+    if name.chars().count() > MAX_NAME_CHARS {
+        return invalid(&format!("is longer than {MAX_NAME_CHARS} characters"));
     }
     if name.contains(['/', '\\']) || name == "." || name.contains("..") {
         return invalid("must not contain /, \\ or ..");
