@@ -624,8 +624,10 @@ pub struct AuditQuery {
     pub resource_type: Option<String>,
     pub resource_id: Option<String>,
     /// Inclusive lower bound, RFC 3339.
+    #[cfg_attr(feature = "ssr", param(value_type = Option<crate::backend::schema::Instant>, inline))]
     pub since: Option<String>,
     /// Exclusive upper bound, RFC 3339.
+    #[cfg_attr(feature = "ssr", param(value_type = Option<crate::backend::schema::Instant>, inline))]
     pub until: Option<String>,
     #[cfg_attr(feature = "ssr", param(minimum = 1, maximum = 200))]
     pub limit: Option<i64>,

@@ -43,7 +43,9 @@ pub struct ExportQuery {
     actor_id: Option<String>,
     resource_type: Option<String>,
     resource_id: Option<String>,
+    #[param(value_type = Option<app::backend::schema::Instant>, inline)]
     since: Option<String>,
+    #[param(value_type = Option<app::backend::schema::Instant>, inline)]
     until: Option<String>,
 }
 

@@ -106,6 +106,14 @@ pub fn refine(mut doc: Value) -> Value {
             response["content"] = Value::Object(content);
         }
     }
+    // An upload is the raw bytes, and no body at all is an empty file.
+    if let Some(upload) = find_operation(&mut doc, "uploadFile") {
+        upload["requestBody"] = json!({
+            "required": false,
+            "description": "The file's bytes (none: an empty file)",
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        });
+    }
     doc
 }
 
