@@ -31,7 +31,8 @@ def validate(document_path):
 def schemathesis(base, org, key, seed, max_examples, workdir):
     env = dict(os.environ, ST_KEY=key, ST_ORG=org)
     command = [
-        "st", "--config-file", os.path.join(HERE, "schemathesis.toml"), "run", f"{base}/api/v1/openapi.json",
+        # The CLI through this interpreter: no reliance on console scripts being on PATH.
+        sys.executable, "-c", "import sys; from schemathesis.cli import schemathesis; sys.exit(schemathesis())", "--config-file", os.path.join(HERE, "schemathesis.toml"), "run", f"{base}/api/v1/openapi.json",
         "--checks", "all", "--phases", "examples,coverage,fuzzing,stateful",
         "--include-path-regex", "^/api/v1/", "--seed", str(seed), "--max-examples", str(max_examples),
         "--workers", "1", "--no-color",
@@ -44,7 +45,7 @@ def schemathesis(base, org, key, seed, max_examples, workdir):
 def generated_client(document_path, base, org, key, workdir):
     out = os.path.join(workdir, "chronicle_client")
     gen = subprocess.run(
-        ["openapi-python-client", "generate", "--path", document_path, "--output-path", out, "--meta", "none"],
+        [sys.executable, "-m", "openapi_python_client", "generate", "--path", document_path, "--output-path", out, "--meta", "none"],
         capture_output=True, text=True,
     )
     if gen.returncode != 0:

@@ -33,8 +33,7 @@ fi
 # reference OpenAPI validator, Schemathesis, a generated client). Versions pinned: a new
 # Schemathesis may add checks, which is a change to make on purpose.
 PY_LIBS="rfc8785 cryptography ocsf-json-schema jsonschema standardwebhooks openapi-spec-validator==0.9.0 schemathesis==4.32.5 openapi-python-client==0.29.1"
-if ! python3 -c 'import rfc8785, cryptography, ocsf_json_schema, jsonschema, standardwebhooks, openapi_spec_validator, schemathesis, openapi_python_client' 2>/dev/null \
-   || ! command -v st >/dev/null || ! command -v openapi-python-client >/dev/null; then
+if ! python3 -c 'import rfc8785, cryptography, ocsf_json_schema, jsonschema, standardwebhooks, openapi_spec_validator, schemathesis, openapi_python_client' 2>/dev/null; then
   say "installing the interoperability checkers' Python libraries ($PY_LIBS)"
   python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip || fail "installing pip"
   python3 -m pip install --quiet --break-system-packages $PY_LIBS 2>/dev/null \
