@@ -27,15 +27,20 @@ macro_rules! schema_type {
 /// Characters a name may not hold (`char::is_control`: line breaks would forge mail lines).
 const NO_CONTROL: &str = r"[^\x00-\x1f\x7f-\x9f]";
 
-schema_type!(
-    /// What `users::validate_name` accepts: 1–100 characters, not blank, no control characters.
-    Name => ObjectBuilder::new()
+/// Text of 1 to `max` characters, not blank, without control characters.
+fn not_blank(max: usize, description: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
         .schema_type(Type::String)
         .min_length(Some(1))
-        .max_length(Some(crate::backend::users::MAX_NAME_CHARS))
+        .max_length(Some(max))
         .pattern(Some(format!(r"^{NO_CONTROL}*[^\s\x00-\x1f\x7f-\x9f]{NO_CONTROL}*$")))
-        .description(Some("1–100 characters, not blank, without control characters"))
+        .description(Some(description))
         .into()
+}
+
+schema_type!(
+    /// What `users::validate_name` accepts: 1–100 characters, not blank, no control characters.
+    Name => not_blank(crate::backend::users::MAX_NAME_CHARS, "1–100 characters, not blank, without control characters")
 );
 schema_type!(
     /// An API key scope.
@@ -89,13 +94,7 @@ schema_type!(
 );
 schema_type!(
     /// A PostHog project key: 1–512 characters, not blank, no control characters.
-    PosthogKey => ObjectBuilder::new()
-        .schema_type(Type::String)
-        .min_length(Some(1))
-        .max_length(Some(crate::backend::settings::MAX_POSTHOG_TEXT.1))
-        .pattern(Some(format!(r"^{NO_CONTROL}*[^\s\x00-\x1f\x7f-\x9f]{NO_CONTROL}*$")))
-        .description(Some("The project API key; null removes it"))
-        .into()
+    PosthogKey => not_blank(crate::backend::settings::MAX_POSTHOG_TEXT.1, "The project API key; null removes it")
 );
 
 /// What `cursor::decode::<N>` accepts: the hex of N integers joined by `|` (18 digits at
