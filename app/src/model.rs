@@ -526,6 +526,8 @@ pub struct OrgFile {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileList {
     pub files: Vec<OrgFile>,
+    /// The next page's cursor; none on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// A public link, answered once at creation (the token is stored hashed).

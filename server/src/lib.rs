@@ -63,20 +63,21 @@ pub fn router(state: AppState, metrics: Arc<metrics::Metrics>) -> Router {
     Router::new()
         .merge(api::router())
         .route("/healthz", get(healthz))
-        .route("/metrics", get(move |State(state): State<AppState>| async move { metrics_for_route.scrape(&state).await }))
+        .route("/metrics", get(move |State(state): State<AppState>, headers: axum::http::HeaderMap| async move { metrics_for_route.scrape(&state, &headers).await }))
         .merge(
             Router::new()
                 .leptos_routes_with_context(&state, routes, move || provide_context(context_state.clone()), move || shell(shell_options.clone()))
                 .route_layer(axum::middleware::from_fn_with_state(state.clone(), web::identify_caller)),
         )
-        .route_layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
+        .route_layer(axum::middleware::from_fn(metrics::note_route))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
         .layer(axum::middleware::from_fn_with_state(state.clone(), web::audit_gate))
         .layer(axum::middleware::from_fn(web::server_fn_status))
         // One limit for every door: REST extractors answer 413 in JSON, and `limit_body` stops
         // any other body (server functions included) before it is read whole.
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn_with_state(config.clone(), web::limit_body))
+        .layer(axum::middleware::from_fn(web::limit_body))
         .layer(axum::middleware::from_fn_with_state(config.clone(), web::refuse_cross_site))
         .layer(axum::middleware::from_fn_with_state(config, web::security_headers))
         .with_state(state)

@@ -4,6 +4,7 @@
 //! `chronicle_`. Gauges that mirror state are read when scraped.
 
 use app::backend::AppState;
+use app::error::{ApiError, ErrorKind};
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -18,17 +19,36 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+// Every label value comes from a closed set (the methods below, the routes the router
+// knows, the statuses it answers), so no request can add series.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
+    method: &'static str,
     route: String,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    method: String,
+    method: &'static str,
     route: String,
+}
+
+/// The method as a label: the standard ones by name, any other as `other`.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    const KNOWN: [(Method, &str); 9] = [
+        (Method::GET, "GET"),
+        (Method::HEAD, "HEAD"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::PATCH, "PATCH"),
+        (Method::DELETE, "DELETE"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::CONNECT, "CONNECT"),
+        (Method::TRACE, "TRACE"),
+    ];
+    KNOWN.iter().find(|(m, _)| m == method).map_or("other", |(_, name)| name)
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -124,8 +144,15 @@ impl Metrics {
         })
     }
 
-    /// Reads the state the gauges mirror, then renders the text format.
-    pub async fn scrape(&self, state: &AppState) -> Response {
+    /// Reads the state the gauges mirror, then renders the text format; with
+    /// `CHRONICLE_METRICS_TOKEN` set, only for `Authorization: Bearer <that token>`.
+    pub async fn scrape(&self, state: &AppState, headers: &axum::http::HeaderMap) -> Response {
+        if let Some(token) = &state.config.metrics_token {
+            let given = app::backend::api_keys::bearer(headers).unwrap_or_default();
+            if !bool::from(subtle::ConstantTimeEq::ct_eq(given.as_bytes(), token.as_bytes())) {
+                return ApiError::new(ErrorKind::Unauthorized, "The metrics need `Authorization: Bearer <CHRONICLE_METRICS_TOKEN>`.").into_response();
+            }
+        }
         let written = state.audit.written();
         let seen = self.audit_written_seen.swap(written, Ordering::Relaxed);
         self.audit_written.inc_by(written.saturating_sub(seen));
@@ -216,19 +243,31 @@ impl ProcessMetrics {
     }
 }
 
-/// Middleware: counts and times each request under its route pattern (never the raw path,
+/// The route pattern a request matched, handed from [`note_route`] (inside the router) to
+/// [`track`] (around it) on the response.
+#[derive(Clone)]
+struct MatchedRoute(String);
+
+/// Route middleware: notes the matched route pattern on the response (never the raw path,
 /// which would put ids into label values).
+pub async fn note_route(request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let mut response = next.run(request).await;
+    if let Some(route) = route {
+        response.extensions_mut().insert(MatchedRoute(route));
+    }
+    response
+}
+
+/// Middleware around the whole router: counts and times each request under its route
+/// pattern, or `unmatched` when no route took it (static files, unknown paths).
 pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
+    let route = response.extensions().get::<MatchedRoute>().map_or_else(|| "unmatched".to_owned(), |r| r.0.clone());
     let status = response.status().as_u16();
-    metrics.latency.get_or_create(&RouteLabels { method: method.clone(), route: route.clone() }).observe(started.elapsed().as_secs_f64());
+    metrics.latency.get_or_create(&RouteLabels { method, route: route.clone() }).observe(started.elapsed().as_secs_f64());
     metrics.requests.get_or_create(&RequestLabels { method, route, status }).inc();
     response
 }

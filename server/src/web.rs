@@ -64,18 +64,19 @@ pub async fn audit_gate(State(state): State<app::backend::AppState>, req: Reques
 }
 
 /// The one body limit: 2 MiB for every door, except a file upload (the files endpoint's
-/// POST), which may stream up to `CHRONICLE_MAX_FILE_BYTES` (the quota is checked there). A
-/// body announced larger is refused before a byte of it is read, in the API's JSON words;
-/// an unannounced one is cut off at the limit.
-pub async fn limit_body(State(config): State<Arc<Config>>, req: Request, next: Next) -> Response {
-    let upload = req.method() == axum::http::Method::POST && is_files_path(req.uri().path());
-    let limit = if upload { config.max_file_bytes } else { crate::MAX_BODY_BYTES as u64 };
+/// POST), which streams up to `CHRONICLE_MAX_FILE_BYTES` and answers any oversize itself,
+/// announced or not (413, audited as a refused upload; `files::upload` counts the bytes and
+/// the quota as they arrive). A body announced larger is refused before a byte of it is
+/// read, in the API's JSON words; an unannounced one is cut off at the limit.
+pub async fn limit_body(req: Request, next: Next) -> Response {
+    if req.method() == axum::http::Method::POST && is_files_path(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let limit = crate::MAX_BODY_BYTES;
     let announced = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if announced.is_some_and(|len| len > limit) && !upload {
+    if announced.is_some_and(|len| len > limit as u64) {
         return ApiError::new(ErrorKind::PayloadTooLarge, "The request body is too large (2 MiB at most).").into_response();
     }
-    // Uploads answer an announced oversize themselves (audited as a refused upload).
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     next.run(req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)))).await
 }
 

@@ -408,3 +408,88 @@ async fn a_schedule_slot_fires_once_however_many_instances_look() {
         assert_eq!(page["executions"][0]["credential"], json!({"type": "internal", "id": null, "label": "Scheduler"}));
     }
 }
+
+/// SPEC's limits on runs: a run stops after 200 steps (failed, saying so); a workflow with
+/// more than 20 schedule triggers cannot be enabled.
+#[tokio::test]
+async fn runs_stop_at_200_steps_and_schedules_are_capped_at_20_triggers() {
+    for (backend, db) in test_databases().await {
+        let s = TestServer::start(db).await;
+        let mut nodes = vec![node("t", "manual_trigger", json!({}))];
+        nodes.extend((0..250).map(|i| node(&format!("c{i}"), "code", json!({ "language": "python", "code": "pass" }))));
+        let edges: Vec<Value> = (0..250).map(|i| edge(&if i == 0 { "t".to_owned() } else { format!("c{}", i - 1) }, &format!("c{i}"))).collect();
+        let wf = create_workflow(&s, "Long chain", nodes, edges).await;
+        let res = s.request(As::Owner, Method::POST, &format!("/api/v1/orgs/{}/workflows/{}/executions", s.acme, wf["id"].as_str().unwrap())).send().await.unwrap();
+        assert_eq!(res.status(), 202, "[{backend}]");
+        let run = finished(&s, res.json::<Value>().await.unwrap()["id"].as_str().unwrap()).await;
+        assert_eq!(run["status"], "failed", "[{backend}] {run}");
+        assert!(run["error"].as_str().unwrap().contains("200 steps"), "[{backend}] {run}");
+        assert_eq!(run["steps"].as_array().map(Vec::len), Some(200), "[{backend}]");
+
+        let schedules = |n: usize| {
+            let mut nodes: Vec<Value> = (0..n).map(|i| node(&format!("s{i}"), "schedule_trigger", json!({ "cron": "0 0 1 1 *" }))).collect();
+            nodes.push(node("c", "code", json!({ "language": "python", "code": "pass" })));
+            json!({ "name": format!("{n} schedules"), "enabled": true, "nodes": nodes, "edges": [] })
+        };
+        let path = format!("/api/v1/orgs/{}/workflows", s.acme);
+        let (status, _, message) = error_body(s.request(As::Owner, Method::POST, &path).json(&schedules(21)).send().await.unwrap()).await;
+        assert_eq!(status, 422, "[{backend}] {message}");
+        assert!(message.contains("at most 20 schedule triggers"), "[{backend}] {message}");
+        assert_eq!(s.request(As::Owner, Method::POST, &path).json(&schedules(20)).send().await.unwrap().status(), 201, "[{backend}]");
+        // Saved as a draft, it is refused when enabled.
+        let nodes = schedules(21)["nodes"].clone();
+        let draft = create_workflow(&s, "Draft", nodes.as_array().unwrap().clone(), vec![]).await;
+        let res = s
+            .request(As::Owner, Method::PUT, &format!("{path}/{}", draft["id"].as_str().unwrap()))
+            .json(&json!({ "enabled": true, "nodes": nodes, "edges": [] }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 422, "[{backend}]");
+    }
+}
+
+/// Fair share: a busy org with 40 slow runs queued does not hold every worker, so another
+/// org's run starts at once instead of waiting behind them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_org_does_not_starve_another() {
+    for (backend, db) in test_databases().await {
+        let s = TestServer::start(db).await;
+        // A target that takes 2 s to answer: each of the busy org's runs holds a worker that long.
+        let app = axum::Router::new().route("/slow", axum::routing::any(|| async {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            "slow"
+        }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let slow = format!("http://{}/slow", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let busy = create_workflow(&s, "Busy", vec![node("t", "manual_trigger", json!({})), node("h", "http_request", json!({ "url": slow, "method": "GET" }))], vec![edge("t", "h")]).await;
+        let run_path = format!("/api/v1/orgs/{}/workflows/{}/executions", s.acme, busy["id"].as_str().unwrap());
+        for _ in 0..40 {
+            assert_eq!(s.request(As::Owner, Method::POST, &run_path).send().await.unwrap().status(), 202, "[{backend}]");
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let theirs: Value = s
+            .request(As::OtherOrg, Method::POST, &format!("/api/v1/orgs/{}/workflows", s.globex))
+            .json(&json!({ "name": "Quick", "nodes": [node("t", "manual_trigger", json!({}))], "edges": [] }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        let res = s.request(As::OtherOrg, Method::POST, &format!("/api/v1/orgs/{}/workflows/{}/executions", s.globex, theirs["id"].as_str().unwrap())).send().await.unwrap();
+        let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+        let waited = loop {
+            let run: Value = s.get(As::OtherOrg, &format!("/api/v1/orgs/{}/executions/{id}", s.globex)).await.json().await.unwrap();
+            if run["status"] == "succeeded" {
+                break started.elapsed();
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "[{backend}] {run}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert!(waited < Duration::from_secs(3), "[{backend}] the other org's run waited {waited:?} behind the busy org");
+        eprintln!("[{backend}] another org's run finished {waited:?} after it was queued behind 40 slow runs");
+    }
+}

@@ -129,6 +129,56 @@ async fn quota_refusals_write_nothing_and_are_on_the_record() {
     }
 }
 
+/// SPEC's limits: 100 MiB at most per file by default, refused with room to spare; uploads
+/// that together pass the room are refused as they stream, however they interleave, and
+/// nothing refused stays on disk or in the quota.
+#[tokio::test]
+async fn uploads_reserve_quota_as_they_stream_and_the_default_limit_is_100_mib() {
+    const MIB: usize = 1024 * 1024;
+    for (backend, db) in test_databases().await {
+        let s = &TestServer::start(db.clone()).await;
+        let set_room = |bytes: i64| sqlx::query("UPDATE orgs SET storage_quota_bytes = $1 WHERE id = $2").bind(bytes).bind(s.acme.clone()).execute(db.pool());
+        let reserved = || async {
+            let (n,): (i64,) = sqlx::query_as("SELECT storage_reserved_bytes FROM orgs WHERE id = $1").bind(&s.acme).fetch_one(db.pool()).await.unwrap();
+            n
+        };
+        set_room(1 << 40).await.unwrap();
+        let (status, code, _) = error_body(upload(s, As::Owner, "101.bin", vec![1; 101 * MIB]).await).await;
+        assert_eq!((status, code.as_str()), (413, "payload_too_large"), "[{backend}] announced");
+        let chunks = futures_util::stream::iter((0..101).map(|_| Ok::<_, std::io::Error>(vec![2u8; MIB])));
+        let res = s.request(As::Owner, Method::POST, &format!("/api/v1/orgs/{}/files?name=101s.bin", s.acme)).body(reqwest::Body::wrap_stream(chunks)).send().await.unwrap();
+        let (status, code, _) = error_body(res).await;
+        assert_eq!((status, code.as_str()), (413, "payload_too_large"), "[{backend}] streamed");
+
+        // Three 18 MiB uploads at once into 30 MiB of room.
+        set_room(30 * MIB as i64).await.unwrap();
+        let three = |streamed: bool| {
+            futures_util::future::join_all((0..3).map(move |i| {
+                let url = s.url(&format!("/api/v1/orgs/{}/files?name=big-{streamed}-{i}.bin", s.acme));
+                let body = if streamed {
+                    // 64 KiB at a time, so the three interleave as they stream.
+                    reqwest::Body::wrap_stream(futures_util::stream::iter((0..288).map(move |_| Ok::<_, std::io::Error>(vec![i as u8; 64 * 1024]))))
+                } else {
+                    reqwest::Body::from(vec![i as u8; 18 * MIB])
+                };
+                s.http.post(url).header("cookie", s.cookie(As::Owner).unwrap()).body(body).send()
+            }))
+        };
+        let statuses: Vec<u16> = three(false).await.into_iter().map(|r| r.unwrap().status().as_u16()).collect();
+        assert_eq!((statuses.iter().filter(|s| **s == 201).count(), statuses.iter().filter(|s| **s == 413).count()), (1, 2), "[{backend}] announced: {statuses:?}");
+        assert_eq!(used_and_sum(s).await, (18 * MIB as i64, 18 * MIB as i64), "[{backend}]");
+        assert_eq!((temporaries(s), reserved().await), (0, 0), "[{backend}] nothing refused stays on disk or in the quota");
+
+        // Streamed: the room is reserved as bytes arrive; at most one fits.
+        set_room(18 * MIB as i64 + 30 * MIB as i64).await.unwrap();
+        let statuses: Vec<u16> = three(true).await.into_iter().map(|r| r.unwrap().status().as_u16()).collect();
+        assert!(statuses.iter().all(|s| *s == 201 || *s == 413) && statuses.iter().filter(|s| **s == 201).count() <= 1, "[{backend}] streamed: {statuses:?}");
+        let (used, sum) = used_and_sum(s).await;
+        assert!(used == sum && used <= 48 * MIB as i64, "[{backend}] {used} {sum}");
+        assert_eq!((temporaries(s), reserved().await), (0, 0), "[{backend}] streamed: nothing refused stays on disk or in the quota");
+    }
+}
+
 #[tokio::test]
 async fn the_meter_never_drifts_under_concurrent_uploads_and_racing_deletes() {
     for (backend, db) in test_databases().await {

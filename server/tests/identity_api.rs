@@ -280,6 +280,47 @@ async fn health_and_metrics() {
     }
 }
 
+/// No request can add series: 600 requests with invented methods and paths leave the number
+/// of series as it was once each kind has been seen. With `CHRONICLE_METRICS_TOKEN`, the page
+/// answers only that bearer token.
+#[tokio::test]
+async fn odd_requests_add_no_series_and_the_token_guards_the_page() {
+    let (backend, db) = test_databases().await.remove(0);
+    let config = app::backend::Config { metrics_token: Some("scrape-me".into()), ..Default::default() };
+    let s = TestServer::start_with_config(db, config).await;
+    let scrape = || s.http.get(s.url("/metrics")).bearer_auth("scrape-me").send();
+    // Even: an invented method on an unknown path; odd: on a known route.
+    let odd = |i: usize| {
+        let (method, path) = if i % 2 == 0 { (format!("BREW{i}"), format!("/no/such/path/{i}?q={i}")) } else { (format!("X-{i}"), "/healthz".to_owned()) };
+        s.http.request(Method::from_bytes(method.as_bytes()).unwrap(), s.url(&path)).send()
+    };
+    let series = |text: &str| text.lines().filter(|l| !l.starts_with('#')).count();
+    // One of each kind first, so the series they belong in exist.
+    odd(0).await.unwrap();
+    odd(1).await.unwrap();
+    scrape().await.unwrap(); // the scrape's own series
+    let before = series(&scrape().await.unwrap().text().await.unwrap());
+    use futures_util::StreamExt;
+    let answers: Vec<_> = futures_util::stream::iter(2..602)
+        .map(odd)
+        .buffer_unordered(50)
+        .collect()
+        .await;
+    assert!(answers.iter().all(|a| a.is_ok()));
+    let text = scrape().await.unwrap().text().await.unwrap();
+    assert_eq!(series(&text), before, "[{backend}] series grew:\n{text}");
+    assert!(text.contains(r#"method="other",route="unmatched""#), "[{backend}] {text}");
+    assert!(!text.contains("BREW") && !text.contains("/no/such"), "[{backend}] {text}");
+
+    for (auth, expected) in [(None, 401), (Some("Bearer wrong"), 401), (Some("Basic c2NyYXBlLW1l"), 401), (Some("Bearer scrape-me"), 200)] {
+        let mut req = s.http.get(s.url("/metrics"));
+        if let Some(auth) = auth {
+            req = req.header("authorization", auth);
+        }
+        assert_eq!(req.send().await.unwrap().status(), expected, "[{backend}] {auth:?}");
+    }
+}
+
 /// The pages are server-rendered: the login page works before any script runs.
 #[tokio::test]
 async fn login_page_is_server_rendered() {

@@ -1,6 +1,6 @@
 //! Real server processes over one database: an acknowledged action's audit event survives a
 //! `kill -9`, two instances deliver each outbox mail once, run each execution once and fire
-//! each schedule slot once, forward each engagement event to PostHog once, seal one audit
+//! each schedule slot once, check at most 5 passwords of a parallel burst, forward each engagement event to PostHog once, seal one audit
 //! chain, deliver each audit stream event once; a run cut off by
 //! `kill -9` is failed with the reason.
 
@@ -130,6 +130,31 @@ async fn no_acknowledged_audit_event_is_lost_to_kill_9() {
         eprintln!("[{backend}] {} acknowledged creates before kill -9, 0 events lost", acknowledged.len());
         drop(restarted);
         db.close().await;
+    }
+}
+
+/// 100 wrong passwords for one account at once, half through each of two instances: at most
+/// 5 reach the password check, and the right password is then refused too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_check_at_most_five_passwords_of_a_burst() {
+    for (backend, url) in test_database_urls().await {
+        let a = Instance::start(&url, None).await;
+        let b = Instance::start(&url, None).await;
+        let http = reqwest::Client::new();
+        let attempt = |i: usize, password: &'static str| {
+            http.post(format!("{}/api/v1/auth/login", if i % 2 == 0 { &a.base } else { &b.base }))
+                .json(&json!({ "email": "admin@acme.test", "password": password }))
+                .send()
+        };
+        let burst = futures_util::future::join_all((0..100).map(|i| attempt(i, "wrong-password"))).await;
+        let statuses: Vec<u16> = burst.into_iter().map(|r| r.unwrap().status().as_u16()).collect();
+        let checked = statuses.iter().filter(|s| **s == 401).count();
+        assert!(checked <= 5 && statuses.iter().all(|s| *s == 401 || *s == 429), "[{backend}] {checked} checked: {statuses:?}");
+        for i in 0..2 {
+            assert_eq!(attempt(i, "chronicle-demo").await.unwrap().status(), 429, "[{backend}] the right password after the burst");
+        }
+        eprintln!("[{backend}] two instances: {checked} of 100 parallel attempts checked");
+        drop((a, b));
     }
 }
 

@@ -93,10 +93,12 @@ async fn login_is_throttled_per_account_and_per_address() {
         let login = |email: String, password: &'static str| {
             s.http.post(s.url("/api/v1/auth/login")).json(&json!({ "email": email, "password": password })).send()
         };
-        for _ in 0..5 {
-            assert_eq!(login("member@acme.test".into(), "wrong-password").await.unwrap().status(), 401, "[{backend}]");
-        }
-        // The sixth attempt is refused, the right password included, and says when to retry.
+        // 100 wrong passwords at once: at most 5 are checked, the rest refused at once.
+        let burst = futures_util::future::join_all((0..100).map(|_| login("member@acme.test".into(), "wrong-password"))).await;
+        let statuses: Vec<u16> = burst.into_iter().map(|r| r.unwrap().status().as_u16()).collect();
+        let checked = statuses.iter().filter(|s| **s == 401).count();
+        assert_eq!((checked, statuses.iter().filter(|s| **s == 429).count()), (5, 95), "[{backend}] {statuses:?}");
+        // The next attempt is refused, the right password included, and says when to retry.
         let res = login("member@acme.test".into(), "chronicle-demo").await.unwrap();
         let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
         assert!((1..=900).contains(&retry), "[{backend}] Retry-After {retry}");
@@ -141,6 +143,14 @@ async fn cross_site_writes_are_refused_and_pages_carry_security_headers() {
         }
         assert_eq!(post(&[("origin", s.base.clone()), ("host", host)]).await.unwrap().status(), 201, "[{backend}] same origin");
         assert_eq!(post(&[]).await.unwrap().status(), 201, "[{backend}] a script sends neither header");
+        // Any Authorization header is the only credential: a non-Bearer one beside the cookie
+        // is a 401, from a foreign origin as from home, and never falls back to the cookie.
+        for scheme in ["Basic b3duZXI6Y2hyb25pY2xlLWRlbW8=", "Bearer", "Digest x", "chr_org_x"] {
+            for origin in ["https://evil.example".to_owned(), s.base.clone()] {
+                let (status, code, _) = error_body(post(&[("authorization", scheme.to_owned()), ("origin", origin.clone())]).await.unwrap()).await;
+                assert_eq!((status, code.as_str()), (401, "unauthorized"), "[{backend}] {scheme} from {origin}");
+            }
+        }
         // Login CSRF: a cross-site form post to sign in is refused too.
         let res = s
             .http
@@ -499,5 +509,48 @@ async fn every_listed_action_is_emitted() {
         assert_eq!(pruned.len(), 1, "[{backend}]");
         let (recorded,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_events WHERE action = 'audit_log.pruned'").fetch_one(db.pool()).await.unwrap();
         assert_eq!(recorded, 1, "[{backend}] audit_log.pruned");
+    }
+}
+
+/// Every list pages: `limit` (1–200, else 422 naming it) and `cursor`; consecutive pages
+/// never overlap and together hold every row, workflows and files included.
+#[tokio::test]
+async fn lists_page_without_overlap() {
+    for (backend, db) in common::test_databases().await {
+        let s = TestServer::start(db).await;
+        for i in 0..6 {
+            create_workflow(&s, As::Owner, &format!("Paged {i}")).await;
+            let res = s.request(As::Owner, Method::POST, &format!("/api/v1/orgs/{}/files?name=f{i}.txt", s.acme)).body(format!("file {i}")).send().await.unwrap();
+            assert_eq!(res.status(), 201, "[{backend}]");
+        }
+        for (list, key, total) in [("workflows", "workflows", 8usize), ("files", "files", 6)] {
+            let base = format!("/api/v1/orgs/{}/{list}", s.acme);
+            let mut seen: Vec<String> = Vec::new();
+            let mut cursor: Option<String> = None;
+            let mut pages = 0;
+            loop {
+                let url = match &cursor { Some(c) => format!("{base}?limit=3&cursor={c}"), None => format!("{base}?limit=3") };
+                let page: Value = s.get(As::Member, &url).await.json().await.unwrap();
+                let ids: Vec<String> = page[key].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect();
+                assert!(ids.len() <= 3, "[{backend}] {list}: {page}");
+                assert!(ids.iter().all(|id| !seen.contains(id)), "[{backend}] {list}: page {pages} overlaps the ones before: {ids:?} {seen:?}");
+                seen.extend(ids);
+                pages += 1;
+                match page["next_cursor"].as_str() {
+                    Some(c) => cursor = Some(c.to_owned()),
+                    None => break,
+                }
+            }
+            assert_eq!((seen.len(), pages), (total, total.div_ceil(3)), "[{backend}] {list}");
+            let everything: Value = s.get(As::Member, &base).await.json().await.unwrap();
+            assert_eq!(everything[key].as_array().unwrap().len(), total, "[{backend}] {list}: the default page holds 50");
+            assert!(everything["next_cursor"].is_null(), "[{backend}] {list}");
+            for bad in ["limit=0", "limit=201", "cursor=zz"] {
+                let (status, code, message) = error_body(s.get(As::Member, &format!("{base}?{bad}")).await).await;
+                let field = bad.split('=').next().unwrap();
+                assert_eq!((status, code.as_str()), (422, "invalid_input"), "[{backend}] {list}?{bad}: {message}");
+                assert!(message.contains(field), "[{backend}] {list}?{bad}: {message}");
+            }
+        }
     }
 }

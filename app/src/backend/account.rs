@@ -43,18 +43,14 @@ pub async fn change_password(db: &Db, caller: &Caller, current: &str, new: &str,
     let mut tx = db.pool().begin().await?;
     sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(&new_hash).bind(&user.id).execute(&mut *tx).await?;
     let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2").bind(&user.id).bind(session_id).execute(&mut *tx).await?;
-    tx.commit().await?;
+    // The keys go with the password, in one transaction: never a new password beside keys
+    // that should have died with the old one.
     let owner = Owner::User(user.clone());
-    let mut revoked = 0;
-    for key in api_keys::list(db, &owner).await?.into_iter().filter(|k| k.revoked_at.is_none()) {
-        match api_keys::revoke_because(db, &owner, &key.id, "the account's password was changed", by).await {
-            Ok(_) => revoked += 1,
-            Err(err) if err.code == crate::error::ErrorKind::Conflict => {} // revoked meanwhile
-            Err(err) => return Err(err),
-        }
-    }
+    let revoked = api_keys::revoke_all_in(&mut tx, &owner).await?;
+    tx.commit().await?;
+    api_keys::announce_revoked(db, &owner, &revoked, "the account's password was changed", by).await;
     let memberships = &caller.memberships;
-    let meta = serde_json::json!({ "other_sessions_ended": ended.rows_affected(), "personal_keys_revoked": revoked });
+    let meta = serde_json::json!({ "other_sessions_ended": ended.rows_affected(), "personal_keys_revoked": revoked.len() });
     record_in_orgs(by.audit, memberships, |org| {
         NewEvent::new(org, "auth.password_changed", by.actor.clone(), "user", Some(&user.id)).metadata(meta.clone()).client(by.client)
     })

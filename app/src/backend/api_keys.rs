@@ -198,6 +198,23 @@ async fn revoke_with(db: &Db, owner: &Owner, key_id: &str, reason: Option<&str>,
     Ok(key)
 }
 
+/// Revokes every live key of `owner` in `tx`, so the revocation commits with whatever else the
+/// caller changes there (or not at all); announce the keys with [`announce_revoked`] once
+/// the transaction has committed.
+pub async fn revoke_all_in(tx: &mut sqlx::Transaction<'_, sqlx::Any>, owner: &Owner) -> ApiResult<Vec<ApiKey>> {
+    let (clause, id) = owner_clause(owner);
+    let sql = format!("UPDATE api_keys SET revoked_at = $2 WHERE {clause} AND revoked_at IS NULL RETURNING {KEY_COLUMNS}");
+    let rows: Vec<KeyRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(now()).fetch_all(&mut **tx).await?;
+    Ok(rows.into_iter().map(key_from_row).collect())
+}
+
+/// The audit events and alerts for keys [`revoke_all_in`] revoked.
+pub async fn announce_revoked(db: &Db, owner: &Owner, keys: &[ApiKey], reason: &str, by: &Acting<'_>) {
+    for key in keys {
+        announce(db, owner, key, "api_key.revoked", Some(reason), by).await;
+    }
+}
+
 /// The audit event and the out-of-band alert for a create or revoke. Neither may fail the
 /// key operation: the audit write is retried by the recorder, the mail by the outbox.
 async fn announce(db: &Db, owner: &Owner, key: &ApiKey, action: &'static str, reason: Option<&str>, by: &Acting<'_>) {

@@ -67,7 +67,12 @@ impl Caller {
 /// (a bad key is a 401 that says why, never a fall-back to the cookie), else the session
 /// cookie. `None` when it carries neither or the session is not valid.
 pub async fn authenticate(db: &Db, headers: &HeaderMap) -> ApiResult<Option<Caller>> {
-    let (user, credential) = if let Some(secret) = api_keys::bearer(headers) {
+    // An Authorization header is the only credential, whatever its scheme: one that is not a
+    // Bearer key answers 401 rather than falling back to the cookie, so whether a request
+    // carries an ambient credential (the cross-site check) never depends on the cookie.
+    let (user, credential) = if headers.contains_key(axum::http::header::AUTHORIZATION) {
+        let secret = api_keys::bearer(headers)
+            .ok_or_else(|| ApiError::new(ErrorKind::Unauthorized, "The Authorization header must be `Bearer <API key>`."))?;
         let key = api_keys::authenticate(db, &secret).await?;
         (key.user.clone(), Credential::ApiKey(key))
     } else {
@@ -97,7 +102,8 @@ pub async fn login(db: &Db, audit: &Recorder, email: &str, password: &str, clien
         return Err(ApiError::invalid("email", format!("must be at most {MAX_EMAIL_BYTES} bytes")));
     }
     let attempt = throttle::Attempt::new(email, client.ip.as_deref());
-    let throttled = throttle::check(db, &attempt).await;
+    // The slot is taken before anything else, the password check included.
+    let slots = throttle::take(db, &attempt).await;
     let found = users::find_by_email(db, email).await?;
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), Some(hash)),
@@ -118,20 +124,23 @@ pub async fn login(db: &Db, audit: &Recorder, email: &str, password: &str, clien
             ApiResult::Ok(())
         }
     };
-    if let Err(blocked) = throttled {
-        refused("auth.login_blocked", serde_json::json!({ "email": email.trim(), "retry_after_s": blocked.retry_after })).await?;
-        return Err(blocked);
-    }
+    let slots = match slots {
+        Ok(slots) => slots,
+        Err(blocked) => {
+            refused("auth.login_blocked", serde_json::json!({ "email": email.trim(), "retry_after_s": blocked.retry_after })).await?;
+            return Err(blocked);
+        }
+    };
     let ok = passwords::verify_password(password.to_owned(), hash).await;
     let user = match (ok, &user) {
         (true, Some(user)) => user.clone(),
         _ => {
-            throttle::failed(db, &attempt).await?;
+            // A failure keeps its slots until their windows end.
             refused("auth.login_failed", serde_json::json!({ "email": email.trim() })).await?;
             return Err(ApiError::new(ErrorKind::Unauthorized, "Email or password is incorrect."));
         }
     };
-    throttle::succeeded(db, &attempt).await?;
+    slots.give_back(db).await?;
     let token = sessions::create(db, &user.id, client).await?;
     let orgs = orgs::orgs_of_user(db, &user.id).await?;
     record_in_orgs(audit, &orgs, |org| NewEvent::new(org, "auth.login", Actor::user(&user), "user", Some(&user.id)).client(client)).await;

@@ -49,7 +49,8 @@ pub fn verify_signature(header: Option<&str>, body: &[u8], secrets: &[String], n
     if signatures.is_empty() {
         return Err("the signature has no v1 entry");
     }
-    if (now - t).abs() > TOLERANCE_SECS {
+    // `abs_diff`: a timestamp at either end of i64 must not overflow the subtraction.
+    if now.abs_diff(t) > TOLERANCE_SECS.unsigned_abs() {
         return Err("the signature's timestamp is more than 5 minutes away");
     }
     if secrets.is_empty() {
@@ -239,6 +240,8 @@ mod tests {
             (format!("t={now},v0={}", sign("whsec_new", now, body)), now),
             (format!("v1={}", sign("whsec_new", now, body)), now),
             ("garbage".to_owned(), now),
+            (format!("t={},v1={}", i64::MIN, sign("whsec_new", i64::MIN, body)), now),
+            (format!("t={},v1={}", i64::MAX, sign("whsec_new", i64::MAX, body)), now),
         ] {
             assert!(verify_signature(Some(&header), body, &secrets, at).is_err(), "{header} at {at}");
         }

@@ -16,6 +16,33 @@ pub fn decode<const N: usize>(cursor: &str) -> ApiResult<[i64; N]> {
     keys.try_into().map_err(|_| invalid())
 }
 
+/// The cursor after a row whose keyset position is the text `keys` (times and ids, which
+/// never hold `|`).
+pub fn encode_text<const N: usize>(keys: [&str; N]) -> String {
+    hex::encode(keys.join("|"))
+}
+
+/// The keyset position a cursor from [`encode_text`] holds.
+pub fn decode_text<const N: usize>(cursor: &str) -> ApiResult<[String; N]> {
+    let invalid = || ApiError::invalid("cursor", "is not a cursor this endpoint gave out");
+    let text = hex::decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(invalid)?;
+    let keys: Vec<String> = text.split('|').map(str::to_owned).collect();
+    keys.try_into().map_err(|_| invalid())
+}
+
+/// Rows per page when the client does not say, and the most it may ask for.
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+/// A list's `limit`: [`DEFAULT_LIMIT`] when absent, else 1–[`MAX_LIMIT`] (422 naming `limit`).
+pub fn limit(limit: Option<i64>) -> ApiResult<i64> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::invalid("limit", format!("must be between 1 and {MAX_LIMIT}")));
+    }
+    Ok(limit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -26,6 +53,13 @@ mod tests {
         assert_eq!(decode::<1>(&encode([-7])).unwrap(), [-7]);
         for bad in ["", "zz", &hex::encode("1|x"), &hex::encode("1"), &hex::encode("1|2|3")] {
             assert_eq!(decode::<2>(bad).unwrap_err().field.as_deref(), Some("cursor"), "{bad}");
+        }
+        let [at, id] = decode_text::<2>(&encode_text(["2026-12-05T10:00:00.000000Z", "0193-ab"])).unwrap();
+        assert_eq!((at.as_str(), id.as_str()), ("2026-12-05T10:00:00.000000Z", "0193-ab"));
+        assert_eq!(decode_text::<2>(&hex::encode("only one")).unwrap_err().field.as_deref(), Some("cursor"));
+        assert_eq!((limit(None).unwrap(), limit(Some(200)).unwrap()), (50, 200));
+        for bad in [0, 201, -1] {
+            assert_eq!(limit(Some(bad)).unwrap_err().field.as_deref(), Some("limit"));
         }
     }
 }

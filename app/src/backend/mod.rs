@@ -39,7 +39,7 @@ use leptos::config::LeptosOptions;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub const DEFAULT_MAX_FILE_BYTES: u64 = 1024 * 1024 * 1024;
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 100 * 1024 * 1024;
 
 /// Settings read once at start-up, each with a safe default.
 #[derive(Debug, Clone)]
@@ -80,7 +80,7 @@ pub struct Config {
     /// `CHRONICLE_BILLING_WEBHOOK_SECRETS`: Stripe signing secrets (comma-separated; any may
     /// sign, for rotation). Unset: every billing webhook is refused.
     pub billing_webhook_secrets: Vec<String>,
-    /// `CHRONICLE_MAX_FILE_BYTES`: the largest upload (default 1 GiB), whatever the quota.
+    /// `CHRONICLE_MAX_FILE_BYTES`: the largest upload (default 100 MiB), whatever the quota.
     pub max_file_bytes: u64,
     /// The key that signs audit checkpoints: `CHRONICLE_SIGNING_KEY`, else the data
     /// directory's `signing.key` (created on first start). Never in the database.
@@ -88,6 +88,9 @@ pub struct Config {
     /// `CHRONICLE_AUDIT_POLICY=completeness`: an action whose event cannot be stored is
     /// refused (503) before it happens. Default `availability`: it proceeds, its event retried.
     pub audit_completeness: bool,
+    /// `CHRONICLE_METRICS_TOKEN`: when set, `/metrics` answers only `Authorization: Bearer`
+    /// with it (the page names every org's id).
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Config {
@@ -110,6 +113,7 @@ impl Default for Config {
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             signing_key: Arc::new(audit::signing::CheckpointSigner::random()),
             audit_completeness: false,
+            metrics_token: None,
         }
     }
 }
@@ -161,6 +165,7 @@ impl Config {
             trusted_proxy_header: var("CHRONICLE_TRUSTED_PROXY_HEADER").map(|h| h.to_ascii_lowercase()),
             trusted_proxy_hops,
             smtp_url: var("SMTP_URL"),
+            metrics_token: var("CHRONICLE_METRICS_TOKEN"),
             public_url: var("CHRONICLE_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned()),
         })
     }

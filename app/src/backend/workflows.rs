@@ -17,9 +17,6 @@ use crate::workflow::{content_hash, diff, Definition, DiffSummary, WorkflowDiff}
 use serde_json::{json, Value};
 use sqlx::{Any, Transaction};
 
-pub const HISTORY_DEFAULT_LIMIT: i64 = 50;
-pub const HISTORY_MAX_LIMIT: i64 = 200;
-
 /// What a save asks for.
 #[derive(Debug, Clone)]
 pub struct SaveInput {
@@ -429,15 +426,24 @@ struct LiveRow {
     approval: ApprovalRow,
 }
 
-pub async fn list(db: &Db, org_id: &str) -> ApiResult<Vec<WorkflowSummary>> {
-    let rows: Vec<(String, String, i64, String, i64, String, String)> = sqlx::query_as(
+/// One page of the org's workflows, most recently updated first, and the cursor of the next.
+pub async fn list(db: &Db, org_id: &str, limit: Option<i64>, cursor: Option<&str>) -> ApiResult<(Vec<WorkflowSummary>, Option<String>)> {
+    let limit = super::cursor::limit(limit)?;
+    let after = cursor.filter(|c| !c.is_empty()).map(super::cursor::decode_text::<2>).transpose()?;
+    let keyset = if after.is_some() { " AND (updated_at < $3 OR (updated_at = $3 AND id < $4))" } else { "" };
+    let sql = format!(
         "SELECT id, name, version, content_hash, enabled, updated_at, updated_by_name FROM workflows \
-         WHERE org_id = $1 ORDER BY updated_at DESC, id DESC",
-    )
-    .bind(org_id)
-    .fetch_all(db.pool())
-    .await?;
-    Ok(rows
+         WHERE org_id = $1{keyset} ORDER BY updated_at DESC, id DESC LIMIT $2"
+    );
+    let mut query = sqlx::query_as::<_, (String, String, i64, String, i64, String, String)>(sqlx::AssertSqlSafe(sql)).bind(org_id).bind(limit + 1);
+    if let Some([at, id]) = &after {
+        query = query.bind(at).bind(id);
+    }
+    let mut rows = query.fetch_all(db.pool()).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next = if more { rows.last().map(|r| super::cursor::encode_text([&r.5, &r.0])) } else { None };
+    let workflows = rows
         .into_iter()
         .map(|(id, name, version, content_hash, enabled, updated_at, updated_by)| WorkflowSummary {
             id,
@@ -449,7 +455,8 @@ pub async fn list(db: &Db, org_id: &str) -> ApiResult<Vec<WorkflowSummary>> {
             updated_at,
             updated_by,
         })
-        .collect())
+        .collect();
+    Ok((workflows, next))
 }
 
 /// The live workflow; 404 when absent or in another org.
@@ -667,10 +674,7 @@ pub async fn delete(db: &Db, org_id: &str, id: &str, by: &Acting<'_>) -> ApiResu
 /// Versions newest first. The cursor is opaque to clients: the last version number seen.
 pub async fn history(db: &Db, org_id: &str, id: &str, limit: Option<i64>, cursor: Option<&str>) -> ApiResult<HistoryPage> {
     live_hash(db, org_id, id).await?;
-    let limit = limit.unwrap_or(HISTORY_DEFAULT_LIMIT);
-    if !(1..=HISTORY_MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::invalid("limit", format!("must be between 1 and {HISTORY_MAX_LIMIT}")));
-    }
+    let limit = super::cursor::limit(limit)?;
     let before = match cursor.filter(|c| !c.is_empty()) {
         Some(c) => super::cursor::decode::<1>(c)?[0],
         None => i64::MAX,

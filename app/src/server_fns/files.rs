@@ -10,12 +10,13 @@ use crate::backend::access::{require, Access};
 #[cfg(feature = "ssr")]
 use crate::backend::{files, request};
 
-/// The org's files, and the caller's role (sharing is for owners and admins).
+/// The org's files (the newest 200: a page's most), and the caller's role (sharing is for
+/// owners and admins).
 #[server]
 pub async fn list_files(org: String) -> Result<(Vec<OrgFile>, Role), ApiError> {
     let (state, caller) = request::caller().await?;
     let role = require(&caller, &org, Access::READ_FILES)?;
-    Ok((files::list(&state.db, &org).await?, role))
+    Ok((files::list(&state.db, &org, Some(crate::backend::cursor::MAX_LIMIT), None).await?.0, role))
 }
 
 #[server]

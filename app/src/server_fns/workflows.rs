@@ -11,11 +11,12 @@ use crate::backend::{request, workflows};
 #[cfg(feature = "ssr")]
 use crate::model::VersionSource;
 
+/// The org's workflows, most recently updated first: the first 200 (a page's most).
 #[server]
 pub async fn list_workflows(org: String) -> Result<Vec<WorkflowSummary>, ApiError> {
     let (state, caller) = request::caller().await?;
     require(&caller, &org, Access::READ_WORKFLOWS)?;
-    workflows::list(&state.db, &org).await
+    Ok(workflows::list(&state.db, &org, Some(crate::backend::cursor::MAX_LIMIT), None).await?.0)
 }
 
 /// Creates a workflow with a manual trigger to start from; returns its id.

@@ -135,11 +135,19 @@ pub fn apply_legacy_keys(kind: &str, config: &mut Map<String, Value>) {
     config.remove("abiFunctionKey");
 }
 
+/// The most `schedule_trigger` nodes an enabled workflow may have: each is a cron the
+/// scheduler reads every tick on every instance.
+pub const MAX_SCHEDULE_TRIGGERS: usize = 20;
+
 /// Strict validation, applied when a workflow is enabled: every required field present and
 /// of the right kind. The error names the node and the field.
 pub fn validate_strict(nodes: &[super::Node]) -> Result<(), ApiError> {
     if !nodes.iter().any(|n| spec(&n.kind).is_some_and(|s| s.is_trigger)) {
         return Err(ApiError::invalid("nodes", "a workflow needs a trigger node to be enabled"));
+    }
+    let schedules = nodes.iter().filter(|n| n.kind == "schedule_trigger").count();
+    if schedules > MAX_SCHEDULE_TRIGGERS {
+        return Err(ApiError::invalid("nodes", format!("a workflow may have at most {MAX_SCHEDULE_TRIGGERS} schedule triggers; this one has {schedules}")));
     }
     for node in nodes {
         let Some(spec) = spec(&node.kind) else { continue };

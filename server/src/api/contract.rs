@@ -26,8 +26,14 @@ const SESSION_ONLY: [&str; 2] = ["changePassword", "deleteAccount"];
 const ID_PARAMS: [&str; 5] = ["org", "id", "user_id", "key_id", "workflow_id"];
 
 /// `(from, status, link name, to, parameters)`: the id a creating operation returns, and
-/// the operations that take it (the `org` path parameter is carried over).
+/// the operations that take it (the `org` path parameter is carried over). `getMe` names the
+/// caller's first org, so a client that starts from nothing reaches every creating operation.
 const LINKS: &[(&str, &str, &str, &str, &[(&str, &str)])] = &[
+    ("getMe", "200", "CreateWorkflow", "createWorkflow", &[("org", "$response.body#/orgs/0/id")]),
+    ("getMe", "200", "CreateOrgApiKey", "createOrgApiKey", &[("org", "$response.body#/orgs/0/id")]),
+    ("getMe", "200", "CreateCredential", "createCredential", &[("org", "$response.body#/orgs/0/id")]),
+    ("getMe", "200", "CreateAuditStream", "createAuditStream", &[("org", "$response.body#/orgs/0/id")]),
+    ("getMe", "200", "UploadFile", "uploadFile", &[("org", "$response.body#/orgs/0/id")]),
     ("createWorkflow", "201", "GetWorkflow", "getWorkflow", &[("id", "$response.body#/id")]),
     ("createWorkflow", "201", "UpdateWorkflow", "updateWorkflow", &[("id", "$response.body#/id")]),
     ("createWorkflow", "201", "ListWorkflowVersions", "listWorkflowVersions", &[("id", "$response.body#/id")]),
@@ -89,7 +95,7 @@ pub fn refine(mut doc: Value) -> Value {
         complete(operation);
     }
     for (from, status, name, to, parameters) in LINKS {
-        // `org` is carried over to the operations under `/orgs/{org}`.
+        // `org` is carried over to the operations under `/orgs/{org}` (unless the link names it).
         let takes_org = find_operation(&mut doc, to)
             .and_then(|op| op["parameters"].as_array())
             .is_some_and(|ps| ps.iter().any(|p| p["name"] == "org"));

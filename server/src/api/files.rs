@@ -1,5 +1,6 @@
 //! Org files, the storage meter, public links, workflow export: the exfiltration trail's doors.
 
+use super::workflows::ListQuery;
 use super::{ApiPath, ApiQuery, Authenticated, Client};
 use app::backend::access::{require, Access};
 use app::backend::files::{self, Upload};
@@ -50,12 +51,18 @@ pub async fn upload(
     operation_id = "listFiles",
     path = "/orgs/{org}/files",
     summary = "The org's files, newest first",
-    params(("org" = String, Path, description = "Organisation id")),
-    responses((status = 200, description = "{files}", body = serde_json::Value), super::Failure)
+    params(("org" = String, Path, description = "Organisation id"), ListQuery),
+    responses((status = 200, description = "{files, next_cursor}", body = serde_json::Value), super::Failure)
 )]
-pub async fn list(State(state): State<AppState>, Authenticated(caller): Authenticated, ApiPath(org): ApiPath<String>) -> ApiResult<Json<FileList>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiPath(org): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<FileList>> {
     require(&caller, &org, Access::READ_FILES)?;
-    Ok(Json(FileList { files: files::list(&state.db, &org).await? }))
+    let (files, next_cursor) = files::list(&state.db, &org, q.limit, q.cursor.as_deref()).await?;
+    Ok(Json(FileList { files, next_cursor }))
 }
 
 #[utoipa::path(

@@ -13,19 +13,26 @@ use serde::{Deserialize, Serialize};
 #[derive(Serialize)]
 pub struct WorkflowList {
     workflows: Vec<WorkflowSummary>,
+    next_cursor: Option<String>,
 }
 
 #[utoipa::path(
     get,
     operation_id = "listWorkflows",
     path = "/orgs/{org}/workflows",
-    summary = "The org's workflows, without nodes and edges",
-    params(("org" = String, Path, description = "Organisation id")),
-    responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
+    summary = "The org's workflows, most recently updated first, without nodes and edges",
+    params(("org" = String, Path, description = "Organisation id"), ListQuery),
+    responses((status = 200, description = "{workflows, next_cursor}", body = serde_json::Value), super::Failure)
 )]
-pub async fn list(State(state): State<AppState>, Authenticated(caller): Authenticated, ApiPath(org): ApiPath<String>) -> ApiResult<Json<WorkflowList>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiPath(org): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<WorkflowList>> {
     require(&caller, &org, Access::READ_WORKFLOWS)?;
-    Ok(Json(WorkflowList { workflows: workflows::list(&state.db, &org).await? }))
+    let (workflows, next_cursor) = workflows::list(&state.db, &org, q.limit, q.cursor.as_deref()).await?;
+    Ok(Json(WorkflowList { workflows, next_cursor }))
 }
 
 /// Nodes and edges are required: a body without them must not wipe a workflow.
@@ -177,14 +184,15 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A page of a list: `limit` (default 50, 1–200) and the `cursor` the last page answered.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-pub struct HistoryQuery {
+pub struct ListQuery {
     #[param(minimum = 1, maximum = 200)]
-    limit: Option<i64>,
+    pub limit: Option<i64>,
     #[param(value_type = Option<app::backend::schema::Cursor>, inline)]
-    cursor: Option<String>,
+    pub cursor: Option<String>,
 }
 
 #[utoipa::path(
@@ -192,14 +200,14 @@ pub struct HistoryQuery {
     operation_id = "listWorkflowVersions",
     path = "/orgs/{org}/workflows/{id}/history",
     summary = "Versions, newest first",
-    params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id"), HistoryQuery),
+    params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id"), ListQuery),
     responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn history(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     ApiPath((org, id)): ApiPath<(String, String)>,
-    ApiQuery(q): ApiQuery<HistoryQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<HistoryPage>> {
     require(&caller, &org, Access::READ_HISTORY)?;
     workflows::history(&state.db, &org, &id, q.limit, q.cursor.as_deref()).await.map(Json)

@@ -34,46 +34,65 @@ impl Response {
     }
 }
 
-/// The client every step uses: its resolver refuses private addresses (unless allowed).
+/// The client every step, stream and PostHog forward uses: its resolver refuses private
+/// addresses (unless allowed), and it ignores `HTTP(S)_PROXY`: a proxy would connect for it,
+/// past the address check.
 pub fn client(allow_private: bool) -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
         .dns_resolver(Arc::new(PublicOnly { allow_private }))
         .user_agent("Chronicle-Workflow/1")
         .build()
         .expect("the egress client builds")
 }
 
-/// Whether a step may connect to `ip`.
+/// Whether a step may connect to `ip`. An IPv6 address that carries an IPv4 one (mapped,
+/// compatible, NAT64 `64:ff9b::/96`, 6to4) is judged by the IPv4 address it reaches.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+        IpAddr::V6(v6) => match embedded_v4(v6) {
             Some(v4) => is_public_v4(v4),
             None => {
-                let first = v6.segments()[0];
+                let [first, second, ..] = v6.segments();
                 !(v6.is_loopback()
                     || v6.is_unspecified()
                     || v6.is_multicast()
                     || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
                     || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
-                    || v6 == Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0, 0))
+                    || (first, second) == (0x64, 0xff9b)) // NAT64 local use 64:ff9b:1::/48 (and the rest of 64:ff9b::/32)
             }
         },
     }
 }
 
+/// The IPv4 address an IPv6 one stands for, where the form says which.
+fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = v6.segments();
+    let tail = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
+    match s {
+        [0, 0, 0, 0, 0, 0xffff, ..] => Some(tail),                     // mapped ::ffff:a.b.c.d
+        [0, 0, 0, 0, 0, 0, ..] if !v6.is_loopback() && !v6.is_unspecified() => Some(tail), // compatible ::a.b.c.d
+        [0x64, 0xff9b, 0, 0, 0, 0, ..] => Some(tail),                  // NAT64 64:ff9b::/96
+        [0x2002, high, low, ..] => Some(Ipv4Addr::new((high >> 8) as u8, high as u8, (low >> 8) as u8, low as u8)), // 6to4 2002::/16
+        _ => None,
+    }
+}
+
 fn is_public_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
+    let [a, b, c, _] = ip.octets();
     !(ip.is_private()
         || ip.is_loopback()
         || ip.is_link_local()
         || ip.is_unspecified()
-        || ip.is_broadcast()
         || ip.is_multicast()
         || a == 0
-        || (a == 100 && (64..128).contains(&b))) // shared address space (carrier NAT)
+        || a >= 240 // reserved 240.0.0.0/4, the broadcast address included
+        || (a == 100 && (64..128).contains(&b)) // shared address space (carrier NAT)
+        || (a == 198 && (b & 0xfe) == 18) // benchmarking 198.18.0.0/15
+        || (a, b, c) == (192, 0, 0)) // IETF protocol assignments 192.0.0.0/24
 }
 
 fn refusal(host: &str, ip: IpAddr) -> String {
@@ -206,10 +225,20 @@ mod tests {
 
     #[test]
     fn private_loopback_and_link_local_addresses_are_not_public() {
-        for private in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "100.64.0.1", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "::"] {
+        let refused = [
+            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "100.64.0.1", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "::",
+            // NAT64 (well-known prefix: judged by the IPv4 inside; local use: refused)
+            "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b::", "64:ff9b:1::1", "64:ff9b:1:ffff::808:808",
+            // benchmarking, IETF assignments, reserved and broadcast
+            "198.18.0.1", "198.19.255.255", "192.0.0.8", "240.0.0.1", "255.255.255.255",
+            // IPv4-mapped, IPv4-compatible and 6to4 forms of refused IPv4 addresses
+            "::ffff:198.18.0.1", "::ffff:240.0.0.1", "::10.0.0.1", "::ffff:192.0.0.1", "2002:7f00:1::", "2002:a9fe:a9fe::1", "::ffff:100.64.0.1",
+            "fc00::1", "ff02::1",
+        ];
+        for private in refused {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
-        for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "::ffff:1.1.1.1"] {
+        for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "::ffff:1.1.1.1", "64:ff9b::808:808", "198.20.0.1", "198.17.255.255", "192.0.1.1", "223.255.255.1", "2002:808:808::1", "::8.8.8.8"] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
     }

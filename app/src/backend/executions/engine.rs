@@ -69,8 +69,15 @@ enum Outcome {
     Failed(Option<Value>, String),
 }
 
-/// Runs every reachable node; `Err` is the run's error (the first failed step's).
+/// The most steps one run takes, and the longest it may take: a run past either stops,
+/// failed, the reason in its error (SPEC: limits under abuse).
+pub const MAX_STEPS: i64 = 200;
+pub const MAX_RUN_TIME: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// Runs every reachable node; `Err` is the run's error (the first failed step's, or the limit
+/// it reached).
 pub async fn run(ctx: &Context, job: &Job) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + MAX_RUN_TIME;
     let definition: Definition = serde_json::from_str(&job.definition).map_err(|e| format!("the stored definition does not parse: {e}"))?;
     let order = order_from_trigger(&definition, job.trigger);
     // Nodes that ran and let their branch go on.
@@ -82,8 +89,13 @@ pub async fn run(ctx: &Context, job: &Job) -> Result<(), String> {
         if !reached {
             continue;
         }
+        if position == MAX_STEPS {
+            return Err(format!("The run stopped after {MAX_STEPS} steps, the most one run may take; step \"{}\" ({}) and any after it did not run.", label_of(node), node.id));
+        }
         let started_at = now();
-        let outcome = run_node(ctx, job, node).await;
+        let Ok(outcome) = tokio::time::timeout_at(deadline, run_node(ctx, job, node)).await else {
+            return Err(format!("The run stopped after {} s, the longest one run may take, during step \"{}\" ({}).", MAX_RUN_TIME.as_secs(), label_of(node), node.id));
+        };
         let (status, output, error) = match &outcome {
             Outcome::Succeeded(out) | Outcome::Stop(out) => ("succeeded", Some(out.clone()), None),
             Outcome::Skipped(reason) => ("skipped", Some(json!({ "reason": reason })), Some(reason.clone())),

@@ -30,6 +30,10 @@ struct Inner {
     notify: Notify,
     succeeded: AtomicU64,
     failed: AtomicU64,
+    /// The runs this instance's workers hold, by org; claims are made one at a time under
+    /// this lock, so the fair-share check and the claim it allows are one step.
+    holding: tokio::sync::Mutex<std::collections::HashMap<String, usize>>,
+    workers: AtomicU64,
 }
 
 impl Runner {
@@ -50,9 +54,9 @@ impl Runner {
         }
     }
 
-    /// Starts `workers` workers over `ctx`'s database.
     /// Starts `workers` workers over `ctx`'s database, and the sweep for abandoned runs.
     pub fn spawn(&self, ctx: Context, workers: usize) {
+        self.inner.workers.store(workers as u64, Ordering::Relaxed);
         let ctx = Arc::new(ctx);
         for _ in 0..workers {
             let (ctx, runner) = (ctx.clone(), self.clone());
@@ -72,9 +76,10 @@ impl Runner {
 
     async fn work(&self, ctx: &Context) {
         loop {
-            match claim(&ctx.db).await {
+            match self.claim_fairly(&ctx.db).await {
                 Ok(Some(job)) => {
                     let status = run_held(ctx, &job).await;
+                    self.release(&job.org_id).await;
                     let counter = if status == "succeeded" { &self.inner.succeeded } else { &self.inner.failed };
                     counter.fetch_add(1, Ordering::Relaxed);
                     continue;
@@ -83,6 +88,32 @@ impl Runner {
                 Err(err) => tracing::warn!(error = %err, "executions: could not claim work; retrying"),
             }
             let _ = tokio::time::timeout(POLL, self.inner.notify.notified()).await;
+        }
+    }
+}
+
+impl Runner {
+    /// Fair share: an org already holding half of this instance's workers gets no more of
+    /// them, so another org's run never waits behind a busy org's queue for longer than the
+    /// next free worker's poll.
+    async fn claim_fairly(&self, db: &Db) -> ApiResult<Option<Job>> {
+        let share = (self.inner.workers.load(Ordering::Relaxed) as usize / 2).max(1);
+        let mut holding = self.inner.holding.lock().await;
+        let full: Vec<&str> = holding.iter().filter(|(_, n)| **n >= share).map(|(org, _)| org.as_str()).collect();
+        let job = claim(db, &full).await?;
+        if let Some(job) = &job {
+            *holding.entry(job.org_id.clone()).or_default() += 1;
+        }
+        Ok(job)
+    }
+
+    async fn release(&self, org_id: &str) {
+        let mut holding = self.inner.holding.lock().await;
+        if let Some(n) = holding.get_mut(org_id) {
+            *n -= 1;
+            if *n == 0 {
+                holding.remove(org_id);
+            }
         }
     }
 }
@@ -124,24 +155,42 @@ fn lease_end() -> String {
     format_time(chrono::Utc::now() + chrono::Duration::from_std(LEASE).expect("a short lease"))
 }
 
-/// Claims the oldest queued run for this worker, if any.
-pub async fn claim(db: &Db) -> ApiResult<Option<Job>> {
+/// Claims the oldest queued run for this worker, if any, of an org not in `skip`.
+pub async fn claim(db: &Db, skip: &[&str]) -> ApiResult<Option<Job>> {
     // A read first: on SQLite an UPDATE takes the write lock even when nothing is queued.
-    let waiting: Option<(i64,)> = sqlx::query_as("SELECT seq FROM executions WHERE status = 'queued' LIMIT 1").fetch_optional(db.pool()).await?;
-    if waiting.is_none() {
+    let sql = format!("SELECT seq FROM executions WHERE status = 'queued'{} LIMIT 1", not_in(1, skip.len()));
+    let mut waiting = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
+    for org in skip {
+        waiting = waiting.bind(*org);
+    }
+    if waiting.fetch_optional(db.pool()).await?.is_none() {
         return Ok(None);
     }
     let skip_locked = if db.backend() == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
     // The outer status check keeps SQLite exact too: there the UPDATE holds the write lock,
     // so the row it picks is still queued when it is changed.
+    let others = not_in(3, skip.len());
     let sql = format!(
         "UPDATE executions SET status = 'running', started_at = $1, claimed_until = $2 \
-         WHERE seq = (SELECT seq FROM executions WHERE status = 'queued' ORDER BY seq LIMIT 1{skip_locked}) AND status = 'queued' \
+         WHERE seq = (SELECT seq FROM executions WHERE status = 'queued'{others} ORDER BY seq LIMIT 1{skip_locked}) AND status = 'queued' \
          RETURNING id, org_id, workflow_id, trigger_kind, credential_type, credential_id, credential_label, user_id, definition, payload"
     );
     type Row = (String, String, String, String, String, Option<String>, String, Option<String>, String, Option<String>);
-    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now()).bind(lease_end()).fetch_optional(db.pool()).await?;
+    let mut query = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql)).bind(now()).bind(lease_end());
+    for org in skip {
+        query = query.bind(*org);
+    }
+    let row = query.fetch_optional(db.pool()).await?;
     Ok(row.map(Job::from_claimed))
+}
+
+/// ` AND org_id NOT IN ($start, …)` for `n` orgs; nothing for none.
+fn not_in(start: usize, n: usize) -> String {
+    if n == 0 {
+        return String::new();
+    }
+    let placeholders: Vec<String> = (start..start + n).map(|i| format!("${i}")).collect();
+    format!(" AND org_id NOT IN ({})", placeholders.join(", "))
 }
 
 /// Marks runs whose lease ran out as failed: their process died mid-way. Any instance may do

@@ -8,6 +8,7 @@ use super::{prepare, Origin, Runner, Trigger};
 use crate::backend::audit::{NewEvent, Recorder};
 use crate::backend::db::{format_time, new_id, Db};
 use crate::error::ErrorKind;
+use crate::workflow::catalog::MAX_SCHEDULE_TRIGGERS;
 use crate::workflow::Definition;
 use chrono::{DateTime, Utc};
 use croner::parser::{CronParser, Seconds, Year};
@@ -66,21 +67,31 @@ pub async fn fire_due(db: &Db, audit: &Recorder, runner: &Runner, after: DateTim
     let mut fired = 0;
     for (workflow_id, definition) in rows {
         let Ok(definition) = serde_json::from_str::<Definition>(&definition) else { continue };
-        for node in definition.nodes.iter().filter(|n| n.kind == "schedule_trigger") {
-            let text = |key: &str| node.data.config.get(key).and_then(|v| v.as_str()).unwrap_or_default().trim().to_owned();
-            let (Ok(cron), Ok(zone)) = (parse_cron(&text("cron")), parse_zone(&Some(text("timezone")).filter(|z| !z.is_empty()).unwrap_or_else(|| "UTC".into())))
-            else {
-                continue;
-            };
-            // A bound, so a long pause never fires a flood at once.
-            for slot in slots_between(&cron, zone, after, until, 100) {
-                if fire(db, audit, runner, &workflow_id, &format_time(slot)).await? {
-                    fired += 1;
-                }
+        // Each slot once per workflow, however many triggers name it: the run is prepared
+        // (the definition read and validated) once per slot, not once per node.
+        for slot in due_slots(&definition, after, until) {
+            if fire(db, audit, runner, &workflow_id, &format_time(slot)).await? {
+                fired += 1;
             }
         }
     }
     Ok(fired)
+}
+
+/// The distinct slots in `(after, until]` of a workflow's schedule triggers (at most
+/// [`MAX_SCHEDULE_TRIGGERS`] of them are read, and at most 100 slots of each, so a long pause
+/// never fires a flood at once), in time order.
+pub fn due_slots(definition: &Definition, after: DateTime<Utc>, until: DateTime<Utc>) -> std::collections::BTreeSet<DateTime<Utc>> {
+    let triggers = definition.nodes.iter().filter(|n| n.kind == "schedule_trigger").take(MAX_SCHEDULE_TRIGGERS);
+    let mut slots = std::collections::BTreeSet::new();
+    for node in triggers {
+        let text = |key: &str| node.data.config.get(key).and_then(|v| v.as_str()).unwrap_or_default().trim().to_owned();
+        let zone = Some(text("timezone")).filter(|z| !z.is_empty()).unwrap_or_else(|| "UTC".into());
+        if let (Ok(cron), Ok(zone)) = (parse_cron(&text("cron")), parse_zone(&zone)) {
+            slots.extend(slots_between(&cron, zone, after, until, 100));
+        }
+    }
+    slots
 }
 
 /// Claims one slot and queues its run in one transaction; false when another instance
@@ -144,6 +155,28 @@ mod tests {
         assert!(parse_cron("every minute").is_err());
         assert!(parse_zone("Europe/Paris").is_ok());
         assert!(parse_zone("Mars/Olympus").is_err());
+    }
+
+    /// Many triggers on the same cron are one slot each minute, prepared once; only the
+    /// first 20 triggers are read (a definition with more cannot be enabled).
+    #[test]
+    fn a_workflows_triggers_share_their_slots() {
+        use crate::workflow::Node;
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let trigger = |i: usize, cron: &str| -> Node {
+            serde_json::from_value(serde_json::json!({ "id": format!("t{i}"), "type": "schedule_trigger", "data": { "config": { "cron": cron } } })).unwrap()
+        };
+        let mut nodes: Vec<Node> = (0..2000).map(|i| trigger(i, "* * * * *")).collect();
+        nodes.push(trigger(5000, "30 * * * *"));
+        let definition = Definition { nodes, edges: Vec::new() };
+        let slots = due_slots(&definition, at("2026-01-10T00:00:00Z"), at("2026-01-10T00:03:00Z"));
+        assert_eq!(slots.into_iter().collect::<Vec<_>>(), [at("2026-01-10T00:01:00Z"), at("2026-01-10T00:02:00Z"), at("2026-01-10T00:03:00Z")]);
+        let mut hourly_first: Vec<Node> = vec![trigger(0, "0 * * * *"), trigger(1, "*/30 * * * *")];
+        hourly_first.extend((2..30).map(|i| trigger(i, "0 0 1 1 *")));
+        hourly_first.push(trigger(99, "* * * * *")); // past the 20th: not read
+        let definition = Definition { nodes: hourly_first, edges: Vec::new() };
+        let slots = due_slots(&definition, at("2026-01-10T00:00:00Z"), at("2026-01-10T01:00:00Z"));
+        assert_eq!(slots.into_iter().collect::<Vec<_>>(), [at("2026-01-10T00:30:00Z"), at("2026-01-10T01:00:00Z")]);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! to commit. A temporary file is removed when dropped unless kept; contents no row names
 //! (a crash between the move and the commit) are removed by [`Blobs::sweep`].
 
+use super::reservation::Reservation;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -28,6 +29,10 @@ pub enum ReceiveError {
     Body(String),
     /// The disk failed (full, permissions).
     Disk(std::io::Error),
+    /// The org's quota has no room for the bytes so far.
+    NoRoom,
+    /// The quota could not be reserved (the database failed).
+    Reserve(crate::error::ApiError),
 }
 
 /// A received body in a temporary file, removed on drop unless moved into place.
@@ -54,8 +59,9 @@ impl Blobs {
         self.root.join(&sha256[..2.min(sha256.len())]).join(sha256)
     }
 
-    /// Streams `body` to a temporary file, hashing as it goes; stops past `limit` bytes.
-    pub async fn receive(&self, body: axum::body::Body, limit: u64) -> Result<Received, ReceiveError> {
+    /// Streams `body` to a temporary file, hashing as it goes; stops past `limit` bytes or
+    /// where `room` cannot cover the bytes so far (the temporary file is then removed).
+    pub async fn receive(&self, body: axum::body::Body, limit: u64, room: &mut Reservation) -> Result<Received, ReceiveError> {
         let tmp = self.root.join("tmp");
         tokio::fs::create_dir_all(&tmp).await.map_err(ReceiveError::Disk)?;
         let path = tmp.join(crate::backend::db::new_id());
@@ -69,6 +75,9 @@ impl Blobs {
             received.size += chunk.len() as u64;
             if received.size > limit {
                 return Err(ReceiveError::TooLarge);
+            }
+            if !room.cover(received.size).await.map_err(ReceiveError::Reserve)? {
+                return Err(ReceiveError::NoRoom);
             }
             hasher.update(&chunk);
             out.write_all(&chunk).await.map_err(ReceiveError::Disk)?;

@@ -6,6 +6,7 @@
 //! the visitor's address.
 
 pub mod blobs;
+pub mod reservation;
 
 use super::audit::NewEvent;
 use super::billing::quota_sql;
@@ -15,6 +16,7 @@ use super::Acting;
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::model::{Actor, FileShare, KeyCreator, OrgFile, Usage};
 use blobs::{Blobs, ReceiveError};
+use reservation::Reservation;
 use serde_json::json;
 
 /// The most characters of a file name.
@@ -71,23 +73,32 @@ pub async fn upload(db: &Db, blobs: &Blobs, upload: Upload<'_>, body: axum::body
         error
     };
     let too_big = || ApiError::new(ErrorKind::PayloadTooLarge, format!("A file may be {} MiB at most.", upload.max_file_bytes / (1024 * 1024)));
-    let room = (quota - used).max(0) as u64;
-    if let Some(size) = upload.announced {
-        if size > upload.max_file_bytes {
-            return Err(refuse(Some(size), too_big()).await);
-        }
-        if size > room {
-            return Err(refuse(Some(size), quota_exceeded(used, quota)).await);
-        }
+    let no_room = || async {
+        let (used, quota) = usage_row(db, upload.org_id).await?;
+        ApiResult::Ok(quota_exceeded(used, quota))
+    };
+    if let Some(size) = upload.announced.filter(|size| *size > upload.max_file_bytes) {
+        return Err(refuse(Some(size), too_big()).await);
     }
-    let received = match blobs.receive(body, room.min(upload.max_file_bytes)).await {
+    // An announced length is reserved at once; an unannounced one as it streams.
+    let Some(mut reservation) = Reservation::open(db, upload.org_id, upload.announced.unwrap_or(0)).await? else {
+        return Err(refuse(upload.announced, no_room().await?).await);
+    };
+    let received = match blobs.receive(body, upload.max_file_bytes, &mut reservation).await {
         Ok(received) => received,
-        Err(ReceiveError::TooLarge) if room < upload.max_file_bytes => return Err(refuse(None, quota_exceeded(used, quota)).await),
-        Err(ReceiveError::TooLarge) => return Err(refuse(None, too_big()).await),
-        Err(ReceiveError::Body(why)) => return Err(ApiError::new(ErrorKind::BadRequest, format!("The upload was cut off: {why}"))),
-        Err(ReceiveError::Disk(err)) => {
-            tracing::error!(error = %err, "files: could not write an upload");
-            return Err(ApiError::new(ErrorKind::InsufficientStorage, "The server could not store the file (its disk refused). Nothing was kept."));
+        Err(why) => {
+            // Given back before the answer, so a retry at once finds the room again.
+            reservation.give_back().await;
+            return Err(match why {
+                ReceiveError::NoRoom => refuse(None, no_room().await?).await,
+                ReceiveError::TooLarge => refuse(None, too_big()).await,
+                ReceiveError::Reserve(err) => err,
+                ReceiveError::Body(why) => ApiError::new(ErrorKind::BadRequest, format!("The upload was cut off: {why}")),
+                ReceiveError::Disk(err) => {
+                    tracing::error!(error = %err, "files: could not write an upload");
+                    ApiError::new(ErrorKind::InsufficientStorage, "The server could not store the file (its disk refused). Nothing was kept.")
+                }
+            });
         }
     };
     let size = received.size as i64;
@@ -102,15 +113,11 @@ pub async fn upload(db: &Db, blobs: &Blobs, upload: Upload<'_>, body: axum::body
         created_at: now(),
         shared: false,
     };
-    // The meter and the row in one transaction; the quota re-checked where it is enforced,
-    // since other uploads may have landed while this one streamed.
+    // The meter and the row in one transaction: the reservation becomes used bytes.
     let mut tx = db.pool().begin().await?;
-    let sql = format!("UPDATE orgs SET storage_used_bytes = storage_used_bytes + $1 WHERE id = $2 AND storage_used_bytes + $1 <= {}", quota_sql());
-    let metered = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(size).bind(upload.org_id).execute(&mut *tx).await?.rows_affected();
-    if metered == 0 {
+    if !reservation.settle_in(&mut tx, received.size).await? {
         drop(tx);
-        let (used, quota) = usage_row(db, upload.org_id).await?;
-        return Err(refuse(Some(received.size), quota_exceeded(used, quota)).await);
+        return Err(refuse(Some(received.size), ApiError::new(ErrorKind::StorageQuotaExceeded, "The upload stalled for so long that its room in the quota was given back. Try again.")).await);
     }
     sqlx::query(
         "INSERT INTO files (id, org_id, name, size, sha256, content_type, created_by_id, created_by_name, created_at) \
@@ -134,13 +141,14 @@ pub async fn upload(db: &Db, blobs: &Blobs, upload: Upload<'_>, body: axum::body
         return Err(ApiError::new(ErrorKind::InsufficientStorage, "The server could not store the file (its disk refused). Nothing was kept."));
     }
     tx.commit().await?;
+    reservation.settled();
     let meta = json!({ "name": file.name, "size": size, "sha256": sha256, "content_type": file.content_type });
     by.audit.record(NewEvent::new(Some(upload.org_id), "file.uploaded", by.actor.clone(), "file", Some(&file.id)).metadata(meta).client(by.client)).await;
     Ok(file)
 }
 
 const COLUMNS: &str = "f.id, f.name, f.size, f.sha256, f.content_type, f.created_by_id, f.created_by_name, f.created_at, \
-     (SELECT COUNT(*) FROM file_shares s WHERE s.file_id = f.id AND s.revoked_at IS NULL)";
+     CASE WHEN EXISTS (SELECT 1 FROM file_shares s WHERE s.file_id = f.id AND s.revoked_at IS NULL) THEN 1 ELSE 0 END";
 type Row = (String, String, i64, String, String, Option<String>, String, String, i64);
 
 fn from_row(r: Row) -> OrgFile {
@@ -148,19 +156,31 @@ fn from_row(r: Row) -> OrgFile {
 }
 
 /// The org's files, newest first.
-pub async fn list(db: &Db, org_id: &str) -> ApiResult<Vec<OrgFile>> {
-    select(db, org_id, "ORDER BY f.created_at DESC, f.id DESC").await
+/// One page of the org's files, newest first, and the cursor of the next.
+pub async fn list(db: &Db, org_id: &str, limit: Option<i64>, cursor: Option<&str>) -> ApiResult<(Vec<OrgFile>, Option<String>)> {
+    let limit = super::cursor::limit(limit)?;
+    let after = cursor.filter(|c| !c.is_empty()).map(super::cursor::decode_text::<2>).transpose()?;
+    let keyset = if after.is_some() { " AND (f.created_at < $2 OR (f.created_at = $2 AND f.id < $3))" } else { "" };
+    let mut files = select(db, org_id, &format!("{keyset} ORDER BY f.created_at DESC, f.id DESC LIMIT {}", limit + 1), after.as_ref()).await?;
+    let more = files.len() as i64 > limit;
+    files.truncate(limit as usize);
+    let next = if more { files.last().map(|f| super::cursor::encode_text([&f.created_at, &f.id])) } else { None };
+    Ok((files, next))
 }
 
 /// The org's `n` largest files (the Usage page), biggest first.
 pub async fn largest(db: &Db, org_id: &str, n: i64) -> ApiResult<Vec<OrgFile>> {
-    select(db, org_id, &format!("ORDER BY f.size DESC, f.name LIMIT {n}")).await
+    select(db, org_id, &format!("ORDER BY f.size DESC, f.name LIMIT {n}"), None).await
 }
 
-async fn select(db: &Db, org_id: &str, order: &str) -> ApiResult<Vec<OrgFile>> {
-    let sql = format!("SELECT {COLUMNS} FROM files f WHERE f.org_id = $1 {order}");
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org_id).fetch_all(db.pool()).await?;
-    Ok(rows.into_iter().map(from_row).collect())
+/// The org's files as `rest` (a condition on `$2`, `$3` = `keys`, then the order) picks them.
+async fn select(db: &Db, org_id: &str, rest: &str, keys: Option<&[String; 2]>) -> ApiResult<Vec<OrgFile>> {
+    let sql = format!("SELECT {COLUMNS} FROM files f WHERE f.org_id = $1 {rest}");
+    let mut query = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql)).bind(org_id);
+    for key in keys.into_iter().flatten() {
+        query = query.bind(key);
+    }
+    Ok(query.fetch_all(db.pool()).await?.into_iter().map(from_row).collect())
 }
 
 pub async fn get(db: &Db, org_id: &str, id: &str) -> ApiResult<OrgFile> {
