@@ -5,7 +5,7 @@
 # system, all its threads, read from /proc around each run) and the page's rate ÷ REST's.
 #
 # usage: scripts/page_bench.sh [SECONDS per run, 5] [ROUNDS, 2]
-# needs: wrk, curl, python3, and a release build (`cargo leptos build --release --split`).
+# needs: wrk, curl, python3, and a release build (`cargo leptos build --release --split --precompress`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${1:-5}
@@ -13,7 +13,7 @@ ROUNDS=${2:-2}
 BIN=${CHRONICLE_BIN:-target/release/server}
 PORT=${PAGE_BENCH_PORT:-3390}
 command -v wrk >/dev/null || { echo "page_bench: wrk is missing (apt-get install wrk)" >&2; exit 1; }
-[ -x "$BIN" ] || { echo "page_bench: no $BIN; build first: cargo leptos build --release --split" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "page_bench: no $BIN; build first: cargo leptos build --release --split --precompress" >&2; exit 1; }
 
 DATA=$(mktemp -d /tmp/chronicle-page-bench-XXXXXX)
 CHRONICLE_DATA_DIR=$DATA LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR=127.0.0.1:$PORT RUST_LOG=warn \

@@ -3,6 +3,7 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod delivery;
 pub mod metrics;
 pub mod web;
 
@@ -70,8 +71,11 @@ pub fn router(state: AppState, metrics: Arc<metrics::Metrics>) -> Router {
                 .route_layer(axum::middleware::from_fn_with_state(state.clone(), web::identify_caller)),
         )
         .route_layer(axum::middleware::from_fn(metrics::note_route))
+        .nest_service(&format!("/{}", state.leptos_options.site_pkg_dir), delivery::site_code(&state.leptos_options))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
+        .layer(axum::middleware::from_fn(delivery::pages_revalidate))
+        .layer(delivery::compression())
         .layer(axum::middleware::from_fn_with_state(state.clone(), web::audit_gate))
         .layer(axum::middleware::from_fn(web::server_fn_status))
         // One limit for every door: REST extractors answer 413 in JSON, and `limit_body` stops

@@ -44,6 +44,20 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Amazon SNS, which delivers SES events to `/api/v1/webhooks/ses`.
+    Sns {
+        #[command(subcommand)]
+        command: SnsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SnsCommand {
+    /// The subscription confirmations SNS sent, newest first, one JSON line each
+    /// (`{message_id, topic_arn, subscribe_url, received_at}`): open the `subscribe_url` of a
+    /// topic you created to confirm it. They name the operator's topic, so only the operator
+    /// sees them, never an org's owners.
+    Confirmations,
 }
 
 #[derive(Subcommand)]
@@ -93,6 +107,12 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Some(Command::Audit { command: AuditCommand::Verify { org } }) => verify(&db, &config, org).await,
         Some(Command::Audit { command: AuditCommand::Prune { org } }) => prune(&db, org).await,
+        Some(Command::Sns { command: SnsCommand::Confirmations }) => {
+            for s in app::backend::tracking::ses::subscriptions(&db).await.map_err(|e| e.message)? {
+                println!("{}", serde_json::to_string(&s).map_err(|e| e.to_string())?);
+            }
+            Ok(())
+        }
         None => serve(db, config, cli.demo).await,
     }
 }
@@ -190,8 +210,12 @@ async fn serve(db: Db, config: Config, demo: bool) -> Result<(), String> {
 /// Leptos settings from the environment (`LEPTOS_SITE_ADDR`, `LEPTOS_SITE_ROOT`…), with the
 /// workspace's defaults, so the binary runs the same with or without cargo-leptos.
 fn leptos_options() -> Result<LeptosOptions, String> {
-    let conf = leptos::config::get_configuration(None).map_err(|e| format!("Leptos configuration: {e}"))?;
-    Ok(conf.leptos_options)
+    let mut options = leptos::config::get_configuration(None).map_err(|e| format!("Leptos configuration: {e}"))?.leptos_options;
+    // A release build by cargo-leptos leaves the content hashes of the site's files beside
+    // the binary: pages then name the hashed files, served as immutable. No file: plain names.
+    let hashes = std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join(options.hash_file.as_ref())));
+    options.hash_files |= hashes.is_some_and(|file| file.exists());
+    Ok(options)
 }
 
 async fn shutdown_signal() {

@@ -123,3 +123,23 @@ async fn audit_prune_applies_retention_and_the_rest_still_verifies() {
     assert!(report["ok"] == true && report["checkpoints_checked"].as_i64() >= Some(1), "{report}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// SNS subscription confirmations go to the operator, on the command line.
+#[tokio::test]
+async fn sns_confirmations_lists_what_sns_asked_to_confirm() {
+    let dir = std::env::temp_dir().join(format!("chronicle-cli-{}", new_id()));
+    let create = create_owner(&dir, "sam@sns.test", "Sam Sns", "Sns Inc");
+    assert!(create.status.success(), "{}", String::from_utf8_lossy(&create.stderr));
+    let list = || server().args(["sns", "confirmations"]).env("CHRONICLE_DATA_DIR", &dir).env_remove("DATABASE_URL").output().unwrap();
+    let empty = list();
+    assert!(empty.status.success() && empty.stdout.is_empty(), "{}", String::from_utf8_lossy(&empty.stderr));
+    let db = Db::connect(&format!("sqlite://{}?mode=rwc", dir.join("chronicle.db").display())).await.unwrap();
+    sqlx::query("INSERT INTO sns_subscriptions (message_id, topic_arn, subscribe_url, received_at) VALUES ('m-1', 'arn:aws:sns:eu-west-1:1:ses', 'https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&Token=t', '2026-12-05T10:00:00.000000Z')")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let out = list();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert_eq!((line["topic_arn"].as_str(), line["subscribe_url"].as_str().map(|u| u.contains("ConfirmSubscription"))), (Some("arn:aws:sns:eu-west-1:1:ses"), Some(true)));
+}

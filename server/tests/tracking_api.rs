@@ -5,6 +5,7 @@
 
 mod common;
 
+use app::backend::db::new_id;
 use app::backend::Config;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
@@ -313,7 +314,7 @@ async fn ses_events_arrive_only_through_verified_sns_envelopes() {
         };
         let s = TestServer::start_with_config(db.clone(), config).await;
         enable_engagement(&s).await;
-        let (workflow_id, (_, _, _, code, _)) = send_mail(&s, json!({ "distinct_id": "user-7" })).await;
+        let (workflow_id, (message_id, _, _, code, _)) = send_mail(&s, json!({ "distinct_id": "user-7" })).await;
         let sns = Sns::new("sns-signing-key.pem");
         let now = chrono::Utc::now();
         let fresh = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -356,12 +357,29 @@ async fn ses_events_arrive_only_through_verified_sns_envelopes() {
         assert_eq!(events(&s, "", 1).await.len(), before, "[{backend}]");
         assert!(metric(&s, "chronicle_tracking_code_format_total", "format=\"signed\",source=\"ses\"").await >= 2.0, "[{backend}]");
 
+        // An unsigned (legacy) code counts only for a message this org's outbox really sent.
+        let unsigned = |m: &str, o: &str| URL_SAFE_NO_PAD.encode(json!({ "o": o, "w": workflow_id, "x": "x", "m": m, "d": "legacy" }).to_string());
+        let legacy = |i: usize, m: &str, o: &str| sns.envelope("2", "Notification", &format!("legacy-{i}"), &ses_record("Open", &unsigned(m, o), "2026-11-26T10:00:00.000Z"), &fresh);
+        let dropped = metric(&s, "chronicle_engagement_events_dropped_total", "reason=\"unknown_message\"").await;
+        let before = events(&s, "", 1).await.len();
+        let no_such = new_id();
+        for (i, (m, o)) in [(no_such.as_str(), s.acme.as_str()), (message_id.as_str(), s.globex.as_str()), (message_id.as_str(), s.acme.as_str())].into_iter().enumerate() {
+            assert_eq!(post(legacy(i, m, o).to_string()).await.unwrap().status(), 200, "[{backend}] legacy {i}");
+        }
+        assert_eq!(events(&s, "", 1).await.len(), before, "[{backend}] none counted: unknown, another org's, not yet sent");
+        let dropped_now = metric(&s, "chronicle_engagement_events_dropped_total", "reason=\"unknown_message\"").await;
+        assert_eq!(dropped_now - dropped, 3.0, "[{backend}]");
+        sqlx::query("UPDATE outbox SET status = 'sent' WHERE id = $1").bind(&message_id).execute(db.pool()).await.unwrap();
+        assert_eq!(post(legacy(3, &message_id, &s.acme).to_string()).await.unwrap().status(), 200, "[{backend}]");
+        assert_eq!(events(&s, "", before + 1).await.len(), before + 1, "[{backend}] once sent, it counts");
+
         // Refusals: each writes nothing.
         let (count_before,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM engagement_events").fetch_one(db.pool()).await.unwrap();
         let base = || sns.envelope("2", "Notification", "refused", &ses_record("Open", &code, "2026-11-26T10:00:00.000Z"), &fresh);
         let mut tampered = base();
         tampered["Message"] = json!(ses_record("Open", &code, "2026-11-26T11:00:00.000Z"));
         let mut stale = sns.envelope("2", "Notification", "stale", &ses_record("Open", &code, "2026-11-26T10:00:00.000Z"), &(now - chrono::Duration::minutes(61)).to_rfc3339());
+        let future = sns.envelope("2", "Notification", "future", &ses_record("Open", &code, "2026-11-26T10:00:00.000Z"), &(now + chrono::Duration::minutes(6)).to_rfc3339());
         let mut http_cert = base();
         http_cert["SigningCertURL"] = json!(CERT_URL.replace("https", "http"));
         let mut other_host = base();
@@ -377,6 +395,7 @@ async fn ses_events_arrive_only_through_verified_sns_envelopes() {
         for (what, body, status) in [
             ("tampered", tampered.to_string(), 400),
             ("stale", { stale["x"] = json!(1); stale.to_string() }, 400),
+            ("dated 6 minutes ahead", future.to_string(), 400),
             ("http certificate URL", http_cert.to_string(), 400),
             ("certificate on another host", other_host.to_string(), 400),
             ("bad base64 signature", bad_base64.to_string(), 400),
@@ -397,7 +416,7 @@ async fn ses_events_arrive_only_through_verified_sns_envelopes() {
         }
         let (count_after,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM engagement_events").fetch_one(db.pool()).await.unwrap();
         assert_eq!(count_after, count_before, "[{backend}] refused requests store nothing");
-        assert!(metric(&s, "chronicle_webhook_requests_total", "provider=\"ses\",outcome=\"invalid_signature\"").await >= 8.0, "[{backend}]");
+        assert!(metric(&s, "chronicle_webhook_requests_total", "provider=\"ses\",outcome=\"invalid_signature\"").await >= 9.0, "[{backend}]");
         assert!(metric(&s, "chronicle_webhook_requests_total", "provider=\"ses\",outcome=\"not_envelope\"").await >= 3.0, "[{backend}]");
 
         // Another topic: refused even with a good signature.
@@ -406,7 +425,7 @@ async fn ses_events_arrive_only_through_verified_sns_envelopes() {
         sns.sign(&mut other_topic);
         assert_eq!(post(other_topic.to_string()).await.unwrap().status(), 403, "[{backend}]");
 
-        // A subscription confirmation is kept for owners.
+        // A subscription confirmation is kept for the operator (`server sns confirmations`).
         let confirm = sns.envelope("1", "SubscriptionConfirmation", "sub-1", "You have chosen to subscribe", &fresh);
         assert_eq!(post(confirm.to_string()).await.unwrap().status(), 200, "[{backend}]");
         let (url,): (String,) = sqlx::query_as("SELECT subscribe_url FROM sns_subscriptions WHERE message_id = 'sub-1'").fetch_one(db.pool()).await.unwrap();

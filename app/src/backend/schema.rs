@@ -117,6 +117,18 @@ schema_type!(
     AuditCursor => cursor(2)
 );
 schema_type!(
+    /// A list's cursor with two text keys (time and id: workflows, files), in hex.
+    TextCursor => {
+        // A key is printable ASCII without `|` (0x7c), which joins the two.
+        let key = "([2-6][0-9a-f]|7[0-9abde])*";
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(format!("^({key}7c{key})?$")))
+            .description(Some("The next_cursor of the previous page (empty or absent: the first page)"))
+            .into()
+    }
+);
+schema_type!(
     /// What `files::check_name` accepts: not blank, no `/`, `\\`, `..` or control
     /// characters, not `.`; 255 characters at most.
     FileName => {

@@ -1,5 +1,5 @@
-//! Org settings (owner/admin): email engagement (recording, PostHog forwarding, SES
-//! subscriptions), audit retention, when a member's change waits for approval, and the org's
+//! Org settings (owner/admin): email engagement (recording, PostHog forwarding), audit
+//! retention, when a member's change waits for approval, and the org's
 //! credentials, which `http_request` nodes send as a bearer token to their allowed hosts only.
 //! Secrets go in once and never come back out.
 
@@ -49,7 +49,7 @@ fn EngagementSettings() -> impl IntoView {
 #[component]
 fn EngagementForm(current: SettingsView, save: ServerAction<UpdateOrgSettings>) -> impl IntoView {
     let org = super::org_param();
-    let SettingsView { settings, forwarding, subscriptions } = current;
+    let SettingsView { settings, forwarding } = current;
     let OrgSettings { capture_engagement_events, audit_retention_days, posthog_host, posthog_api_key_set, .. } = settings.clone();
     let capture = RwSignal::new(capture_engagement_events);
     let retention = RwSignal::new(audit_retention_days.map(|d| d.to_string()).unwrap_or_default());
@@ -135,16 +135,6 @@ fn EngagementForm(current: SettingsView, save: ServerAction<UpdateOrgSettings>) 
             </div>
             {move || local_error.get().or_else(server_error).map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
         </form>
-        {(!subscriptions.is_empty()).then(|| view! {
-            <h3>"SES notification subscriptions"</h3>
-            <p class="muted">"Amazon SNS asked to deliver SES events to this instance. Open a subscription's link to confirm it (only if you created it)."</p>
-            <ul class="subscriptions">
-                {subscriptions.into_iter().map(|s| view! {
-                    <li><code>{s.topic_arn}</code>" · "<RelativeTime at=s.received_at/>" · "
-                        <a href=s.subscribe_url target="_blank" rel="noopener noreferrer">"Confirm subscription"</a></li>
-                }).collect_view()}
-            </ul>
-        })}
     }
 }
 

@@ -2,32 +2,31 @@
 //! and backend calls as their REST twins.
 
 use crate::error::ApiError;
-use crate::model::{EngagementPage, EngagementQuery, EngagementSummary, ForwardingStatus, OrgSettings, SettingsPatch, SnsSubscription};
+use crate::model::{EngagementPage, EngagementQuery, EngagementSummary, ForwardingStatus, OrgSettings, SettingsPatch};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 #[cfg(feature = "ssr")]
 use crate::backend::access::{require, Access};
 #[cfg(feature = "ssr")]
-use crate::backend::tracking::{events, posthog, ses};
+use crate::backend::tracking::{events, posthog};
 #[cfg(feature = "ssr")]
 use crate::backend::{request, settings};
 
-/// What the Settings page shows of tracking: the settings, where forwarding stands, and
-/// (owners) SNS subscriptions waiting for confirmation.
+/// What the Settings page shows of tracking: the settings and where forwarding stands. (SNS
+/// subscription confirmations name the operator's topic: `server sns confirmations` lists
+/// them for the operator, never an org's owners.)
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SettingsView {
     pub settings: OrgSettings,
     pub forwarding: ForwardingStatus,
-    pub subscriptions: Vec<SnsSubscription>,
 }
 
 #[server]
 pub async fn load_settings(org: String) -> Result<SettingsView, ApiError> {
     let (state, caller) = request::caller().await?;
-    let role = require(&caller, &org, Access::MANAGE_SETTINGS)?;
-    let subscriptions = if role == crate::model::Role::Owner { ses::subscriptions(&state.db).await? } else { Vec::new() };
-    Ok(SettingsView { settings: settings::get(&state.db, &org).await?, forwarding: posthog::status(&state.db, &org).await?, subscriptions })
+    require(&caller, &org, Access::MANAGE_SETTINGS)?;
+    Ok(SettingsView { settings: settings::get(&state.db, &org).await?, forwarding: posthog::status(&state.db, &org).await? })
 }
 
 #[server(input = Json)]

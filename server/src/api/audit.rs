@@ -1,9 +1,10 @@
+use super::workflows::ListQuery;
 use super::{ApiPath, ApiJson, ApiQuery, Authenticated, Client};
 use app::backend::access::{require, Access};
 use app::backend::audit::export::{self, Format};
 use app::backend::audit::store::{self, Filter};
 use app::backend::audit::streams;
-use app::backend::AppState;
+use app::backend::{cursor, AppState};
 use app::error::{ApiError, ApiResult};
 use app::model::{AuditPage, AuditQuery};
 use axum::body::Body;
@@ -115,6 +116,7 @@ pub async fn verify(
 #[derive(serde::Serialize)]
 pub struct CheckpointList {
     checkpoints: Vec<app::backend::audit::seal::Checkpoint>,
+    next_cursor: Option<String>,
 }
 
 #[utoipa::path(
@@ -122,12 +124,20 @@ pub struct CheckpointList {
     operation_id = "listAuditCheckpoints",
     path = "/orgs/{org}/audit/checkpoints",
     summary = "The org's signed checkpoints, oldest first",
-    params(("org" = String, Path, description = "Organisation id")),
-    responses((status = 200, description = "{checkpoints:[{org_id, seq, hash, created_at, key_id, signature}]}", body = serde_json::Value), super::Failure)
+    params(("org" = String, Path, description = "Organisation id"), ListQuery),
+    responses((status = 200, description = "{checkpoints:[{org_id, seq, hash, created_at, key_id, signature}], next_cursor}", body = serde_json::Value), super::Failure)
 )]
-pub async fn checkpoints(State(state): State<AppState>, Authenticated(caller): Authenticated, ApiPath(org): ApiPath<String>) -> ApiResult<Json<CheckpointList>> {
+pub async fn checkpoints(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiPath(org): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<CheckpointList>> {
     require(&caller, &org, Access::READ_AUDIT)?;
-    Ok(Json(CheckpointList { checkpoints: app::backend::audit::seal::checkpoints(&state.db, Some(&org)).await? }))
+    let all = app::backend::audit::seal::checkpoints(&state.db, Some(&org)).await?;
+    // Zero-padded, so the text order is the number order.
+    let (checkpoints, next_cursor) = cursor::page(all, |c| [format!("{:020}", c.seq), c.hash.clone()], true, q.limit, q.cursor.as_deref())?;
+    Ok(Json(CheckpointList { checkpoints, next_cursor }))
 }
 
 #[utoipa::path(
@@ -167,6 +177,7 @@ pub struct StreamBody {
 #[derive(serde::Serialize)]
 pub struct StreamList {
     streams: Vec<app::model::AuditStream>,
+    next_cursor: Option<String>,
 }
 
 #[utoipa::path(
@@ -174,12 +185,19 @@ pub struct StreamList {
     operation_id = "listAuditStreams",
     path = "/orgs/{org}/audit/streams",
     summary = "The org's audit streams, with lag, last success and last error (owner/admin)",
-    params(("org" = String, Path, description = "Organisation id")),
-    responses((status = 200, description = "{streams:[…]}", body = serde_json::Value), super::Failure)
+    params(("org" = String, Path, description = "Organisation id"), ListQuery),
+    responses((status = 200, description = "{streams:[…], next_cursor}", body = serde_json::Value), super::Failure)
 )]
-pub async fn list_streams(State(state): State<AppState>, Authenticated(caller): Authenticated, ApiPath(org): ApiPath<String>) -> ApiResult<Json<StreamList>> {
+pub async fn list_streams(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiPath(org): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<StreamList>> {
     require(&caller, &org, Access::MANAGE_AUDIT)?;
-    Ok(Json(StreamList { streams: streams::list(&state.db, &org).await? }))
+    let all = streams::list(&state.db, &org).await?;
+    let (streams, next_cursor) = cursor::page(all, |s| [s.created_at.clone(), s.id.clone()], true, q.limit, q.cursor.as_deref())?;
+    Ok(Json(StreamList { streams, next_cursor }))
 }
 
 #[utoipa::path(

@@ -1,9 +1,10 @@
+use super::workflows::ListQuery;
 use super::{optional_json, ApiPath, ApiJson, ApiQuery, Authenticated, Client};
 
 use app::backend::access::{require, runs_visible_to, Access};
 use app::backend::api_keys::bearer;
 use app::backend::executions::{self, Origin, Trigger};
-use app::backend::{credentials, webhook_keys, AppState};
+use app::backend::{credentials, cursor, webhook_keys, AppState};
 use app::error::{ApiError, ApiResult};
 use app::model::{CreatedWebhookKey, CredentialPatch, Execution, ExecutionPage, ExecutionQuery, OrgCredential, WebhookKey};
 use axum::body::Bytes;
@@ -102,6 +103,7 @@ pub async fn hook(State(state): State<AppState>, Client(client): Client, ApiPath
 #[derive(Serialize)]
 pub struct WebhookKeyList {
     keys: Vec<WebhookKey>,
+    next_cursor: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -115,13 +117,20 @@ pub struct NameBody {
     get,
     operation_id = "listWebhookKeys",
     path = "/orgs/{org}/workflows/{id}/webhook-keys",
-    summary = "The workflow's webhook keys, revoked ones too",
-    params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Workflow id")),
-    responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
+    summary = "The workflow's webhook keys, revoked ones too, newest first",
+    params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Workflow id"), ListQuery),
+    responses((status = 200, description = "{keys, next_cursor}", body = serde_json::Value), super::Failure)
 )]
-pub async fn list_webhook_keys(State(state): State<AppState>, Authenticated(caller): Authenticated, ApiPath((org, id)): ApiPath<(String, String)>) -> ApiResult<Json<WebhookKeyList>> {
+pub async fn list_webhook_keys(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiPath((org, id)): ApiPath<(String, String)>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<WebhookKeyList>> {
     require(&caller, &org, Access::READ_WEBHOOK_KEYS)?;
-    Ok(Json(WebhookKeyList { keys: webhook_keys::list(&state.db, &org, &id).await? }))
+    let all = webhook_keys::list(&state.db, &org, &id).await?;
+    let (keys, next_cursor) = cursor::page(all, |k| [k.created_at.clone(), k.id.clone()], false, q.limit, q.cursor.as_deref())?;
+    Ok(Json(WebhookKeyList { keys, next_cursor }))
 }
 
 #[utoipa::path(
@@ -168,6 +177,7 @@ pub async fn revoke_webhook_key(
 #[derive(Serialize)]
 pub struct CredentialList {
     credentials: Vec<OrgCredential>,
+    next_cursor: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -185,13 +195,20 @@ pub struct CredentialBody {
     get,
     operation_id = "listCredentials",
     path = "/orgs/{org}/credentials",
-    summary = "The org's credentials, without their secrets",
-    params(("org" = String, Path, description = "Organisation id")),
-    responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
+    summary = "The org's credentials, without their secrets, newest first",
+    params(("org" = String, Path, description = "Organisation id"), ListQuery),
+    responses((status = 200, description = "{credentials, next_cursor}", body = serde_json::Value), super::Failure)
 )]
-pub async fn list_credentials(State(state): State<AppState>, Authenticated(caller): Authenticated, ApiPath(org): ApiPath<String>) -> ApiResult<Json<CredentialList>> {
+pub async fn list_credentials(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiPath(org): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<CredentialList>> {
     require(&caller, &org, Access::MANAGE_CREDENTIALS)?;
-    Ok(Json(CredentialList { credentials: credentials::list(&state.db, &org).await? }))
+    let all = credentials::list(&state.db, &org).await?;
+    let (credentials, next_cursor) = cursor::page(all, |c| [c.created_at.clone(), c.id.clone()], false, q.limit, q.cursor.as_deref())?;
+    Ok(Json(CredentialList { credentials, next_cursor }))
 }
 
 #[utoipa::path(

@@ -1,8 +1,9 @@
+use super::workflows::ListQuery;
 use super::{ApiPath, ApiJson, ApiQuery, Authenticated, Client};
 use app::backend::access::{require, require_self, Access};
 use app::backend::account;
 use app::backend::api_keys::{self, NewKey, Owner};
-use app::backend::AppState;
+use app::backend::{cursor, AppState};
 use app::error::ApiResult;
 use app::model::{ApiKey, AuditPage, CreatedKey};
 use axum::extract::State;
@@ -13,6 +14,15 @@ use serde::{Deserialize, Serialize};
 #[derive(Serialize)]
 pub struct KeyList {
     keys: Vec<ApiKey>,
+    next_cursor: Option<String>,
+}
+
+impl KeyList {
+    /// A page of keys, newest first.
+    fn page(keys: Vec<ApiKey>, q: ListQuery) -> ApiResult<Json<KeyList>> {
+        let (keys, next_cursor) = cursor::page(keys, |k| [k.created_at.clone(), k.id.clone()], false, q.limit, q.cursor.as_deref())?;
+        Ok(Json(KeyList { keys, next_cursor }))
+    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -47,13 +57,18 @@ pub struct PageQuery {
     get,
     operation_id = "listOrgApiKeys",
     path = "/orgs/{org}/api-keys",
-    summary = "The org's API keys, revoked ones too",
-    params(("org" = String, Path, description = "Organisation id")),
-    responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
+    summary = "The org's API keys, revoked ones too, newest first",
+    params(("org" = String, Path, description = "Organisation id"), ListQuery),
+    responses((status = 200, description = "{keys, next_cursor}", body = serde_json::Value), super::Failure)
 )]
-pub async fn list_org(State(state): State<AppState>, Authenticated(caller): Authenticated, ApiPath(org): ApiPath<String>) -> ApiResult<Json<KeyList>> {
+pub async fn list_org(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiPath(org): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<KeyList>> {
     require(&caller, &org, Access::READ_KEYS)?;
-    Ok(Json(KeyList { keys: api_keys::list(&state.db, &Owner::Org(org)).await? }))
+    KeyList::page(api_keys::list(&state.db, &Owner::Org(org)).await?, q)
 }
 
 #[utoipa::path(
@@ -120,12 +135,13 @@ pub async fn activity_org(
     get,
     operation_id = "listMyApiKeys",
     path = "/me/api-keys",
-    summary = "The caller's personal keys",
-    responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
+    summary = "The caller's personal keys, newest first",
+    params(ListQuery),
+    responses((status = 200, description = "{keys, next_cursor}", body = serde_json::Value), super::Failure)
 )]
-pub async fn list_mine(State(state): State<AppState>, Authenticated(caller): Authenticated) -> ApiResult<Json<KeyList>> {
+pub async fn list_mine(State(state): State<AppState>, Authenticated(caller): Authenticated, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Json<KeyList>> {
     let me = require_self(&caller, Access::READ_KEYS)?;
-    Ok(Json(KeyList { keys: api_keys::list(&state.db, &Owner::User(me.clone())).await? }))
+    KeyList::page(api_keys::list(&state.db, &Owner::User(me.clone())).await?, q)
 }
 
 #[utoipa::path(

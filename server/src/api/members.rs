@@ -1,6 +1,7 @@
-use super::{ApiPath, ApiJson, Authenticated, Client};
+use super::workflows::ListQuery;
+use super::{ApiPath, ApiJson, ApiQuery, Authenticated, Client};
 use app::backend::access::{require, Access};
-use app::backend::{orgs, AppState};
+use app::backend::{cursor, orgs, AppState};
 use app::error::{ApiError, ApiResult};
 use app::model::{Member, Role};
 use axum::extract::State;
@@ -11,23 +12,27 @@ use serde::{Deserialize, Serialize};
 #[derive(Serialize)]
 pub struct MemberList {
     members: Vec<Member>,
+    next_cursor: Option<String>,
 }
 
 #[utoipa::path(
     get,
     operation_id = "listMembers",
     path = "/orgs/{org}/members",
-    summary = "The org's members",
-    params(("org" = String, Path, description = "Organisation id")),
-    responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
+    summary = "The org's members, in the order they joined",
+    params(("org" = String, Path, description = "Organisation id"), ListQuery),
+    responses((status = 200, description = "{members, next_cursor}", body = serde_json::Value), super::Failure)
 )]
 pub async fn list(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     ApiPath(org): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<MemberList>> {
     require(&caller, &org, Access::MANAGE_MEMBERS)?;
-    Ok(Json(MemberList { members: orgs::list_members(&state.db, &org).await? }))
+    let all = orgs::list_members(&state.db, &org).await?;
+    let (members, next_cursor) = cursor::page(all, |m| [m.joined_at.clone(), m.user_id.clone()], true, q.limit, q.cursor.as_deref())?;
+    Ok(Json(MemberList { members, next_cursor }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -191,8 +191,19 @@ pub async fn delete(
 pub struct ListQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
-    #[param(value_type = Option<app::backend::schema::Cursor>, inline)]
+    #[param(value_type = Option<app::backend::schema::TextCursor>, inline)]
     pub cursor: Option<String>,
+}
+
+/// A page of a workflow's history: as [`ListQuery`], keyed by version number.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+    #[param(value_type = Option<app::backend::schema::Cursor>, inline)]
+    cursor: Option<String>,
 }
 
 #[utoipa::path(
@@ -200,14 +211,14 @@ pub struct ListQuery {
     operation_id = "listWorkflowVersions",
     path = "/orgs/{org}/workflows/{id}/history",
     summary = "Versions, newest first",
-    params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id"), ListQuery),
+    params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id"), HistoryQuery),
     responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
 )]
 pub async fn history(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     ApiPath((org, id)): ApiPath<(String, String)>,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> ApiResult<Json<HistoryPage>> {
     require(&caller, &org, Access::READ_HISTORY)?;
     workflows::history(&state.db, &org, &id, q.limit, q.cursor.as_deref()).await.map(Json)

@@ -68,7 +68,13 @@ async fn write(db: &Db, telemetry: &Telemetry, keys: &Keys, envelope: &Envelope,
             Processed::Subscription
         }
         (_, Some(record)) => match engagement(telemetry, keys, &record) {
-            Some(event) if events::record(&mut tx, telemetry, &event).await? => Processed::Recorded,
+            // An unsigned code proves nothing: it counts only for a message that org's outbox
+            // really sent (as for `/t/c/`).
+            Some((event, Signed::No)) if !sent_by(&mut tx, &event).await? => {
+                telemetry.event_dropped("unknown_message");
+                Processed::Dropped
+            }
+            Some((event, _)) if events::record(&mut tx, telemetry, &event).await? => Processed::Recorded,
             _ => Processed::Dropped,
         },
         _ => Processed::Dropped,
@@ -77,8 +83,25 @@ async fn write(db: &Db, telemetry: &Telemetry, keys: &Keys, envelope: &Envelope,
     Ok(processed)
 }
 
+/// Whether a record's tracking code was signed.
+enum Signed {
+    Yes,
+    No,
+}
+
+/// Whether the message an event names went out through its org's outbox.
+async fn sent_by(tx: &mut sqlx::Transaction<'_, sqlx::Any>, event: &NewEngagement) -> ApiResult<bool> {
+    let Some(message_id) = &event.message_id else { return Ok(false) };
+    let row: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM outbox WHERE id = $1 AND org_id = $2 AND status = 'sent'")
+        .bind(message_id)
+        .bind(&event.org_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.is_some())
+}
+
 /// The engagement event an SES record stands for, or `None` (counted) when it stands for none.
-fn engagement(telemetry: &Telemetry, keys: &Keys, record: &Value) -> Option<NewEngagement> {
+fn engagement(telemetry: &Telemetry, keys: &Keys, record: &Value) -> Option<(NewEngagement, Signed)> {
     let ses_type = record.get("eventType").or_else(|| record.get("notificationType")).and_then(Value::as_str).unwrap_or_default();
     let Some(&(_, key, event)) = TYPES.iter().find(|(t, _, _)| *t == ses_type) else {
         telemetry.event_dropped("unknown_ses_type");
@@ -92,8 +115,9 @@ fn engagement(telemetry: &Telemetry, keys: &Keys, record: &Value) -> Option<NewE
     };
     let read = keys.read(&code);
     telemetry.code_read(read.format(), "ses");
-    let payload = match read {
-        Read::Signed(p) | Read::Unsigned(p) => p,
+    let (payload, signed) = match read {
+        Read::Signed(p) => (p, Signed::Yes),
+        Read::Unsigned(p) => (p, Signed::No),
         Read::Invalid => {
             telemetry.event_dropped("invalid_tracking_code");
             return None;
@@ -118,7 +142,7 @@ fn engagement(telemetry: &Telemetry, keys: &Keys, record: &Value) -> Option<NewE
     if event == "$workflows_email_link_clicked" {
         properties["$link_url"] = json!(payload.u.as_deref().or(detail["link"].as_str()));
     }
-    Some(NewEngagement {
+    let event = NewEngagement {
         org_id: payload.o,
         event: event.to_owned(),
         distinct_id: if payload.d.is_empty() { to.unwrap_or_default() } else { payload.d },
@@ -127,7 +151,8 @@ fn engagement(telemetry: &Telemetry, keys: &Keys, record: &Value) -> Option<NewE
         message_id: Some(payload.m),
         properties,
         occurred_at,
-    })
+    };
+    Some((event, signed))
 }
 
 fn header(mail: &Value, name: &str) -> Option<String> {

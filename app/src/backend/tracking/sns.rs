@@ -19,8 +19,13 @@ use std::time::Duration;
 use x509_cert::der::{DecodePem, Encode};
 use x509_cert::Certificate;
 
-/// Notifications older than this are refused (replays of old captures).
+/// Notifications older than this are refused (replays of old captures)…
 pub const MAX_AGE: chrono::Duration = chrono::Duration::hours(1);
+/// …and so are those dated further ahead than clocks drift.
+pub const MAX_AHEAD: chrono::Duration = chrono::Duration::minutes(5);
+/// How long a failed certificate fetch is remembered: a flood of bad URLs costs one fetch each
+/// per minute, not one per request.
+const FAILED_FETCH_KEPT: Duration = Duration::from_secs(60);
 const MAX_CERT_BYTES: usize = 64 * 1024;
 
 /// Why a request was not accepted.
@@ -47,7 +52,9 @@ impl Envelope {
 pub struct Verifier {
     pinned: Option<Vec<RsaPublicKey>>,
     topics: Vec<String>,
-    fetched: Mutex<HashMap<String, RsaPublicKey>>,
+    /// Certificates by URL without query or fragment (so a query cannot make each request a
+    /// fetch), and failed fetches with when they failed.
+    fetched: Mutex<HashMap<String, Result<RsaPublicKey, (String, std::time::Instant)>>>,
     http: reqwest::Client,
 }
 
@@ -106,16 +113,29 @@ impl Verifier {
         }
         let sent = envelope.field("Timestamp").and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).ok_or_else(|| invalid("Timestamp is not a time"))?;
         let age = chrono::Utc::now().signed_duration_since(sent);
-        if age > MAX_AGE || age < -chrono::Duration::minutes(15) {
+        if age > MAX_AGE {
             return Err(invalid("the message is stale (Timestamp more than an hour ago)"));
+        }
+        if age < -MAX_AHEAD {
+            return Err(invalid("the message is dated in the future (Timestamp more than 5 minutes ahead)"));
         }
         Ok(envelope)
     }
 
     async fn fetch(&self, url: &str) -> Result<RsaPublicKey, String> {
-        if let Some(key) = self.fetched.lock().unwrap_or_else(|e| e.into_inner()).get(url) {
-            return Ok(key.clone());
+        let key = cache_key(url);
+        match self.fetched.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            Some(Ok(cert)) => return Ok(cert.clone()),
+            Some(Err((why, at))) if at.elapsed() < FAILED_FETCH_KEPT => return Err(why.clone()),
+            _ => {}
         }
+        let fetched = self.download(&key).await;
+        let kept = fetched.clone().map_err(|why| (why, std::time::Instant::now()));
+        self.fetched.lock().unwrap_or_else(|e| e.into_inner()).insert(key, kept);
+        fetched
+    }
+
+    async fn download(&self, url: &str) -> Result<RsaPublicKey, String> {
         let response = self.http.get(url).send().await.map_err(|e| format!("could not fetch the signing certificate: {e}"))?;
         if !response.status().is_success() {
             return Err(format!("the signing certificate URL answered {}", response.status()));
@@ -124,9 +144,20 @@ impl Verifier {
         if pem.len() > MAX_CERT_BYTES {
             return Err("the signing certificate is too large".into());
         }
-        let key = keys_of_pem(&pem)?.into_iter().next().ok_or("no certificate at the signing certificate URL")?;
-        self.fetched.lock().unwrap_or_else(|e| e.into_inner()).insert(url.to_owned(), key.clone());
-        Ok(key)
+        keys_of_pem(&pem)?.into_iter().next().ok_or_else(|| "no certificate at the signing certificate URL".to_owned())
+    }
+}
+
+/// A certificate URL as the cache knows it: without query or fragment (which SNS never uses
+/// for a certificate, and which would otherwise make every request a new fetch).
+fn cache_key(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut url) => {
+            url.set_query(None);
+            url.set_fragment(None);
+            url.to_string()
+        }
+        Err(_) => url.to_owned(),
     }
 }
 
@@ -213,6 +244,14 @@ mod tests {
             "https://s3.amazonaws.com/x.pem",
         ] {
             assert!(!is_sns_cert_url(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_certificate_cache_ignores_query_and_fragment() {
+        let base = "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-abc.pem";
+        for variant in [base.to_owned(), format!("{base}?x=1"), format!("{base}?x=2&y=3#z"), format!("{base}#frag")] {
+            assert_eq!(cache_key(&variant), base, "{variant}");
         }
     }
 
