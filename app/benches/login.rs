@@ -16,7 +16,8 @@ use std::time::Instant;
 
 const CLIENTS: usize = 32;
 
-/// `total` logins by `CLIENTS` concurrent callers, each from its own address; logins/s.
+/// `total` logins by `CLIENTS` concurrent callers, each from its own address, as `email`
+/// (`{c}` in it: the client's number, so each signs in as its own account); logins/s.
 async fn logins(db: &Db, audit: &Recorder, email: &'static str, password: &'static str, total: usize, want: Option<ErrorKind>) -> f64 {
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
@@ -24,8 +25,9 @@ async fn logins(db: &Db, audit: &Recorder, email: &'static str, password: &'stat
         let (db, audit) = (db.clone(), audit.clone());
         tasks.spawn(async move {
             let client = ClientInfo { ip: Some(format!("198.51.100.{c}")), user_agent: Some("bench/1".into()) };
+            let email = email.replace("{c}", &c.to_string());
             for _ in 0..total / CLIENTS {
-                let got = auth::login(&db, &audit, email, password, &client).await.err().map(|e| e.code);
+                let got = auth::login(&db, &audit, &email, password, &client).await.err().map(|e| e.code);
                 assert_eq!(got, want);
             }
         });
@@ -36,13 +38,16 @@ async fn logins(db: &Db, audit: &Recorder, email: &'static str, password: &'stat
 
 async fn run(backend: &str, db: Db) {
     let audit = Recorder::start(db.clone(), Arc::new(|| {}));
-    for (email, name) in [("ada@bench.test", "Ada"), ("eve@bench.test", "Eve"), ("bob@bench.test", "Bob")] {
-        let user = users::create_user(&db, email, name, "a-long-bench-password").await.unwrap();
+    // Each concurrent client signs in as its own account: one account's attempts are checked
+    // at most 5 at a time (the throttle's slots), the rest refused at once.
+    let accounts = (0..CLIENTS).map(|c| (format!("ada{c}@bench.test"), "Ada".to_owned()));
+    for (email, name) in accounts.chain([("eve@bench.test".to_owned(), "Eve".to_owned()), ("bob@bench.test".to_owned(), "Bob".to_owned())]) {
+        let user = users::create_user(&db, &email, &name, "a-long-bench-password").await.unwrap();
         orgs::create_org(&db, "Bench", &user.id).await.unwrap();
     }
     println!("{backend}:");
-    let ok = logins(&db, &audit, "ada@bench.test", "a-long-bench-password", 320, None).await;
-    println!("  successful logins ({CLIENTS} concurrent clients): {ok:.0}/s");
+    let ok = logins(&db, &audit, "ada{c}@bench.test", "a-long-bench-password", 320, None).await;
+    println!("  successful logins ({CLIENTS} concurrent clients, one account each): {ok:.0}/s");
     // Five failures close Eve's account for 15 minutes; every later attempt is refused.
     let client = ClientInfo { ip: Some("203.0.113.9".into()), user_agent: None };
     for _ in 0..5 {

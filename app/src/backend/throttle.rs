@@ -45,6 +45,25 @@ fn now_us() -> i64 {
 /// either window is full, saying in how many seconds to retry.
 pub async fn take(db: &Db, attempt: &Attempt<'_>) -> ApiResult<Slots> {
     let now = now_us();
+    let too_many = |window_start_us: i64, window_us: i64| {
+        let secs = ((window_start_us + window_us - now).max(0) as u64).div_ceil(1_000_000).max(1);
+        Err(ApiError {
+            retry_after: Some(secs),
+            ..ApiError::new(ErrorKind::TooManyAttempts, format!("Too many sign-in attempts. Try again in {secs} seconds."))
+        })
+    };
+    // A window already full is refused on a read, without a write: what a throttled
+    // account's flood costs. (A stale read only sends an attempt on to the atomic claim.)
+    for ((scope, limit, window_us), subject) in attempt.subjects() {
+        let row: Option<(i64, i64)> = sqlx::query_as("SELECT used, window_start_us FROM login_slots WHERE scope = $1 AND subject = $2")
+            .bind(scope)
+            .bind(subject)
+            .fetch_optional(db.pool())
+            .await?;
+        if let Some((_, window_start_us)) = row.filter(|(used, start)| *used >= limit && *start > now - window_us) {
+            return too_many(window_start_us, window_us);
+        }
+    }
     let mut held = Slots(Vec::new());
     for ((scope, limit, window_us), subject) in attempt.subjects() {
         let (used, window_start_us): (i64, i64) = sqlx::query_as(
@@ -63,11 +82,7 @@ pub async fn take(db: &Db, attempt: &Attempt<'_>) -> ApiResult<Slots> {
         held.0.push(Slot { scope, subject: subject.to_owned(), window_start_us });
         if used > limit {
             held.give_back(db).await?;
-            let secs = ((window_start_us + window_us - now).max(0) as u64).div_ceil(1_000_000).max(1);
-            return Err(ApiError {
-                retry_after: Some(secs),
-                ..ApiError::new(ErrorKind::TooManyAttempts, format!("Too many sign-in attempts. Try again in {secs} seconds."))
-            });
+            return too_many(window_start_us, window_us);
         }
     }
     Ok(held)
