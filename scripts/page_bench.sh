@@ -15,19 +15,7 @@ PORT=${PAGE_BENCH_PORT:-3390}
 command -v wrk >/dev/null || { echo "page_bench: wrk is missing (apt-get install wrk)" >&2; exit 1; }
 [ -x "$BIN" ] || { echo "page_bench: no $BIN; build first: cargo leptos build --release --split --precompress" >&2; exit 1; }
 
-DATA=$(mktemp -d /tmp/chronicle-page-bench-XXXXXX)
-CHRONICLE_DATA_DIR=$DATA LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR=127.0.0.1:$PORT RUST_LOG=warn \
-    "$BIN" --demo >"$DATA/server.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$DATA"' EXIT
-BASE=http://127.0.0.1:$PORT
-for _ in $(seq 120); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.5; done
-curl -sf "$BASE/healthz" >/dev/null || { echo "page_bench: the server did not start:" >&2; cat "$DATA/server.log" >&2; exit 1; }
-
-LOGIN=$(curl -sf -c "$DATA/cookies" -H 'content-type: application/json' \
-    -d '{"email":"owner@acme.test","password":"chronicle-demo"}' "$BASE/api/v1/auth/login")
-ORG=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["orgs"][0]["id"])' <<<"$LOGIN")
-COOKIE="chronicle_session=$(awk '$6 == "chronicle_session" {print $7}' "$DATA/cookies")"
+. scripts/demo_server.sh
 TICKS=$(getconf CLK_TCK)
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }

@@ -71,8 +71,7 @@ say "release build (server + WASM) for the browser tests"
 # cargo-leptos 0.3.10 has been seen to fail its site step once on a cold tree with every
 # compile finished; a second run (seconds: everything is cached) has always passed.
 cargo leptos build --release --split --precompress || { say "cargo leptos build failed; retrying once"; cargo leptos build --release --split --precompress; } || fail "cargo leptos build --release --split --precompress"
-wasm=target/site/pkg/chronicle.wasm
-say "release WASM: $(stat -c %s "$wasm") bytes, $(gzip -9c "$wasm" | wc -c) gzipped"
+say "the browser bundle, as it goes over the wire"
 python3 scripts/wasm_sizes.py || fail "the browser bundle (scripts/wasm_sizes.py)"
 
 say "Playwright (Chromium)"

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Gzipped bytes the browser loads: the first load (main WASM + JS glue + split loader) and what
-each group of pages adds when one of its pages is first visited (its lazy chunks; chunks shared
-with a group loaded before are not fetched again)."""
-import gzip, json, pathlib, re, sys
+"""Bytes the browser receives (the brotli files the server sends, precompressed at build
+time): the first load (main WASM + JS glue + split loader) and what each group of pages adds
+when one of its pages is first visited (its lazy chunks; chunks shared with a group loaded
+before are not fetched again). Names carry content hashes (target/release/hash.txt)."""
+import json, pathlib, re, sys
 
 
 def data_bytes(path):
@@ -23,19 +24,30 @@ def data_bytes(path):
 
 
 pkg = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "target/site/pkg")
-gz = lambda p: len(gzip.compress(p.read_bytes(), 9))
+hashes = pathlib.Path(sys.argv[2] if len(sys.argv) > 2 else "target/release/hash.txt")
+hashed = dict(line.split(": ", 1) for line in hashes.read_text().splitlines() if ": " in line) if hashes.exists() else {}
+name = lambda base, key, ext: f"{base}.{hashed[key]}.{ext}" if key in hashed else f"{base}.{ext}"
+main_wasm, main_js = pkg / name("chronicle", "wasm", "wasm"), pkg / name("chronicle", "js", "js")
+
+
+def wire(p):
+    """What goes over the wire for `p`: its precompressed brotli file, else the file itself."""
+    br = p.with_name(p.name + ".br")
+    return br.stat().st_size if br.exists() else p.stat().st_size
+
+
 # The JS glue imports the split loader at once, so it is part of the first load too.
-first = gz(pkg / "chronicle.wasm") + gz(pkg / "chronicle.js") + sum(gz(p) for p in pkg.glob("__wasm_split*.js"))
-print(f"first load (any page's shell, the login page): {first:,} bytes gzipped")
-manifest = json.loads((pkg / "__wasm_split_manifest.json").read_text())
+first = wire(main_wasm) + wire(main_js) + sum(wire(p) for p in pkg.glob("__wasm_split*.js"))
+print(f"first load (any page's shell, the login page): {first:,} bytes on the wire (brotli)")
+manifest = json.loads(pkg.joinpath(name("__wasm_split_manifest", "manifest", "json")).read_text())
 for split, chunks in sorted(manifest.items()):
     group = re.sub(r"^_*(.*?)_\d+$", r"\1", split)
     files = [pkg / f"{c}.wasm" for c in chunks if (pkg / f"{c}.wasm").exists()]
-    print(f"  + {group:<20} {sum(gz(p) for p in files):>9,} bytes gzipped in {len(files)} files")
+    print(f"  + {group:<20} {sum(wire(p) for p in files):>9,} bytes on the wire in {len(files)} files")
 
 # wasm-split keeps every chunk's read-only data in the main module when its per-chunk layout
 # outgrows the linker's segment, silently; SPLIT_DATA_SLACK (frontend/src/lib.rs) prevents it.
-lazy = [p for p in pkg.glob("*.wasm") if p.name != "chronicle.wasm"]
+lazy = [p for p in pkg.glob("*.wasm") if p != main_wasm]
 if manifest and not any(data_bytes(p) for p in lazy):
     sys.exit("wasm-split left all read-only data in the main module: enlarge SPLIT_DATA_SLACK in frontend/src/lib.rs")
-print(f"main module read-only data: {data_bytes(pkg / 'chronicle.wasm'):,} bytes; lazy chunks: {sum(map(data_bytes, lazy)):,}")
+print(f"main module read-only data: {data_bytes(main_wasm):,} bytes; lazy chunks: {sum(map(data_bytes, lazy)):,}")
