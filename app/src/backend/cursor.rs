@@ -10,10 +10,12 @@ pub fn encode<const N: usize>(keys: [i64; N]) -> String {
 
 /// The keyset position a cursor from [`encode`] holds.
 pub fn decode<const N: usize>(cursor: &str) -> ApiResult<[i64; N]> {
-    let invalid = || ApiError::invalid("cursor", "is not a cursor this endpoint gave out");
-    let text = hex::decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(invalid)?;
-    let keys: Vec<i64> = text.split('|').map(str::parse).collect::<Result<_, _>>().map_err(|_| invalid())?;
+    let keys: Vec<i64> = decode_text::<N>(cursor)?.iter().map(|k| k.parse()).collect::<Result<_, _>>().map_err(|_| invalid())?;
     keys.try_into().map_err(|_| invalid())
+}
+
+fn invalid() -> ApiError {
+    ApiError::invalid("cursor", "is not a cursor this endpoint gave out")
 }
 
 /// The cursor after a row whose keyset position is the text `keys` (times and ids, which
@@ -24,7 +26,6 @@ pub fn encode_text<const N: usize>(keys: [&str; N]) -> String {
 
 /// The keyset position a cursor from [`encode_text`] holds.
 pub fn decode_text<const N: usize>(cursor: &str) -> ApiResult<[String; N]> {
-    let invalid = || ApiError::invalid("cursor", "is not a cursor this endpoint gave out");
     let text = hex::decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(invalid)?;
     let keys: Vec<String> = text.split('|').map(str::to_owned).collect();
     keys.try_into().map_err(|_| invalid())

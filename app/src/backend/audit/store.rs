@@ -8,8 +8,6 @@ use sqlx::any::AnyArguments;
 use sqlx::{AnyConnection, Arguments, Connection};
 use std::borrow::Cow;
 
-pub const DEFAULT_LIMIT: i64 = 50;
-pub const MAX_LIMIT: i64 = 200;
 /// Actions one filter may name (repeats counted): a bound on the query's size.
 pub const MAX_ACTIONS: usize = 50;
 
@@ -216,11 +214,7 @@ pub(super) struct Row {
 /// Events of `org_id` (`None`: events outside any org) newest first, keyset-paginated on
 /// (time, seq) — never OFFSET, so a page deep in the trail costs what the first one does.
 pub async fn list(db: &Db, org_id: Option<&str>, filter: &Filter, limit: Option<i64>, cursor: Option<&str>) -> ApiResult<AuditPage> {
-    let limit = limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::invalid("limit", format!("must be between 1 and {MAX_LIMIT}")));
-    }
-    page(db, org_id, filter, limit, cursor).await
+    page(db, org_id, filter, crate::backend::cursor::limit(limit)?, cursor).await
 }
 
 /// One page of any size: [`list`] for the API, bigger pages for the export.

@@ -255,8 +255,6 @@ pub async fn start(
     Ok(execution)
 }
 
-pub const LIST_DEFAULT_LIMIT: i64 = 50;
-pub const LIST_MAX_LIMIT: i64 = 200;
 
 const COLUMNS: &str = "seq, id, workflow_id, workflow_name, status, trigger_kind, credential_type, credential_id, credential_label, \
                        executed_workflow_hash, version, payload, error, created_at, started_at, finished_at";
@@ -301,10 +299,7 @@ fn from_row(r: Row) -> Execution {
 
 /// The org's runs, newest first; `only_user`: just that person's (a member's view).
 pub async fn list(db: &Db, org_id: &str, query: &ExecutionQuery, only_user: Option<&str>) -> ApiResult<ExecutionPage> {
-    let limit = query.limit.unwrap_or(LIST_DEFAULT_LIMIT);
-    if !(1..=LIST_MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::invalid("limit", format!("must be between 1 and {LIST_MAX_LIMIT}")));
-    }
+    let limit = crate::backend::cursor::limit(query.limit)?;
     let filled = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
     let status = filled(&query.status);
     if let Some(s) = &status {

@@ -10,8 +10,6 @@ use crate::model::{EngagementEvent, EngagementPage, EngagementQuery, EngagementS
 use serde_json::Value;
 use sqlx::AnyConnection;
 
-pub const DEFAULT_LIMIT: i64 = 50;
-pub const MAX_LIMIT: i64 = 200;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEngagement {
@@ -111,10 +109,7 @@ fn from_row(r: Row) -> EngagementEvent {
 
 /// The org's events, newest first.
 pub async fn list(db: &Db, org_id: &str, query: &EngagementQuery) -> ApiResult<EngagementPage> {
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::invalid("limit", format!("must be between 1 and {MAX_LIMIT}")));
-    }
+    let limit = crate::backend::cursor::limit(query.limit)?;
     let filled = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
     let event = filled(&query.event);
     if let Some(e) = &event {
