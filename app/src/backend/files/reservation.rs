@@ -29,7 +29,7 @@ pub struct Reservation {
     id: String,
     org_id: String,
     /// Bytes held.
-    pub held: u64,
+    held: u64,
     renewed_us: i64,
     /// Settled or given back: nothing left for a drop to do.
     done: bool,
@@ -112,9 +112,7 @@ impl Reservation {
     /// Gives the room back now (a drop would too, a moment later).
     pub async fn give_back(mut self) {
         self.done = true;
-        if let Err(err) = release(&self.db, &self.id).await {
-            tracing::warn!(error = %err, "files: could not give back an upload's reservation; housekeeping will");
-        }
+        release(&self.db, &self.id).await;
     }
 }
 
@@ -124,11 +122,7 @@ impl Drop for Reservation {
             return;
         }
         let (db, id) = (self.db.clone(), std::mem::take(&mut self.id));
-        let give_back = async move {
-            if let Err(err) = release(&db, &id).await {
-                tracing::warn!(error = %err, "files: could not give back an upload's reservation; housekeeping will");
-            }
-        };
+        let give_back = async move { release(&db, &id).await };
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => drop(runtime.spawn(give_back)),
             Err(_) => tracing::warn!("files: no runtime to give back an upload's reservation; housekeeping will"),
@@ -146,13 +140,19 @@ async fn raise(tx: &mut sqlx::Transaction<'_, sqlx::Any>, org_id: &str, bytes: u
     Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(bytes as i64).bind(org_id).execute(&mut **tx).await?.rows_affected() == 1)
 }
 
-/// Gives back one upload's reservation (its upload was refused, cut off or cancelled).
-async fn release(db: &Db, id: &str) -> ApiResult<()> {
-    let mut tx = db.pool().begin().await?;
-    let gone: Vec<(String, i64)> =
-        sqlx::query_as("DELETE FROM upload_reservations WHERE id = $1 RETURNING org_id, bytes").bind(id).fetch_all(&mut *tx).await?;
-    return_to_orgs(&mut tx, &gone).await?;
-    Ok(tx.commit().await?)
+/// Gives back one upload's reservation (its upload was refused, cut off or cancelled); a
+/// failure is logged and left to housekeeping, which reclaims the row once it is stale.
+async fn release(db: &Db, id: &str) {
+    let released = async {
+        let mut tx = db.pool().begin().await?;
+        let gone: Vec<(String, i64)> =
+            sqlx::query_as("DELETE FROM upload_reservations WHERE id = $1 RETURNING org_id, bytes").bind(id).fetch_all(&mut *tx).await?;
+        return_to_orgs(&mut tx, &gone).await?;
+        ApiResult::Ok(tx.commit().await?)
+    };
+    if let Err(err) = released.await {
+        tracing::warn!(error = %err, "files: could not give back an upload's reservation; housekeeping will");
+    }
 }
 
 /// Gives back the reservations of uploads that stopped renewing them (their instance died);
