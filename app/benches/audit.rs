@@ -118,7 +118,7 @@ async fn ingest_sealed(db: &Db, total: usize) {
         tokio::spawn(async move {
             let mut sealed = 0;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                sealed += seal::seal_pending(&db, &signer).await.unwrap().unwrap_or(0);
+                sealed += seal::seal_pending(&app::backend::jobs::Jobs::on(&db), &signer).await.unwrap().unwrap_or(0);
                 tokio::time::sleep(seal::EVERY).await;
             }
             sealed
@@ -128,7 +128,7 @@ async fn ingest_sealed(db: &Db, total: usize) {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let during = sealer.await.unwrap();
     let t = Instant::now();
-    let left = seal::seal_pending(db, &signer).await.unwrap().unwrap();
+    let left = seal::seal_pending(&app::backend::jobs::Jobs::on(db), &signer).await.unwrap().unwrap();
     println!("  with the sealer running: {during} events sealed during ingest, {left} left when it stopped, sealed {:.2} s later", t.elapsed().as_secs_f64());
 }
 

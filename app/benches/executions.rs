@@ -58,7 +58,7 @@ async fn run(backend: &str, db: Db) {
     let runner = Runner::new();
     let started = Instant::now();
     let tracking = Arc::new(app::backend::tracking::Tracking::start(db.clone(), &config, Default::default()));
-    runner.spawn(Context::new(db.clone(), config, audit.clone(), tracking, "http://127.0.0.1:3000".into()), WORKERS);
+    runner.spawn(app::backend::jobs::Jobs::on(&db), Context::new(db.clone(), config, audit.clone(), tracking, "http://127.0.0.1:3000".into()), WORKERS);
     loop {
         let (open,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM executions WHERE status IN ('queued', 'running')").fetch_one(db.pool()).await.unwrap();
         if open == 0 {

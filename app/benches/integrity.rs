@@ -10,6 +10,7 @@ use app::backend::audit::{seal, store, streams, verify, Recorder};
 use app::backend::sessions::ClientInfo;
 use app::backend::telemetry::Telemetry;
 use app::backend::{Acting, Config};
+use app::backend::jobs::Jobs;
 use app::backend::db::{format_time, Db};
 use app::backend::testing;
 use app::model::{Actor, AuditEvent, AuditResource};
@@ -41,12 +42,10 @@ async fn fill(db: &Db, org: &str, rows: usize) {
         }
     }
     store::insert_batch(db, &batch).await.unwrap();
-    if db.backend() == app::backend::db::Backend::Postgres {
-        // A trail that grew to 1M events has statistics (autovacuum analyses as it grows); one
-        // loaded in seconds has none yet, and the planner then guesses an org's events are few
-        // and reads the whole table for a page of the stream.
-        sqlx::query("ANALYZE").execute(db.pool()).await.unwrap();
-    }
+    // A trail that grew to 1M events has statistics (PostgreSQL's autovacuum analyses as it
+    // grows); one loaded in seconds has none yet, and the planner then guesses an org's events
+    // are few and reads the whole table for a page of the stream.
+    sqlx::query("ANALYZE").execute(db.pool()).await.unwrap();
 }
 
 async fn run(backend: &str, db: Db, rows: usize) {
@@ -54,11 +53,11 @@ async fn run(backend: &str, db: Db, rows: usize) {
     fill(&db, org, rows).await;
     let signer = CheckpointSigner::random();
     let started = Instant::now();
-    let sealed = seal::seal_pending(&db, &signer).await.unwrap().unwrap();
+    let sealed = seal::seal_pending(&Jobs::on(&db), &signer).await.unwrap().unwrap();
     let secs = started.elapsed().as_secs_f64();
     println!("{backend}: sealed {sealed} events in {secs:.2} s = {:.0} events/s ({} checkpoints)", sealed as f64 / secs, seal::checkpoints(&db, Some(org)).await.unwrap().len());
     let started = Instant::now();
-    let report = verify::verify(&db, &signer, Some(org)).await.unwrap();
+    let report = verify::verify(&Jobs::on(&db), &signer, Some(org)).await.unwrap();
     assert!(report.ok, "{report:?}");
     println!("{backend}: verified {} events and {} checkpoints in {:.2} s", report.events_checked, report.checkpoints_checked, started.elapsed().as_secs_f64());
     stream(backend, &db, org, rows.min(50_000)).await;
@@ -90,9 +89,10 @@ async fn stream(backend: &str, db: &Db, org: &str, events: usize) {
     sqlx::query("UPDATE audit_streams SET cursor_seq = 0 WHERE id = $1").bind(&created.id).execute(db.pool()).await.unwrap();
     let http = app::backend::executions::egress::client(true);
     let telemetry = Telemetry::default();
+    let jobs = Jobs::on(db);
     let started = Instant::now();
     while got.load(Ordering::Relaxed) < events {
-        streams::deliver_one(db, &config, &http, &telemetry).await.unwrap();
+        streams::deliver_one(&jobs, &config, &http, &telemetry).await.unwrap();
     }
     let (secs, sent) = (started.elapsed().as_secs_f64(), got.load(Ordering::Relaxed));
     println!("{backend}: stream delivered {sent} events in {secs:.2} s = {:.0} events/s", sent as f64 / secs);

@@ -26,6 +26,7 @@ async fn run(backend: &str, db: app::backend::db::Db) {
     let metrics = server::metrics::Metrics::new();
     let options = LeptosOptions::builder().output_name("chronicle").build();
     let state = server::app_state(db.clone(), options, config, &metrics);
+    server::background::start(&state);
     demo::seed(&db, &state.config, &state.audit).await.unwrap();
     let (org,): (String,) = sqlx::query_as("SELECT id FROM orgs WHERE name = 'Acme'").fetch_one(db.pool()).await.unwrap();
     sqlx::query("UPDATE orgs SET storage_quota_bytes = 10000000000 WHERE id = $1").bind(&org).execute(db.pool()).await.unwrap();

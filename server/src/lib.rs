@@ -3,6 +3,7 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod background;
 pub mod delivery;
 pub mod metrics;
 pub mod web;
@@ -23,36 +24,20 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 /// Requests larger than this are refused with 413 before they are read.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
-/// Runs one instance executes at once (each mostly waits on the network or the database).
-pub const EXECUTION_WORKERS: usize = 4;
-
 /// The state every handler shares: the database, the audit recorder (its writer started
-/// here, its overflow counted in `metrics`), settings.
+/// here, its overflow counted in `metrics`), settings. Background work is started by
+/// [`background::start`].
 pub fn app_state(db: Db, leptos_options: LeptosOptions, config: Config, metrics: &metrics::Metrics) -> AppState {
     let audit = Recorder::start(db.clone(), metrics.audit_overflow_hook());
-    app::backend::audit::seal::spawn(db.clone(), config.signing_key.clone());
     let telemetry = metrics.telemetry.clone();
+    let jobs = app::backend::jobs::Jobs::new(db.clone(), config.job_lease, telemetry.clone());
     let blobs = app::backend::files::blobs::Blobs::new(&config.data_dir);
-    app::backend::housekeeping::spawn(db.clone(), blobs.clone(), std::time::Duration::from_secs(600));
-    match config.smtp_url.as_deref().map(app::backend::mail::smtp::transport) {
-        Some(Ok(smtp)) => {
-            app::backend::mail::outbox::spawn_delivery(db.clone(), smtp, telemetry.clone(), std::time::Duration::from_secs(1));
-        }
-        Some(Err(err)) => tracing::error!("{}: {}; mail stays in the outbox", err.field.as_deref().unwrap_or("SMTP_URL"), err.message),
-        None => tracing::info!("SMTP_URL is not set: mail stays in the outbox (Outbox page)"),
-    }
     let config = Arc::new(config);
     let tracking = Arc::new(app::backend::tracking::Tracking::start(db.clone(), &config, telemetry.clone()));
-    app::backend::tracking::posthog::spawn(db.clone(), config.clone(), std::time::Duration::from_secs(2));
-    app::backend::audit::streams::spawn(db.clone(), config.clone(), telemetry.clone(), std::time::Duration::from_millis(250));
-    app::backend::audit::retention::spawn(db.clone(), audit.clone());
     // Links in mail: the public URL, else the address this instance serves.
     let public_base = config.public_url.clone().unwrap_or_else(|| format!("http://{}", leptos_options.site_addr));
     let runner = app::backend::executions::Runner::new();
-    let context = app::backend::executions::engine::Context::new(db.clone(), config.clone(), audit.clone(), tracking.clone(), public_base.clone());
-    runner.spawn(context, EXECUTION_WORKERS);
-    app::backend::executions::schedule::spawn(db.clone(), audit.clone(), runner.clone());
-    AppState::new(app::backend::Services { leptos_options, db, config, audit, runner, tracking, telemetry, blobs, public_base })
+    AppState::new(app::backend::Services { leptos_options, db, config, audit, runner, tracking, telemetry, blobs, public_base, jobs })
 }
 
 pub fn router(state: AppState, metrics: Arc<metrics::Metrics>) -> Router {

@@ -98,6 +98,10 @@ async fn main() {
 async fn run(cli: Cli) -> Result<(), String> {
     let config = Config::from_env()?;
     let db = Db::connect(&config.database_url).await.map_err(|e| format!("cannot open the database: {e}"))?;
+    let filled = app::backend::audit::keys::backfill(&db).await.map_err(|e| format!("cannot fill in the audit trail's index keys: {e}"))?;
+    if filled > 0 {
+        tracing::info!(events = filled, "audit trail: index keys filled in for events stored before migration 0006");
+    }
     match cli.command {
         Some(Command::CreateOwner { email, name, org }) => create_owner(&db, &email, &name, &org).await,
         Some(Command::ResealCredentials) => {
@@ -125,9 +129,10 @@ async fn verify(db: &Db, config: &Config, org: Option<String>) -> Result<(), Str
             std::iter::once(None).chain(orgs.into_iter().map(|(id,)| Some(id))).collect()
         }
     };
+    let jobs = app::backend::jobs::Jobs::new(db.clone(), config.job_lease, Default::default());
     let mut broken = false;
     for org in chains {
-        let report = app::backend::audit::verify::verify(db, &config.signing_key, org.as_deref()).await.map_err(|e| e.message)?;
+        let report = app::backend::audit::verify::verify(&jobs, &config.signing_key, org.as_deref()).await.map_err(|e| e.message)?;
         broken |= !report.ok;
         let mut line = serde_json::to_value(&report).map_err(|e| e.to_string())?;
         line["org_id"] = serde_json::json!(org);
@@ -175,6 +180,7 @@ async fn serve(db: Db, config: Config, demo: bool) -> Result<(), String> {
     let addr = leptos_options.site_addr;
     let metrics = server::metrics::Metrics::new();
     let state = server::app_state(db.clone(), leptos_options, config, &metrics);
+    server::background::start(&state);
     if demo && demo::seed(&db, &state.config, &state.audit).await.map_err(|e| e.message)? {
         tracing::info!("seeded the demo data");
     }

@@ -103,9 +103,9 @@ async fn audit_prune_applies_retention_and_the_rest_still_verifies() {
     // Old history, sealed and signed; then one event of today.
     store::insert_batch(&db, &[event("2020-01-01T00:00:00.000000Z"), event("2020-01-02T00:00:00.000000Z")]).await.unwrap();
     let signer = CheckpointSigner::load_or_create(None, &dir).unwrap();
-    let anchor = seal::checkpoint_now(&db, &signer, &org).await.unwrap();
+    let anchor = seal::checkpoint_now(&app::backend::jobs::Jobs::on(&db), &signer, &org).await.unwrap();
     store::insert_batch(&db, &[event(&app::backend::db::now())]).await.unwrap();
-    seal::seal_pending(&db, &signer).await.unwrap();
+    seal::seal_pending(&app::backend::jobs::Jobs::on(&db), &signer).await.unwrap();
     let (old,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_events WHERE org_id = $1 AND seq <= $2").bind(&org).bind(anchor.seq).fetch_one(db.pool()).await.unwrap();
 
     let out = server().args(["audit", "prune"]).env("CHRONICLE_DATA_DIR", &dir).env_remove("DATABASE_URL").output().unwrap();

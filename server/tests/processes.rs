@@ -7,7 +7,7 @@
 mod common;
 
 use app::backend::db::{new_id, Db};
-use common::smtp_sink;
+use common::{slow_smtp_sink, smtp_sink};
 use app::backend::testing::test_database_urls;
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
@@ -381,7 +381,7 @@ async fn a_run_cut_off_by_kill_9_is_failed_with_the_reason() {
         }
         a.kill();
         let _b = Instance::start(&url, None).await;
-        let deadline = Instant::now() + app::backend::executions::queue::LEASE * 3;
+        let deadline = Instant::now() + app::backend::jobs::DEFAULT_LEASE * 3;
         loop {
             let (status, error): (String, Option<String>) = sqlx::query_as("SELECT status, error FROM executions WHERE id = $1").bind(&id).fetch_one(db.pool()).await.unwrap();
             if status == "failed" {
@@ -444,6 +444,84 @@ async fn two_instances_deliver_each_stream_event_once() {
         let ids: Vec<String> = got.iter().map(|r| r.0.clone()).collect();
         assert_eq!(&ids[..want.len()], &want[..], "[{backend}] each event once, in seq order");
         assert!(got.windows(2).all(|w| w[0].1 < w[1].1), "[{backend}] seq order");
+        drop((a, b));
+    }
+}
+
+/// Peers slower than the lease (`CHRONICLE_JOB_LEASE_SECS=2`): an SMTP relay that takes 4 s
+/// to accept a mail and a SIEM that takes 1 s per event, behind two instances. Every key
+/// alert reaches the relay once, and every event reaches the stream once and in `seq` order:
+/// leases are renewed while the work goes on, and progress is written item by item.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_with_slow_peers_send_each_mail_and_event_once_in_order() {
+    use std::sync::{Arc, Mutex};
+    for (backend, url) in test_database_urls().await {
+        let received: Arc<Mutex<Vec<(String, i64)>>> = Arc::default();
+        let sink = received.clone();
+        let siem = axum::Router::new().route(
+            "/siem",
+            axum::routing::post(move |headers: axum::http::HeaderMap, body: String| async move {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let seq = serde_json::from_str::<Value>(&body).unwrap()["seq"].as_i64().unwrap();
+                sink.lock().unwrap().push((headers["webhook-id"].to_str().unwrap().to_owned(), seq));
+                "ok"
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let target = format!("http://{}/siem", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, siem).await.unwrap() });
+        let (smtp, mut inbox) = slow_smtp_sink(Duration::from_secs(4)).await;
+        let env = [
+            ("CHRONICLE_SECRET", "shared-deployment-secret"),
+            ("CHRONICLE_EGRESS_ALLOW_PRIVATE", "1"),
+            ("CHRONICLE_JOB_LEASE_SECS", "2"),
+            ("SMTP_URL", smtp.as_str()),
+        ];
+        let a = Instance::start_with(&url, &env).await;
+        let b = Instance::start_with(&url, &env).await;
+        let http = reqwest::Client::new();
+        let (cookie, org) = a.login(&http).await;
+        let res = http.post(format!("{}/api/v1/orgs/{org}/audit/streams", b.base)).header("cookie", &cookie).json(&json!({ "url": target })).send().await.unwrap();
+        assert_eq!(res.status(), 201, "[{backend}]");
+        let start = res.json::<Value>().await.unwrap()["stream"]["cursor_seq"].as_i64().unwrap();
+        const KEYS: usize = 6;
+        for i in 0..KEYS {
+            let base = if i % 2 == 0 { &a.base } else { &b.base };
+            let res = http.post(format!("{base}/api/v1/orgs/{org}/api-keys")).header("cookie", &cookie).json(&json!({ "name": format!("slow {i}"), "scopes": ["audit:read"] })).send().await.unwrap();
+            assert_eq!(res.status(), 201, "[{backend}]");
+        }
+        let db = Db::connect(&url).await.unwrap();
+        let (mut subjects, deadline) = (Vec::new(), Instant::now() + Duration::from_secs(90));
+        let want = loop {
+            while let Ok(mail) = inbox.try_recv() {
+                subjects.push(mail.lines().find(|l| l.starts_with("Subject:")).unwrap_or_default().to_owned());
+            }
+            let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT id FROM {} WHERE org_id = $1 AND seq > $2 AND hash IS NOT NULL ORDER BY seq", common::audit_events_with_hashes(&db))))
+                .bind(&org)
+                .bind(start)
+                .fetch_all(db.pool())
+                .await
+                .unwrap();
+            let got: Vec<String> = received.lock().unwrap().iter().map(|r| r.0.clone()).collect();
+            if subjects.len() >= KEYS && rows.len() >= 1 + KEYS && rows.iter().all(|r| got.contains(&r.0)) {
+                break rows.into_iter().map(|r| r.0).collect::<Vec<_>>();
+            }
+            assert!(Instant::now() < deadline, "[{backend}] {} mails; {} of {} events delivered", subjects.len(), got.len(), rows.len());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        // Longer than two leases and one more slow mail: nothing is sent again.
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        while let Ok(mail) = inbox.try_recv() {
+            subjects.push(mail.lines().find(|l| l.starts_with("Subject:")).unwrap_or_default().to_owned());
+        }
+        subjects.sort();
+        let mut distinct = subjects.clone();
+        distinct.dedup();
+        assert_eq!((subjects.len(), distinct.len()), (KEYS, KEYS), "[{backend}] each alert once: {subjects:#?}");
+        let got = received.lock().unwrap().clone();
+        let ids: Vec<String> = got.iter().map(|r| r.0.clone()).collect();
+        assert_eq!(&ids[..want.len().min(ids.len())], &want[..], "[{backend}] each event once, in seq order");
+        assert!(got.windows(2).all(|w| w[0].1 < w[1].1), "[{backend}] no repeats, seq order: {got:?}");
         drop((a, b));
     }
 }

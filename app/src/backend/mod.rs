@@ -16,6 +16,7 @@ pub mod demo;
 pub mod executions;
 pub mod files;
 pub mod housekeeping;
+pub mod jobs;
 pub mod key_secret;
 pub mod mail;
 pub mod orgs;
@@ -91,6 +92,10 @@ pub struct Config {
     /// `CHRONICLE_METRICS_TOKEN`: when set, `/metrics` answers only `Authorization: Bearer`
     /// with it (the page names every org's id).
     pub metrics_token: Option<String>,
+    /// `CHRONICLE_JOB_LEASE_SECS`: how long a background job's claim holds without renewal
+    /// (default 15; renewed every third of it), so how soon another instance takes over the
+    /// work of one that died.
+    pub job_lease: std::time::Duration,
 }
 
 impl Default for Config {
@@ -114,6 +119,7 @@ impl Default for Config {
             signing_key: Arc::new(audit::signing::CheckpointSigner::random()),
             audit_completeness: false,
             metrics_token: None,
+            job_lease: jobs::DEFAULT_LEASE,
         }
     }
 }
@@ -166,6 +172,11 @@ impl Config {
             trusted_proxy_hops,
             smtp_url: var("SMTP_URL"),
             metrics_token: var("CHRONICLE_METRICS_TOKEN"),
+            job_lease: match var("CHRONICLE_JOB_LEASE_SECS").map(|v| v.parse::<u64>()) {
+                None => jobs::DEFAULT_LEASE,
+                Some(Ok(n)) if (1..=3600).contains(&n) => std::time::Duration::from_secs(n),
+                Some(_) => return Err("CHRONICLE_JOB_LEASE_SECS must be a whole number of seconds from 1 to 3600".into()),
+            },
             public_url: var("CHRONICLE_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned()),
         })
     }
@@ -217,6 +228,8 @@ pub struct Services {
     pub blobs: files::blobs::Blobs,
     /// Where users reach this instance (links in mail, public file links).
     pub public_base: String,
+    /// Background work: the database, the lease, the counters.
+    pub jobs: jobs::Jobs,
 }
 
 impl Services {

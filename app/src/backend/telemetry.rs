@@ -33,6 +33,12 @@ pub struct OutcomeLabel {
     pub outcome: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JobLabels {
+    pub kind: &'static str,
+    pub outcome: &'static str,
+}
+
 #[derive(Clone, Default)]
 pub struct Telemetry {
     tracking_codes: Family<CodeLabels, Counter>,
@@ -40,6 +46,7 @@ pub struct Telemetry {
     engagement_dropped: Family<ReasonLabel, Counter>,
     webhook_requests: Family<WebhookLabels, Counter>,
     stream_deliveries: Family<OutcomeLabel, Counter>,
+    jobs: Family<JobLabels, Counter>,
 }
 
 impl Telemetry {
@@ -58,6 +65,11 @@ impl Telemetry {
             let _ = self.stream_deliveries.get_or_create(&OutcomeLabel { outcome });
         }
         registry.register("stream_deliveries", "Audit stream deliveries, by outcome (delivered, failed)", self.stream_deliveries.clone());
+        registry.register(
+            "jobs",
+            "Background job items, by kind and outcome (claimed, done, retried, failed; lease_lost counts leases)",
+            self.jobs.clone(),
+        );
     }
 
     pub fn code_read(&self, format: &'static str, source: &'static str) {
@@ -74,6 +86,10 @@ impl Telemetry {
 
     pub fn webhook(&self, provider: &'static str, outcome: &'static str) {
         self.webhook_requests.get_or_create(&WebhookLabels { provider, outcome }).inc();
+    }
+
+    pub fn job(&self, kind: &'static str, outcome: &'static str, n: u64) {
+        self.jobs.get_or_create(&JobLabels { kind, outcome }).inc_by(n);
     }
 
     pub fn stream_delivery(&self, outcome: &'static str) {

@@ -110,7 +110,7 @@ pub async fn verify(
 ) -> ApiResult<Json<app::backend::audit::verify::Report>> {
     require(&caller, &org, Access::READ_AUDIT)?;
     let by = state.acting(&caller, &client);
-    Ok(Json(app::backend::audit::verify::verify_recorded(&state.db, &state.config.signing_key, &org, &by).await?))
+    Ok(Json(app::backend::audit::verify::verify_recorded(&state.jobs, &state.config.signing_key, &org, &by).await?))
 }
 
 #[derive(serde::Serialize)]
@@ -150,7 +150,7 @@ pub async fn checkpoints(
 )]
 pub async fn create_checkpoint(State(state): State<AppState>, Authenticated(caller): Authenticated, ApiPath(org): ApiPath<String>) -> ApiResult<(axum::http::StatusCode, Json<app::backend::audit::seal::Checkpoint>)> {
     require(&caller, &org, Access::MANAGE_AUDIT)?;
-    let checkpoint = app::backend::audit::seal::checkpoint_now(&state.db, &state.config.signing_key, &org).await?;
+    let checkpoint = app::backend::audit::seal::checkpoint_now(&state.jobs, &state.config.signing_key, &org).await?;
     Ok((axum::http::StatusCode::CREATED, Json(checkpoint)))
 }
 

@@ -68,6 +68,7 @@ impl TestServer {
         let options = LeptosOptions::builder().output_name("chronicle").build();
         let data_dir = config.data_dir.clone();
         let state = server::app_state(db.clone(), options, config, &metrics);
+        server::background::start(&state);
         demo::seed(&db, &state.config, &state.audit).await.expect("seed demo data");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().unwrap();
@@ -219,6 +220,11 @@ pub async fn metric(s: &TestServer, name: &str, labels: &str) -> f64 {
 
 /// A minimal SMTP sink on a loopback port: accepts every mail and hands its text over.
 pub async fn smtp_sink() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    slow_smtp_sink(std::time::Duration::ZERO).await
+}
+
+/// [`smtp_sink`], taking `delay` to accept each mail (after its text arrived).
+pub async fn slow_smtp_sink(delay: std::time::Duration) -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("smtp://{}", listener.local_addr().unwrap());
@@ -237,6 +243,7 @@ pub async fn smtp_sink() -> (String, tokio::sync::mpsc::UnboundedReceiver<String
                     if in_data {
                         if line == "." {
                             in_data = false;
+                            tokio::time::sleep(delay).await;
                             tx.send(std::mem::take(&mut mail)).ok();
                             write.write_all(b"250 queued\r\n").await.ok();
                         } else {
@@ -269,8 +276,5 @@ pub async fn smtp_sink() -> (String, tokio::sync::mpsc::UnboundedReceiver<String
 /// The audit events with their hashes as a FROM clause: SQLite keeps the hashes in the event
 /// row, PostgreSQL in `audit_seals` (see `store::events`). `hash IS NULL`: not sealed yet.
 pub fn audit_events_with_hashes(db: &Db) -> &'static str {
-    match db.backend() {
-        app::backend::db::Backend::Sqlite => "audit_events",
-        app::backend::db::Backend::Postgres => "audit_events LEFT JOIN audit_seals USING (seq)",
-    }
+    db.dialect().audit_events()
 }

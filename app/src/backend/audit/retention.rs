@@ -6,7 +6,7 @@
 //! across all instances: whoever moves `audit_pruner.ran_on` to today runs it.
 
 use super::{NewEvent, Recorder};
-use crate::backend::db::{format_time, Backend, Db};
+use crate::backend::db::{format_time, Db};
 use crate::error::ApiResult;
 use crate::model::Actor;
 use chrono::{DateTime, Utc};
@@ -39,9 +39,8 @@ pub async fn prune_org(db: &Db, audit: &Recorder, org_id: &str, days: i64, now: 
     .fetch_optional(&mut *tx)
     .await?;
     let Some((through_seq, anchor_hash)) = anchor else { return Ok(None) };
-    if db.backend() == Backend::Postgres {
-        // The hashes live beside the events there (see `store::events`).
-        sqlx::query("DELETE FROM audit_seals WHERE seq IN (SELECT seq FROM audit_events WHERE org_id = $1 AND seq <= $2)")
+    if let Some(prune) = db.dialect().prune_seals() {
+        sqlx::query(prune)
             .bind(org_id)
             .bind(through_seq)
             .execute(&mut *tx)

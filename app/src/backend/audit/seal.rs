@@ -1,7 +1,8 @@
 //! The sealer: chains stored events per org in `seq` order (`chain`), a few seconds after
 //! they are stored, and signs a checkpoint of a chain's head every 1,000 events and at least
-//! hourly while events arrive. One sealer at a time across instances (a lease row, taken for
-//! each round); within an instance a mutex orders the loop and on-demand checkpoints. On
+//! hourly while events arrive. One sealer at a time across instances (a background job on
+//! one lease row, taken for each round); within an instance a mutex orders the loop and
+//! on-demand checkpoints. On
 //! PostgreSQL, where a smaller `seq` may commit after a larger one, a round seals only up to
 //! the largest `seq` seen while briefly holding the table against inserts, so every `seq`
 //! below it has committed (or rolled back, leaving a gap the chain simply skips).
@@ -9,7 +10,8 @@
 use super::chain::{self, GENESIS};
 use super::signing::CheckpointSigner;
 use super::store::{from_row, Scope, SeqPages};
-use crate::backend::db::{format_time, new_id, now, Backend, Db};
+use crate::backend::db::{format_time, now, Db};
+use crate::backend::jobs::{self, Extra, Jobs, Kind, Lease};
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::model::AuditEvent;
 use std::collections::HashMap;
@@ -19,17 +21,14 @@ use std::time::Duration;
 pub const EVERY: Duration = Duration::from_secs(2);
 pub const CHECKPOINT_EVENTS: i64 = 1_000;
 const BATCH: usize = 5_000;
-const LEASE_SECS: i64 = 30;
+
+/// The one sealer row: whoever holds it seals, one instance at a time.
+pub static KIND: Kind = Kind { name: "sealer", table: "audit_sealer", key: "id", due: "id = 1", order: "id", batch: 1 };
 
 /// One sealing at a time in this process.
 fn local_lock() -> &'static tokio::sync::Mutex<()> {
     static LOCK: OnceLock<tokio::sync::Mutex<()>> = OnceLock::new();
     LOCK.get_or_init(|| tokio::sync::Mutex::new(()))
-}
-
-fn holder() -> &'static str {
-    static HOLDER: OnceLock<String> = OnceLock::new();
-    HOLDER.get_or_init(new_id)
 }
 
 /// A signed checkpoint as the API shows it.
@@ -51,51 +50,29 @@ struct Head {
 }
 
 /// Seals every stored event; how many. `None` when another instance is sealing now.
-pub async fn seal_pending(db: &Db, signer: &CheckpointSigner) -> ApiResult<Option<usize>> {
+pub async fn seal_pending(jobs: &Jobs, signer: &CheckpointSigner) -> ApiResult<Option<usize>> {
     let _local = local_lock().lock().await;
-    if !take_lease(db).await? {
-        return Ok(None);
+    let Some((_, lease)) = jobs.claim::<(i64,)>(&KIND, "id", &Extra::default()).await? else { return Ok(None) };
+    let result = seal_rounds(jobs.db(), signer, &lease).await;
+    lease.release().await;
+    if result.is_ok() {
+        jobs.count(&KIND, "done", 1);
     }
-    let result = seal_rounds(db, signer).await;
-    release_lease(db).await;
     result.map(Some)
-}
-
-async fn take_lease(db: &Db) -> ApiResult<bool> {
-    let at = now();
-    let until = format_time(chrono::Utc::now() + chrono::Duration::seconds(LEASE_SECS));
-    let taken = sqlx::query("UPDATE audit_sealer SET holder = $1, until = $2 WHERE id = 1 AND (holder IS NULL OR holder = $1 OR until < $3)")
-        .bind(holder())
-        .bind(&until)
-        .bind(&at)
-        .execute(db.pool())
-        .await?
-        .rows_affected();
-    Ok(taken == 1)
-}
-
-async fn release_lease(db: &Db) {
-    let released = sqlx::query("UPDATE audit_sealer SET holder = NULL, until = NULL WHERE id = 1 AND holder = $1").bind(holder()).execute(db.pool()).await;
-    if let Err(err) = released {
-        tracing::warn!(error = %err, "audit sealer: could not release its lease (it expires by itself)");
-    }
 }
 
 /// The largest `seq` below which every insert has committed.
 async fn settled_seq(db: &Db) -> ApiResult<i64> {
     let mut tx = db.pool().begin().await?;
-    if db.backend() == Backend::Postgres {
-        // Waits for inserts in flight (they hold ROW EXCLUSIVE), holds new ones for the read.
-        sqlx::query("LOCK TABLE audit_events IN EXCLUSIVE MODE").execute(&mut *tx).await?;
+    if let Some(settle) = db.dialect().settle_audit_inserts() {
+        sqlx::query(settle).execute(&mut *tx).await?;
     }
-    // (SQLite has one writer at a time: a row is visible only once every smaller seq has
-    // committed.)
     let (max,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM audit_events").fetch_one(&mut *tx).await?;
     tx.commit().await?;
     Ok(max.unwrap_or(0))
 }
 
-async fn seal_rounds(db: &Db, signer: &CheckpointSigner) -> ApiResult<usize> {
+async fn seal_rounds(db: &Db, signer: &CheckpointSigner, lease: &Lease) -> ApiResult<usize> {
     let limit = settled_seq(db).await?;
     let (through,): (i64,) = sqlx::query_as("SELECT sealed_through FROM audit_sealer WHERE id = 1").fetch_one(db.pool()).await?;
     let mut sealed = 0;
@@ -110,8 +87,8 @@ async fn seal_rounds(db: &Db, signer: &CheckpointSigner) -> ApiResult<usize> {
         let count = rows.len();
         let batch = chain_batch(db, &mut heads, rows.into_iter().map(from_row).filter(|e| e.hash.is_none()).collect(), last).await?;
         finish(writing.take()).await?;
-        let (db, signer) = (db.clone(), signer.clone());
-        writing = Some(tokio::spawn(async move { write_batch(&db, &signer, batch).await }));
+        let (db, signer, holder) = (db.clone(), signer.clone(), lease.holder().to_owned());
+        writing = Some(tokio::spawn(async move { write_batch(&db, &signer, &holder, batch).await }));
         sealed += count;
     }
     finish(writing).await?;
@@ -183,20 +160,23 @@ async fn chain_batch(db: &Db, heads: &mut HashMap<String, Head>, events: Vec<Aud
     Ok(SealedBatch { hashes, heads, checkpoints, through })
 }
 
-/// Stores a chained page in one transaction and moves the watermark past it.
-async fn write_batch(db: &Db, signer: &CheckpointSigner, batch: SealedBatch) -> ApiResult<()> {
+/// Stores a chained page in one transaction and moves the watermark past it, while
+/// `holder` holds the sealer: the watermark is written first, so the sealer row stays locked
+/// until the page commits, and a sealer whose lease is gone writes nothing.
+async fn write_batch(db: &Db, signer: &CheckpointSigner, holder: &str, batch: SealedBatch) -> ApiResult<()> {
     let mut tx = db.pool().begin().await?;
-    // Where the hashes live: see `store::events`.
-    let rows = |n: usize| (0..n).map(|i| format!("(${}, ${}, ${})", i * 3 + 1, i * 3 + 2, i * 3 + 3)).collect::<Vec<_>>().join(", ");
+    let held = sqlx::query("UPDATE audit_sealer SET sealed_through = $1 WHERE id = 1 AND lease_holder = $2")
+        .bind(batch.through)
+        .bind(holder)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if held == 0 {
+        tx.rollback().await?;
+        return Err(ApiError::new(ErrorKind::Unavailable, "The sealer's lease was lost; another instance goes on sealing."));
+    }
     for chunk in batch.hashes.chunks(300) {
-        let sql = match db.backend() {
-            Backend::Sqlite => format!(
-                "UPDATE audit_events SET prev_hash = v.column2, hash = v.column3 FROM (VALUES {}) AS v WHERE audit_events.seq = v.column1 AND audit_events.hash IS NULL",
-                rows(chunk.len())
-            ),
-            Backend::Postgres => format!("INSERT INTO audit_seals (seq, prev_hash, hash) VALUES {} ON CONFLICT (seq) DO NOTHING", rows(chunk.len())),
-        };
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(db.dialect().store_seals(chunk.len())));
         for (seq, prev, hash) in chunk {
             q = q.bind(*seq).bind(prev).bind(hash);
         }
@@ -213,7 +193,6 @@ async fn write_batch(db: &Db, signer: &CheckpointSigner, batch: SealedBatch) -> 
     for (chain, seq, hash) in &batch.checkpoints {
         insert_checkpoint(&mut tx, signer, chain, *seq, hash).await?;
     }
-    sqlx::query("UPDATE audit_sealer SET sealed_through = $1 WHERE id = 1 AND sealed_through < $1").bind(batch.through).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -272,11 +251,12 @@ async fn hourly_checkpoints(db: &Db, signer: &CheckpointSigner) -> ApiResult<()>
 }
 
 /// `POST …/audit/checkpoints`: seals what is stored and signs the org's head now.
-pub async fn checkpoint_now(db: &Db, signer: &CheckpointSigner, org_id: &str) -> ApiResult<Checkpoint> {
+pub async fn checkpoint_now(jobs: &Jobs, signer: &CheckpointSigner, org_id: &str) -> ApiResult<Checkpoint> {
+    let db = jobs.db();
     // Another instance may hold the lease for a round: wait for it, a few seconds at most.
     let mut sealed = None;
     for _ in 0..50 {
-        sealed = seal_pending(db, signer).await?;
+        sealed = seal_pending(jobs, signer).await?;
         if sealed.is_some() {
             break;
         }
@@ -312,15 +292,14 @@ pub async fn checkpoints(db: &Db, org_id: Option<&str>) -> ApiResult<Vec<Checkpo
 }
 
 /// The sealing loop: a round every [`EVERY`] (safe with any number of instances).
-pub fn spawn(db: Db, signer: Arc<CheckpointSigner>) {
-    tokio::spawn(async move {
-        loop {
-            match seal_pending(&db, &signer).await {
-                Ok(Some(n)) if n > 0 => tracing::debug!(sealed = n, "audit sealer: events chained"),
-                Ok(_) => {}
-                Err(err) => tracing::warn!(error = %err, "audit sealer: round failed; retried next round"),
+pub fn spawn(jobs: Jobs, signer: Arc<CheckpointSigner>) {
+    jobs::spawn_loop("sealer", EVERY, move || {
+        let (jobs, signer) = (jobs.clone(), signer.clone());
+        async move {
+            if let Some(n) = seal_pending(&jobs, &signer).await?.filter(|n| *n > 0) {
+                tracing::debug!(sealed = n, "audit sealer: events chained");
             }
-            tokio::time::sleep(EVERY).await;
+            Ok(false)
         }
     });
 }

@@ -1,6 +1,6 @@
 //! The audit table: batched inserts for the writer, keyset-paginated reads for the explorer.
 
-use super::super::db::{Backend, Db};
+use super::super::db::Db;
 use super::keys;
 use crate::error::{ApiError, ApiResult};
 use crate::model::{Actor, AuditEvent, AuditPage, AuditResource};
@@ -11,25 +11,15 @@ use std::borrow::Cow;
 /// Actions one filter may name (repeats counted): a bound on the query's size.
 pub const MAX_ACTIONS: usize = 50;
 
-/// Rows per INSERT statement, measured (`benches/audit.rs`): within SQLite's 32,766 and
-/// PostgreSQL's 65,535 parameters, longer statements were faster up to these sizes.
-fn rows_per_insert(db: &Db) -> usize {
-    match db.backend() {
-        Backend::Sqlite => 1_000,
-        Backend::Postgres => 500,
-    }
-}
-
 /// Writes `events` in one transaction, as multi-row inserts.
 pub async fn insert_batch(db: &Db, events: &[AuditEvent]) -> Result<(), sqlx::Error> {
     insert_batch_on(&mut *db.pool().acquire().await?, db, events).await
 }
 
 pub(super) async fn insert_batch_on(conn: &mut AnyConnection, db: &Db, events: &[AuditEvent]) -> Result<(), sqlx::Error> {
-    let sqlite = db.backend() == Backend::Sqlite;
     let mut tx = conn.begin().await?;
-    for chunk in events.chunks(rows_per_insert(db)) {
-        let (sql, args) = insert_statement(chunk, sqlite)?;
+    for chunk in events.chunks(db.dialect().audit_rows_per_insert()) {
+        let (sql, args) = insert_statement(db, chunk)?;
         sqlx::query_with(sqlx::AssertSqlSafe(sql), args).execute(&mut *tx).await?;
     }
     tx.commit().await
@@ -42,7 +32,7 @@ pub async fn writable(db: &Db) -> bool {
     let probe = super::NewEvent::new(None, "audit_log.verified", crate::model::Actor::system("Audit probe"), "audit_log", None).finish();
     let attempt = async {
         let mut tx = db.pool().begin().await?;
-        let (sql, args) = insert_statement(std::slice::from_ref(&probe), db.backend() == Backend::Sqlite)?;
+        let (sql, args) = insert_statement(db, std::slice::from_ref(&probe))?;
         sqlx::query_with(sqlx::AssertSqlSafe(sql), args).execute(&mut *tx).await?;
         tx.rollback().await
     };
@@ -102,34 +92,17 @@ pub(super) fn fields(e: &AuditEvent) -> [Field<'_>; COLUMNS] {
 }
 
 /// One multi-row INSERT of `chunk`.
-fn insert_statement(chunk: &[AuditEvent], sqlite: bool) -> Result<(String, AnyArguments), sqlx::Error> {
-    // SQLite: OR FAIL spares a multi-row INSERT the statement journal that would let it
-    // undo its own rows on error — on error the whole transaction rolls back anyway, and
-    // copying every touched page into that journal cost a third of the ingest rate.
-    let mut sql = format!("{} INTO audit_events ({INSERT_COLUMNS}) VALUES ", if sqlite { "INSERT OR FAIL" } else { "INSERT" });
+fn insert_statement(db: &Db, chunk: &[AuditEvent]) -> Result<(String, AnyArguments), sqlx::Error> {
+    let sql = db.dialect().bulk_insert("audit_events", INSERT_COLUMNS, COLUMNS, chunk.len());
     let mut args = AnyArguments::default();
-    for (row, e) in chunk.iter().enumerate() {
-        if row > 0 {
-            sql.push(',');
-        }
-        sql.push('(');
-        for (col, field) in fields(e).into_iter().enumerate() {
-            if col > 0 {
-                sql.push(',');
-            }
-            // SQLite looks a `$n` up by name (a scan per parameter); `?` binds by position.
-            if sqlite {
-                sql.push('?');
-            } else {
-                sql.push_str(&format!("${}", row * COLUMNS + col + 1));
-            }
+    for e in chunk {
+        for field in fields(e) {
             match field {
                 Field::Text(text) => args.add(text.map(Cow::into_owned)),
                 Field::Int(n) => args.add(n),
             }
             .map_err(sqlx::Error::Encode)?;
         }
-        sql.push(')');
     }
     Ok((sql, args))
 }
@@ -219,7 +192,7 @@ pub async fn list(db: &Db, org_id: Option<&str>, filter: &Filter, limit: Option<
 
 /// One page of any size: [`list`] for the API, bigger pages for the export.
 pub(crate) async fn page(db: &Db, org_id: Option<&str>, filter: &Filter, limit: i64, cursor: Option<&str>) -> ApiResult<AuditPage> {
-    let mut q = Clauses::new(&format!("SELECT {ROW_COLUMNS} FROM {} WHERE ", events(db.backend())));
+    let mut q = Clauses::new(&format!("SELECT {ROW_COLUMNS} FROM {} WHERE ", db.dialect().audit_events()));
     // One index seek: the key of the narrowest filter (each key covers the org as well);
     // then every filter compares the stored text, so a key collision is never a wrong row.
     if let Some(id) = &filter.resource_id {
@@ -319,35 +292,9 @@ pub(super) fn from_row(r: Row) -> AuditEvent {
 }
 
 /// Every stored column of an event, as [`from_row`] reads them, from [`events`] or
-/// [`events_in_range`].
+/// `Dialect::audit_events_in_range`.
 pub(super) const ROW_COLUMNS: &str = "seq, created_us, id, org_id, action, actor_type, actor_id, actor_label, actor_name, actor_email, \
      resource_type, resource_id, changes, metadata, ip, user_agent, created_at, prev_hash, hash";
-
-/// Events with their place in the chain (`prev_hash` and `hash`, NULL until sealed), as a
-/// FROM clause. SQLite updates a row in place, so there the hashes are columns of the event;
-/// PostgreSQL would write a new version of every sealed row, so there they live in the narrow
-/// `audit_seals`, written by INSERT and joined on `seq`.
-pub(super) fn events(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "audit_events",
-        Backend::Postgres => "audit_events LEFT JOIN audit_seals USING (seq)",
-    }
-}
-
-/// [`events`] for a read of `seq > $after_param` (and `<= $until_param`), or only the sealed
-/// ones. The seals are bounded by the same range: PostgreSQL does not carry a range on one
-/// side of a join to the other, and would read every seal for each page.
-pub(super) fn events_in_range(backend: Backend, sealed_only: bool, after_param: u8, until_param: Option<u8>) -> String {
-    match backend {
-        Backend::Sqlite if sealed_only => "(SELECT * FROM audit_events WHERE hash IS NOT NULL) AS audit_events".into(),
-        Backend::Sqlite => events(backend).into(),
-        Backend::Postgres => {
-            let join = if sealed_only { "JOIN" } else { "LEFT JOIN" };
-            let until = until_param.map(|p| format!(" AND seq <= ${p}")).unwrap_or_default();
-            format!("audit_events {join} (SELECT seq, prev_hash, hash FROM audit_seals WHERE seq > ${after_param}{until}) AS s USING (seq)")
-        }
-    }
-}
 
 /// A time filter as the time key (µs), or 422 naming the parameter.
 fn parse_time(field: &str, value: &str) -> ApiResult<i64> {
@@ -394,7 +341,7 @@ impl SeqPages {
             Scope::Chain(Some(org)) => org.to_owned(),
             _ => String::new(),
         };
-        let sql = format!("SELECT {ROW_COLUMNS} FROM {} WHERE {condition} AND seq > $2 AND seq <= $3 ORDER BY seq", events_in_range(db.backend(), false, 2, Some(3)));
+        let sql = format!("SELECT {ROW_COLUMNS} FROM {} WHERE {condition} AND seq > $2 AND seq <= $3 ORDER BY seq", db.dialect().audit_events_in_range(false, 2, Some(3)));
         let width = i64::try_from(width).unwrap_or(i64::MAX).max(1);
         let mut pages = SeqPages { db: db.clone(), sql: std::sync::Arc::new(sql), chain, from: after, until, width, reading: Default::default() };
         pages.read_ahead();

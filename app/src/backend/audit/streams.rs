@@ -1,16 +1,17 @@
 //! Streams: an org's trail POSTed to its SIEMs as it is sealed. Each stream has a cursor (the
-//! last `seq` delivered); a delivery round claims a stream by lease (so with several
-//! instances each event goes out once per stream), POSTs the sealed events after its cursor
-//! one at a time in `seq` order, and moves the cursor after each success. A refusal or an
-//! unreachable receiver keeps the cursor where it is and retries with backoff capped at 30 s,
-//! so a receiver that was down gets everything once it is back (at-least-once: a delivery
-//! answered after the lease ran out may be repeated; `webhook-id` lets receivers drop it).
+//! last `seq` delivered); a delivery round claims a stream as a background job (`backend/jobs`:
+//! so with several instances each event goes out once per stream, in `seq` order), POSTs the
+//! sealed events after its cursor one at a time, and moves the cursor after each success. A
+//! refusal or an unreachable receiver keeps the cursor where it is and retries with backoff
+//! capped at 30 s, so a receiver that was down gets everything once it is back (an instance
+//! killed mid-POST leaves that one event to be sent again; `webhook-id` lets receivers drop it).
 //! Bodies are signed per Standard Webhooks; egress follows the rule of `http_request` steps.
 
-use super::store::{events_in_range, from_row, Row, ROW_COLUMNS};
+use super::store::{from_row, Row, ROW_COLUMNS};
 use super::{ocsf, NewEvent};
 use crate::backend::credentials;
-use crate::backend::db::{format_time, new_id, now, Backend, Db};
+use crate::backend::db::{format_time, new_id, now, Db};
+use crate::backend::jobs::{self, Backoff, Extra, Jobs, Kind, Lease};
 use crate::backend::executions::egress;
 use crate::backend::telemetry::Telemetry;
 use crate::backend::{Acting, Config};
@@ -21,21 +22,19 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub const SECRET_PREFIX: &str = "whsec_";
-const MAX_BACKOFF_SECS: i64 = 30;
-const LEASE_SECS: i64 = 60;
-/// A round hands its stream back after this long, so the lease never runs out mid-round.
+pub const BACKOFF: Backoff = Backoff { first: Duration::from_millis(500), max: Duration::from_secs(30) };
+/// A round hands its stream back after this long, so one busy stream does not keep an
+/// instance's loop from the others.
 const ROUND: Duration = Duration::from_secs(20);
 const PAGE: i64 = 500;
 const MAX_STREAMS_PER_ORG: i64 = 20;
 
-fn holder() -> &'static str {
-    static HOLDER: OnceLock<String> = OnceLock::new();
-    HOLDER.get_or_init(new_id)
-}
+/// The stream that has waited longest, if it is due: one at a time, its events in order.
+pub static KIND: Kind = Kind { name: "streams", table: "audit_streams", key: "id", due: "next_attempt_at <= $1", order: "next_attempt_at", batch: 1 };
 
 /// `json` (the JSON Lines export's line) or `ocsf` (its OCSF 1.5.0 row).
 fn body_of(format: &str, event: &AuditEvent) -> String {
@@ -82,7 +81,7 @@ type StreamRow = (String, String, String, String, i64, i64, i64, String, Option<
 const STREAM_COLUMNS: &str = "id, url, format, created_at, cursor_seq, delivered, attempts, next_attempt_at, last_success_at, last_error, last_error_at";
 
 async fn to_stream(db: &Db, org_id: &str, r: StreamRow) -> ApiResult<AuditStream> {
-    let (lag,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {} WHERE seq > $1 AND org_id = $2", events_in_range(db.backend(), true, 1, None)))).bind(r.4).bind(org_id).fetch_one(db.pool()).await?;
+    let (lag,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {} WHERE seq > $1 AND org_id = $2", db.dialect().audit_events_in_range(true, 1, None)))).bind(r.4).bind(org_id).fetch_one(db.pool()).await?;
     Ok(AuditStream {
         id: r.0,
         url: r.1,
@@ -214,129 +213,100 @@ struct Claimed {
     secret: String,
     cursor: i64,
     attempts: i64,
-    lease: String,
 }
 
-/// Takes the stream that has waited longest, if any is due and free.
-async fn claim(db: &Db, config: &Config) -> ApiResult<Option<Claimed>> {
+/// Gives the stream back: due again at once (no `error`), in a second when it had nothing
+/// to send (`idle`), or after a backoff.
+async fn release(db: &Db, c: &Claimed, lease: Lease, sent: i64, error: Option<&str>, idle: bool) -> ApiResult<()> {
     let at = now();
-    let until = format_time(chrono::Utc::now() + chrono::Duration::seconds(LEASE_SECS));
-    let lease = format!("{}|{until}", holder());
-    let skip_locked = if db.backend() == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
-    let sql = format!(
-        "UPDATE audit_streams SET lease_holder = $1, lease_until = $2 WHERE id = (\
-           SELECT id FROM audit_streams WHERE next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until <= $3) \
-           ORDER BY next_attempt_at LIMIT 1{skip_locked}) \
-         RETURNING id, org_id, url, format, secret, cursor_seq, attempts"
-    );
-    let row: Option<(String, String, String, String, String, i64, i64)> =
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&lease).bind(&until).bind(&at).fetch_optional(db.pool()).await?;
-    let Some((id, org_id, url, format, sealed, cursor, attempts)) = row else { return Ok(None) };
-    let secret = credentials::open(config, &org_id, &id, &sealed).unwrap_or_default();
-    Ok(Some(Claimed { id, org_id, url, format, secret, cursor, attempts, lease }))
-}
-
-/// Gives the stream back: its cursor moved to `cursor` after `sent` deliveries, then either
-/// due again at once (`error` none) or after a backoff.
-async fn release(db: &Db, c: &Claimed, cursor: i64, sent: i64, error: Option<&str>, idle: bool) -> ApiResult<()> {
-    let at = now();
-    let success = if sent > 0 { Some(at.clone()) } else { None };
     let (attempts, next, error_at) = match error {
-        None => {
-            let wait = if idle { 1 } else { 0 };
-            (0, format_time(chrono::Utc::now() + chrono::Duration::seconds(wait)), None)
-        }
+        None => (0, format_time(chrono::Utc::now() + chrono::Duration::seconds(if idle { 1 } else { 0 })), None),
         Some(_) => {
             let attempts = if sent > 0 { 1 } else { c.attempts + 1 };
-            let backoff_ms = (500i64 << (attempts - 1).min(10)).min(MAX_BACKOFF_SECS * 1000);
-            (attempts, format_time(chrono::Utc::now() + chrono::Duration::milliseconds(backoff_ms)), Some(at.clone()))
+            (attempts, BACKOFF.next_at(attempts), Some(at.clone()))
         }
     };
     sqlx::query(
-        "UPDATE audit_streams SET cursor_seq = $1, delivered = delivered + $2, attempts = $3, next_attempt_at = $4, \
-         last_success_at = COALESCE($5, last_success_at), last_error = CASE WHEN $6 IS NULL THEN last_error ELSE $6 END, \
-         last_error_at = COALESCE($7, last_error_at), lease_holder = NULL, lease_until = NULL \
-         WHERE id = $8 AND lease_holder = $9",
+        "UPDATE audit_streams SET attempts = $1, next_attempt_at = $2, \
+         last_error = CASE WHEN $3 IS NULL THEN last_error ELSE $3 END, last_error_at = COALESCE($4, last_error_at) \
+         WHERE id = $5 AND lease_holder = $6",
     )
-    .bind(cursor)
-    .bind(sent)
     .bind(attempts)
     .bind(next)
-    .bind(success)
     .bind(error.map(|e| e.chars().take(500).collect::<String>()))
     .bind(error_at)
     .bind(&c.id)
-    .bind(&c.lease)
+    .bind(lease.holder())
     .execute(db.pool())
     .await?;
-    Ok(())
-}
-
-/// Records progress without giving the stream back (a long round must not lose it on a crash).
-async fn advance(db: &Db, c: &Claimed, cursor: i64, sent: i64) -> ApiResult<()> {
-    sqlx::query("UPDATE audit_streams SET cursor_seq = $1, delivered = delivered + $2, last_success_at = $3, attempts = 0 WHERE id = $4 AND lease_holder = $5")
-        .bind(cursor)
-        .bind(sent)
-        .bind(now())
-        .bind(&c.id)
-        .bind(&c.lease)
-        .execute(db.pool())
-        .await?;
+    lease.release().await;
     Ok(())
 }
 
 /// One round: claims a due stream and delivers what it can; how many events went out, or
-/// `None` when no stream was due.
-pub async fn deliver_one(db: &Db, config: &Config, http: &reqwest::Client, telemetry: &Telemetry) -> ApiResult<Option<usize>> {
-    let Some(c) = claim(db, config).await? else { return Ok(None) };
+/// `None` when no stream was due. The cursor moves with each delivery, while the lease
+/// holds, so an instance that takes the stream over starts after the last one delivered.
+pub async fn deliver_one(jobs: &Jobs, config: &Config, http: &reqwest::Client, telemetry: &Telemetry) -> ApiResult<Option<usize>> {
+    let returning = "id, org_id, url, format, secret, cursor_seq, attempts";
+    let Some((mut rows, lease)) = jobs.claim::<(String, String, String, String, String, i64, i64)>(&KIND, returning, &Extra::default()).await? else {
+        return Ok(None);
+    };
+    let (id, org_id, url, format, sealed, cursor, attempts) = rows.remove(0);
+    let secret = credentials::open(config, &org_id, &id, &sealed).unwrap_or_default();
+    let c = Claimed { id, org_id, url, format, secret, cursor, attempts };
+    let db = jobs.db();
     let started = Instant::now();
-    let (mut cursor, mut sent_total, mut unsaved) = (c.cursor, 0usize, 0i64);
+    let (mut cursor, mut sent) = (c.cursor, 0i64);
     let mut error = refused(&c.url, config.egress_allow_private);
     let mut idle = false;
     'rounds: while error.is_none() && started.elapsed() < ROUND {
-        let sql = format!("SELECT {ROW_COLUMNS} FROM {} WHERE seq > $1 AND org_id = $2 ORDER BY seq LIMIT {PAGE}", events_in_range(db.backend(), true, 1, None));
+        let sql = format!("SELECT {ROW_COLUMNS} FROM {} WHERE seq > $1 AND org_id = $2 ORDER BY seq LIMIT {PAGE}", db.dialect().audit_events_in_range(true, 1, None));
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(cursor).bind(&c.org_id).fetch_all(db.pool()).await?;
         if rows.is_empty() {
             idle = true;
             break;
         }
         for row in rows {
+            if !lease.held() {
+                break 'rounds;
+            }
             let event = from_row(row);
             let seq = event.seq.unwrap_or(cursor);
-            match post(http, &c.url, &c.secret, &event.id, body_of(&c.format, &event)).await {
-                Ok(()) => {
-                    telemetry.stream_delivery("delivered");
-                    (cursor, sent_total, unsaved) = (seq, sent_total + 1, unsaved + 1);
-                }
-                Err(err) => {
-                    telemetry.stream_delivery("failed");
-                    error = Some(err);
-                    break 'rounds;
-                }
+            if let Err(err) = post(http, &c.url, &c.secret, &event.id, body_of(&c.format, &event)).await {
+                telemetry.stream_delivery("failed");
+                jobs.count(&KIND, "retried", 1);
+                error = Some(err);
+                break 'rounds;
+            }
+            telemetry.stream_delivery("delivered");
+            jobs.count(&KIND, "done", 1);
+            let moved = sqlx::query("UPDATE audit_streams SET cursor_seq = $1, delivered = delivered + 1, last_success_at = $2, attempts = 0 WHERE id = $3 AND lease_holder = $4")
+                .bind(seq)
+                .bind(now())
+                .bind(&c.id)
+                .bind(lease.holder())
+                .execute(db.pool())
+                .await?
+                .rows_affected();
+            (cursor, sent) = (seq, sent + 1);
+            if !lease.confirm(moved) {
+                return Ok(Some(sent as usize));
             }
         }
-        advance(db, &c, cursor, unsaved).await?;
-        unsaved = 0;
     }
-    release(db, &c, cursor, unsaved, error.as_deref(), idle).await?;
     if let Some(err) = &error {
         tracing::warn!(stream = %c.id, error = %err, "audit stream: delivery failed; retried with backoff");
     }
-    Ok(Some(sent_total))
+    release(db, &c, lease, sent, error.as_deref(), idle).await?;
+    Ok(Some(sent as usize))
 }
 
 /// The delivery loop (safe with any number of instances): rounds back to back while streams
 /// are due, a short sleep when none is.
-pub fn spawn(db: Db, config: Arc<Config>, telemetry: Telemetry, idle: Duration) {
-    tokio::spawn(async move {
-        let http = egress::client(config.egress_allow_private);
-        loop {
-            match deliver_one(&db, &config, &http, &telemetry).await {
-                Ok(Some(_)) => continue,
-                Ok(None) => {}
-                Err(err) => tracing::warn!(error = %err, "audit streams: round failed"),
-            }
-            tokio::time::sleep(idle).await;
-        }
+pub fn spawn(jobs: Jobs, config: Arc<Config>, telemetry: Telemetry, idle: Duration) {
+    let http = egress::client(config.egress_allow_private);
+    jobs::spawn_loop("streams", idle, move || {
+        let (jobs, config, http, telemetry) = (jobs.clone(), config.clone(), http.clone(), telemetry.clone());
+        async move { Ok(deliver_one(&jobs, &config, &http, &telemetry).await?.is_some()) }
     });
 }

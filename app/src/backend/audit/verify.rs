@@ -6,8 +6,8 @@
 
 use super::chain::{self, GENESIS};
 use super::signing::CheckpointSigner;
-use super::store::{events_in_range, from_row, Scope, SeqPages};
-use crate::backend::db::Db;
+use super::store::{from_row, Scope, SeqPages};
+use crate::backend::jobs::Jobs;
 use crate::error::ApiResult;
 use std::collections::BTreeMap;
 
@@ -31,9 +31,10 @@ fn fail(report: &mut Report, seq: i64, reason: String) {
     }
 }
 
-pub async fn verify(db: &Db, signer: &CheckpointSigner, org_id: Option<&str>) -> ApiResult<Report> {
+pub async fn verify(jobs: &Jobs, signer: &CheckpointSigner, org_id: Option<&str>) -> ApiResult<Report> {
     // Sealing first: what is stored now is checked as sealed.
-    let _ = super::seal::seal_pending(db, signer).await;
+    let _ = super::seal::seal_pending(jobs, signer).await;
+    let db = jobs.db();
     let chain_key = org_id.unwrap_or("");
     let checkpoints = super::seal::checkpoints(db, org_id).await?;
     let mut pending: BTreeMap<i64, &super::seal::Checkpoint> = checkpoints.iter().map(|c| (c.seq, c)).collect();
@@ -113,7 +114,7 @@ pub async fn verify(db: &Db, signer: &CheckpointSigner, org_id: Option<&str>) ->
     // Past the head: an event that looks sealed but that the sealer never chained was
     // inserted (events sealed since the head was read are past it by then too, so re-read).
     let condition = if org_id.is_some() { "org_id = $1" } else { "org_id IS NULL AND $1 = ''" };
-    let sql = format!("SELECT MIN(seq) FROM {} WHERE {condition} AND seq > $2", events_in_range(db.backend(), true, 2, None));
+    let sql = format!("SELECT MIN(seq) FROM {} WHERE {condition} AND seq > $2", db.dialect().audit_events_in_range(true, 2, None));
     let (beyond,): (Option<i64>,) = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org_id.unwrap_or("")).bind(head_seq).fetch_one(db.pool()).await?;
     if let Some(beyond) = beyond {
         let now_head: Option<(i64,)> = sqlx::query_as("SELECT seq FROM audit_chain_heads WHERE chain = $1").bind(chain_key).fetch_optional(db.pool()).await?;
@@ -126,8 +127,8 @@ pub async fn verify(db: &Db, signer: &CheckpointSigner, org_id: Option<&str>) ->
 
 /// [`verify`] of an org's chain on someone's request, recorded as `audit_log.verified` with
 /// its outcome (after the check: the new event is not part of what was checked).
-pub async fn verify_recorded(db: &Db, signer: &CheckpointSigner, org_id: &str, by: &crate::backend::Acting<'_>) -> ApiResult<Report> {
-    let report = verify(db, signer, Some(org_id)).await?;
+pub async fn verify_recorded(jobs: &Jobs, signer: &CheckpointSigner, org_id: &str, by: &crate::backend::Acting<'_>) -> ApiResult<Report> {
+    let report = verify(jobs, signer, Some(org_id)).await?;
     let meta = serde_json::to_value(&report).unwrap_or_default();
     by.audit.record(super::NewEvent::new(Some(org_id), "audit_log.verified", by.actor.clone(), "audit_log", None).metadata(meta).client(by.client)).await;
     Ok(report)

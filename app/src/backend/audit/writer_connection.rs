@@ -2,7 +2,7 @@
 //! database takes them (benches/audit.rs).
 
 use super::store::{fields, insert_batch_on, Field, INSERT_COLUMNS};
-use crate::backend::db::{Backend, Db};
+use crate::backend::db::{Db, Dialect};
 use crate::model::AuditEvent;
 use futures_util::FutureExt;
 use sqlx::{AnyConnection, Executor};
@@ -22,14 +22,14 @@ pub enum WriterConnection {
 
 impl WriterConnection {
     pub async fn open(db: &Db) -> Result<WriterConnection, sqlx::Error> {
-        Ok(match db.backend() {
-            Backend::Sqlite => {
+        Ok(match db.dialect() {
+            Dialect::Sqlite => {
                 // Detached from the pool, so that this setting never reaches a pooled one.
                 let mut conn = db.pool().acquire().await?.detach();
                 conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
                 WriterConnection::Sqlite { conn, checkpoints: Checkpoints::default() }
             }
-            Backend::Postgres => {
+            Dialect::Postgres => {
                 WriterConnection::Postgres { copy: db.connect_postgres().await?, rows: db.pool().acquire().await?.detach() }
             }
         })

@@ -1,19 +1,21 @@
-//! The run queue: executions wait in the database as `queued`; workers claim one at a time
-//! (on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so several app instances share the work and
-//! no run executes twice) and hold it by a lease they renew while it runs. A run whose lease
-//! ran out — its process died mid-way — is marked failed with that reason by any instance;
-//! queued runs simply wait for the next worker, after a restart too.
+//! The run queue: executions wait in the database as `queued`; workers claim one at a time as
+//! a background job (`backend/jobs`: several app instances share the work and no run executes
+//! twice) and hold it by a lease renewed while it runs. A run whose lease ran out — its
+//! process died mid-way — is marked failed with that reason by any instance, and a worker that
+//! finds its lease gone stops the run; queued runs simply wait for the next worker, after a
+//! restart too.
 
 use super::engine::{self, Context, Job};
-use crate::backend::db::{format_time, now, Backend, Db};
+use crate::backend::db::{now, Db};
+use crate::backend::jobs::{Extra, Jobs, Kind, Lease};
 use crate::error::ApiResult;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
-/// How long a claim holds without renewal; renewed every third of it while the run goes on.
-pub const LEASE: Duration = Duration::from_secs(15);
+/// The oldest queued run, one per claim.
+pub static KIND: Kind = Kind { name: "executions", table: "executions", key: "seq", due: "status = 'queued'", order: "seq", batch: 1 };
 /// How often an idle worker looks for work queued by another instance (local triggers wake it
 /// at once).
 const POLL: Duration = Duration::from_secs(1);
@@ -54,31 +56,33 @@ impl Runner {
         }
     }
 
-    /// Starts `workers` workers over `ctx`'s database, and the sweep for abandoned runs.
-    pub fn spawn(&self, ctx: Context, workers: usize) {
+    /// Starts `workers` workers over `ctx`, and the sweep for abandoned runs.
+    pub fn spawn(&self, jobs: Jobs, ctx: Context, workers: usize) {
         self.inner.workers.store(workers as u64, Ordering::Relaxed);
         let ctx = Arc::new(ctx);
         for _ in 0..workers {
-            let (ctx, runner) = (ctx.clone(), self.clone());
-            tokio::spawn(async move { runner.work(&ctx).await });
+            let (jobs, ctx, runner) = (jobs.clone(), ctx.clone(), self.clone());
+            tokio::spawn(async move { runner.work(&jobs, &ctx).await });
         }
-        tokio::spawn(async move {
-            loop {
-                match fail_abandoned(&ctx.db).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::warn!(runs = n, "executions: runs abandoned mid-way by a stopped instance marked failed"),
-                    Err(err) => tracing::warn!(error = %err, "executions: could not look for abandoned runs"),
+        let every = jobs.lease() / 3;
+        crate::backend::jobs::spawn_loop("executions.abandoned", every, move || {
+            let jobs = jobs.clone();
+            async move {
+                let n = fail_abandoned(jobs.db()).await?;
+                if n > 0 {
+                    tracing::warn!(runs = n, "executions: runs abandoned mid-way by a stopped instance marked failed");
+                    jobs.count(&KIND, "failed", n as usize);
                 }
-                tokio::time::sleep(LEASE / 3).await;
+                Ok(false)
             }
         });
     }
 
-    async fn work(&self, ctx: &Context) {
+    async fn work(&self, jobs: &Jobs, ctx: &Context) {
         loop {
-            match self.claim_fairly(&ctx.db).await {
-                Ok(Some(job)) => {
-                    let status = run_held(ctx, &job).await;
+            match self.claim_fairly(jobs).await {
+                Ok(Some((job, lease))) => {
+                    let status = run_held(jobs, ctx, &job, lease).await;
                     self.release(&job.org_id).await;
                     let counter = if status == "succeeded" { &self.inner.succeeded } else { &self.inner.failed };
                     counter.fetch_add(1, Ordering::Relaxed);
@@ -96,12 +100,12 @@ impl Runner {
     /// Fair share: an org already holding half of this instance's workers gets no more of
     /// them, so another org's run never waits behind a busy org's queue for longer than the
     /// next free worker's poll.
-    async fn claim_fairly(&self, db: &Db) -> ApiResult<Option<Job>> {
+    async fn claim_fairly(&self, jobs: &Jobs) -> ApiResult<Option<(Job, Lease)>> {
         let share = (self.inner.workers.load(Ordering::Relaxed) as usize / 2).max(1);
         let mut holding = self.inner.holding.lock().await;
         let full: Vec<&str> = holding.iter().filter(|(_, n)| **n >= share).map(|(org, _)| org.as_str()).collect();
-        let job = claim(db, &full).await?;
-        if let Some(job) = &job {
+        let job = claim(jobs, &full).await?;
+        if let Some((job, _)) = &job {
             *holding.entry(job.org_id.clone()).or_default() += 1;
         }
         Ok(job)
@@ -118,70 +122,39 @@ impl Runner {
     }
 }
 
-/// Runs a claimed job while renewing its lease; answers its final status.
-async fn run_held(ctx: &Context, job: &Job) -> &'static str {
-    let renew = {
-        let (db, id) = (ctx.db.clone(), job.id.clone());
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(LEASE / 3).await;
-                let _ = sqlx::query("UPDATE executions SET claimed_until = $1 WHERE id = $2 AND status = 'running'")
-                    .bind(lease_end())
-                    .bind(&id)
-                    .execute(db.pool())
-                    .await;
-            }
-        })
+/// Runs a claimed job while its lease holds; answers its final status. A run whose lease is
+/// lost (its instance could not renew it, and another marked it abandoned) stops there.
+async fn run_held(jobs: &Jobs, ctx: &Context, job: &Job, lease: Lease) -> &'static str {
+    let outcome = tokio::select! {
+        outcome = engine::run(ctx, job) => outcome,
+        () = lease.lost() => return "failed",
     };
-    let outcome = engine::run(ctx, job).await;
-    renew.abort();
     let status = if outcome.is_ok() { "succeeded" } else { "failed" };
-    // Only while the run is still ours: if our lease ran out and another instance marked it
-    // abandoned, that verdict stands.
-    let result = sqlx::query("UPDATE executions SET status = $1, error = $2, finished_at = $3, claimed_until = NULL WHERE id = $4 AND status = 'running'")
+    // Only while the run is still ours: if another instance marked it abandoned, that stands.
+    let result = sqlx::query("UPDATE executions SET status = $1, error = $2, finished_at = $3 WHERE id = $4 AND status = 'running' AND lease_holder = $5")
         .bind(status)
         .bind(outcome.err())
         .bind(now())
         .bind(&job.id)
+        .bind(lease.holder())
         .execute(ctx.db.pool())
         .await;
-    if let Err(err) = result {
-        tracing::error!(execution = %job.id, error = %err, "executions: could not record a run's end");
+    match result {
+        Ok(r) if r.rows_affected() == 1 => jobs.count(&KIND, if status == "succeeded" { "done" } else { "failed" }, 1),
+        Ok(_) => {}
+        Err(err) => tracing::error!(execution = %job.id, error = %err, "executions: could not record a run's end"),
     }
+    lease.release().await;
     status
 }
 
-fn lease_end() -> String {
-    format_time(chrono::Utc::now() + chrono::Duration::from_std(LEASE).expect("a short lease"))
-}
-
 /// Claims the oldest queued run for this worker, if any, of an org not in `skip`.
-pub async fn claim(db: &Db, skip: &[&str]) -> ApiResult<Option<Job>> {
-    // A read first: on SQLite an UPDATE takes the write lock even when nothing is queued.
-    let sql = format!("SELECT seq FROM executions WHERE status = 'queued'{} LIMIT 1", not_in(1, skip.len()));
-    let mut waiting = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
-    for org in skip {
-        waiting = waiting.bind(*org);
-    }
-    if waiting.fetch_optional(db.pool()).await?.is_none() {
-        return Ok(None);
-    }
-    let skip_locked = if db.backend() == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
-    // The outer status check keeps SQLite exact too: there the UPDATE holds the write lock,
-    // so the row it picks is still queued when it is changed.
-    let others = not_in(3, skip.len());
-    let sql = format!(
-        "UPDATE executions SET status = 'running', started_at = $1, claimed_until = $2 \
-         WHERE seq = (SELECT seq FROM executions WHERE status = 'queued'{others} ORDER BY seq LIMIT 1{skip_locked}) AND status = 'queued' \
-         RETURNING id, org_id, workflow_id, trigger_kind, credential_type, credential_id, credential_label, user_id, definition, payload"
-    );
+pub async fn claim(jobs: &Jobs, skip: &[&str]) -> ApiResult<Option<(Job, Lease)>> {
+    let extra = Extra { set: "status = 'running', started_at = $1", filter: not_in(2, skip.len()), binds: skip.to_vec() };
+    let returning = "id, org_id, workflow_id, trigger_kind, credential_type, credential_id, credential_label, user_id, definition, payload";
     type Row = (String, String, String, String, String, Option<String>, String, Option<String>, String, Option<String>);
-    let mut query = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql)).bind(now()).bind(lease_end());
-    for org in skip {
-        query = query.bind(*org);
-    }
-    let row = query.fetch_optional(db.pool()).await?;
-    Ok(row.map(Job::from_claimed))
+    let Some((mut rows, lease)) = jobs.claim::<Row>(&KIND, returning, &extra).await? else { return Ok(None) };
+    Ok(Some((Job::from_claimed(rows.remove(0)), lease)))
 }
 
 /// ` AND org_id NOT IN ($start, …)` for `n` orgs; nothing for none.
@@ -198,8 +171,8 @@ fn not_in(start: usize, n: usize) -> String {
 pub async fn fail_abandoned(db: &Db) -> ApiResult<u64> {
     let at = now();
     let done = sqlx::query(
-        "UPDATE executions SET status = 'failed', error = $1, finished_at = $2, claimed_until = NULL \
-         WHERE status = 'running' AND claimed_until < $2",
+        "UPDATE executions SET status = 'failed', error = $1, finished_at = $2, lease_holder = NULL, lease_until = NULL \
+         WHERE status = 'running' AND lease_until < $2",
     )
     .bind(ABANDONED)
     .bind(&at)

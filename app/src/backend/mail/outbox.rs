@@ -1,10 +1,11 @@
 //! The outbox: mail is queued with the action that causes it (in the database, so it survives
-//! restarts) and delivered by a loop that claims each mail before sending it, so several app
-//! instances send it once; retried with backoff, given up as `failed` after [`MAX_ATTEMPTS`].
+//! restarts) and delivered as a background job (`backend/jobs`), so several app instances
+//! send it once; retried with backoff, given up as `failed` after [`MAX_ATTEMPTS`].
 //! Without SMTP it stays for the Outbox page. A mail failure never fails its action.
 
 use super::smtp::{self, Outgoing, Smtp};
-use crate::backend::db::{format_time, new_id, now, Backend, Db};
+use crate::backend::db::{new_id, now, Db};
+use crate::backend::jobs::{self, Backoff, Extra, Jobs, Kind};
 use crate::backend::telemetry::Telemetry;
 use crate::backend::tracking::compose::Composed;
 use crate::backend::tracking::events::{self, NewEngagement};
@@ -12,8 +13,6 @@ use crate::error::ApiResult;
 use crate::model::{MailTracking, OutboxMail};
 use serde_json::json;
 use std::time::Duration;
-
-const MAX_BACKOFF_SECS: i64 = 3600;
 
 pub async fn enqueue(db: &Db, org_id: Option<&str>, recipient: &str, subject: &str, body: &str) -> ApiResult<()> {
     let at = now();
@@ -113,34 +112,31 @@ fn mail_from_row(r: MailRow) -> OutboxMail {
 /// Attempts after which a mail is given up (`failed`, shown on the Outbox page): with the
 /// backoff below, about a day and a half of retrying.
 pub const MAX_ATTEMPTS: i64 = 12;
-/// How long a claim holds: longer than one SMTP exchange (10 s timeout). A loop that died
-/// mid-send leaves its claim to expire, and another loop sends the mail then.
-const LEASE_SECS: i64 = 60;
-const CLAIM_BATCH: i64 = 20;
+pub const BACKOFF: Backoff = Backoff { first: Duration::from_secs(5), max: Duration::from_secs(3600) };
 
-/// Claims up to [`CLAIM_BATCH`] due mails for this loop: a mail claimed by one app instance
-/// is invisible to the others until its lease ends, so each mail is sent once.
-async fn claim_due(db: &Db) -> ApiResult<Vec<Claimed>> {
-    let at = now();
-    let lease = format_time(chrono::Utc::now() + chrono::Duration::seconds(LEASE_SECS));
-    // PostgreSQL: rows another transaction is claiming are skipped, not waited for. SQLite
-    // runs one write at a time, so the UPDATE alone is atomic there.
-    let skip_locked = if db.backend() == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
-    let sql = format!(
-        "UPDATE outbox SET claimed_until = $1 WHERE id IN (\
-           SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 \
-           AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY next_attempt_at LIMIT $3{skip_locked}) \
-         RETURNING id, recipient, subject, body, attempts, claimed_until, html_body, tracking_code, org_id, workflow_id, execution_id, distinct_id"
-    );
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&lease).bind(&at).bind(CLAIM_BATCH).fetch_all(db.pool()).await?)
-}
+/// Due mail, a few at a time: one slow relay holds few mails back from another instance.
+pub static KIND: Kind = Kind {
+    name: "outbox",
+    table: "outbox",
+    key: "id",
+    due: "status = 'pending' AND next_attempt_at <= $1",
+    order: "next_attempt_at",
+    batch: 10,
+};
 
-/// Delivers every due mail this loop can claim; returns how many were sent. Failures are
-/// rescheduled with exponential backoff (5 s, 10 s, 20 s … at most an hour) and given up
-/// after [`MAX_ATTEMPTS`].
-pub async fn deliver_due(db: &Db, smtp: &Smtp, telemetry: &Telemetry) -> ApiResult<usize> {
-    let mut sent = 0;
-    for (id, to, subject, body, attempts, lease, html, code, org_id, workflow_id, execution_id, distinct_id) in claim_due(db).await? {
+type Claimed = (String, String, String, String, i64, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
+const CLAIMED: &str = "id, recipient, subject, body, attempts, html_body, tracking_code, org_id, workflow_id, execution_id, distinct_id";
+
+/// Delivers the due mail this instance can claim; whether it claimed any. A failure is
+/// retried on [`BACKOFF`] and given up after [`MAX_ATTEMPTS`]. Each mail's fate is written
+/// as soon as it is known, while the lease holds: another instance never sends it again.
+pub async fn deliver_due(jobs: &Jobs, smtp: &Smtp, telemetry: &Telemetry) -> ApiResult<bool> {
+    let Some((mails, lease)) = jobs.claim::<Claimed>(&KIND, CLAIMED, &Extra::default()).await? else { return Ok(false) };
+    let db = jobs.db();
+    for (id, to, subject, body, attempts, html, code, org_id, workflow_id, execution_id, distinct_id) in mails {
+        if !lease.held() {
+            break;
+        }
         let attempts = attempts + 1;
         let outgoing = Outgoing { to: &to, subject: &subject, text: body, html, tracking_code: code.as_deref() };
         // What a workflow mail's fate is recorded as, for orgs that record engagement.
@@ -157,67 +153,50 @@ pub async fn deliver_due(db: &Db, smtp: &Smtp, telemetry: &Telemetry) -> ApiResu
                 occurred_at: at.to_owned(),
             })
         };
-        // Each update holds only while our claim does, so a loop whose lease ran out never
-        // overwrites what the loop that took over recorded; the event commits with it.
-        match smtp::send(smtp, outgoing).await {
-            Ok(()) => {
-                let at = now();
-                let mut tx = db.pool().begin().await?;
-                let updated = sqlx::query(
-                    "UPDATE outbox SET status = 'sent', sent_at = $1, attempts = $2, last_error = NULL, claimed_until = NULL \
-                     WHERE id = $3 AND claimed_until = $4",
-                )
-                .bind(&at)
-                .bind(attempts)
-                .bind(&id)
-                .bind(&lease)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if let Some(event) = engagement("$workflows_email_sent", &at).filter(|_| updated == 1) {
-                    events::record(&mut tx, telemetry, &event).await?;
-                }
-                tx.commit().await?;
-                sent += 1;
-            }
+        let sent = smtp::send(smtp, outgoing).await;
+        let at = now();
+        let mut tx = db.pool().begin().await?;
+        let (update, event, outcome) = match &sent {
+            Ok(()) => (
+                sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, attempts = $2, last_error = NULL WHERE id = $3 AND lease_holder = $4")
+                    .bind(&at)
+                    .bind(attempts),
+                engagement("$workflows_email_sent", &at),
+                "done",
+            ),
             Err(err) => {
-                let wait = (5i64 << (attempts - 1).min(20)).min(MAX_BACKOFF_SECS);
                 let status = if attempts >= MAX_ATTEMPTS { "failed" } else { "pending" };
-                tracing::warn!(mail = %id, attempts, status, retry_in_s = wait, error = %err, "mail delivery failed");
-                let mut tx = db.pool().begin().await?;
-                let updated = sqlx::query(
-                    "UPDATE outbox SET status = $1, attempts = $2, last_error = $3, next_attempt_at = $4, claimed_until = NULL \
-                     WHERE id = $5 AND claimed_until = $6",
-                )
-                .bind(status)
-                .bind(attempts)
-                .bind(err.chars().take(500).collect::<String>())
-                .bind(format_time(chrono::Utc::now() + chrono::Duration::seconds(wait)))
-                .bind(&id)
-                .bind(&lease)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if let Some(event) = engagement("$workflows_email_failed", &now()).filter(|_| updated == 1 && status == "failed") {
-                    events::record(&mut tx, telemetry, &event).await?;
-                }
-                tx.commit().await?;
+                tracing::warn!(mail = %id, attempts, status, retry_in_s = BACKOFF.after(attempts).as_secs(), error = %err, "mail delivery failed");
+                let update = sqlx::query("UPDATE outbox SET status = $1, attempts = $2, last_error = $3, next_attempt_at = $4 WHERE id = $5 AND lease_holder = $6")
+                    .bind(status)
+                    .bind(attempts)
+                    .bind(err.chars().take(500).collect::<String>())
+                    .bind(BACKOFF.next_at(attempts));
+                let event = engagement("$workflows_email_failed", &at).filter(|_| status == "failed");
+                (update, event, if status == "failed" { "failed" } else { "retried" })
             }
+        };
+        // The event commits with the mail's fate, and neither does once the lease is gone.
+        let updated = update.bind(&id).bind(lease.holder()).execute(&mut *tx).await?.rows_affected();
+        if updated == 1 {
+            if let Some(event) = event {
+                events::record(&mut tx, telemetry, &event).await?;
+            }
+            jobs.count(&KIND, outcome, 1);
+        }
+        tx.commit().await?;
+        if !lease.confirm(updated) {
+            break;
         }
     }
-    Ok(sent)
+    lease.release().await;
+    Ok(true)
 }
 
-type Claimed = (String, String, String, String, i64, String, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
-
-/// The delivery loop: checks for due mail every `every` until the process ends.
-pub fn spawn_delivery(db: Db, smtp: Smtp, telemetry: Telemetry, every: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            if let Err(err) = deliver_due(&db, &smtp, &telemetry).await {
-                tracing::warn!(error = %err, "outbox: could not read due mail");
-            }
-            tokio::time::sleep(every).await;
-        }
-    })
+/// The delivery loop: due mail every `every`, at once again while there is more.
+pub fn spawn_delivery(jobs: Jobs, smtp: Smtp, telemetry: Telemetry, every: Duration) {
+    jobs::spawn_loop("outbox", every, move || {
+        let (jobs, smtp, telemetry) = (jobs.clone(), smtp.clone(), telemetry.clone());
+        async move { deliver_due(&jobs, &smtp, &telemetry).await }
+    });
 }

@@ -1,10 +1,11 @@
 //! Forwarding to PostHog: recorded events of orgs that configured a host and key wait in
 //! `posthog_queue` and are sent to `POST {host}/batch/` by a loop that claims them first
-//! (as the outbox does, so several instances send each once). At-least-once: a retry after an
+//! (a background job, `backend/jobs`, so several instances send each once). At-least-once: a retry after an
 //! unanswered send may repeat events, and the event id as `uuid` lets PostHog drop repeats.
 //! Egress follows the same rule as `http_request` steps.
 
-use crate::backend::db::{format_time, now, Backend, Db};
+use crate::backend::db::{now, Db};
+use crate::backend::jobs::{self, Backoff, Extra, Jobs, Kind};
 use crate::backend::executions::egress;
 use crate::backend::{settings, Config};
 use crate::error::ApiResult;
@@ -14,67 +15,77 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-const LEASE_SECS: i64 = 60;
-const CLAIM_BATCH: i64 = 100;
 pub const MAX_ATTEMPTS: i64 = 12;
+pub const BACKOFF: Backoff = Backoff { first: Duration::from_secs(5), max: Duration::from_secs(3600) };
 
-/// `(event id, org id, attempts, lease)` of the rows this loop now holds.
-async fn claim_due(db: &Db) -> ApiResult<Vec<(String, String, i64, String)>> {
-    let at = now();
-    let lease = format_time(chrono::Utc::now() + chrono::Duration::seconds(LEASE_SECS));
-    let skip_locked = if db.backend() == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
-    let sql = format!(
-        "UPDATE posthog_queue SET claimed_until = $1 WHERE event_id IN (\
-           SELECT event_id FROM posthog_queue WHERE status = 'pending' AND next_attempt_at <= $2 \
-           AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY next_attempt_at LIMIT $3{skip_locked}) \
-         RETURNING event_id, org_id, attempts, claimed_until"
-    );
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&lease).bind(&at).bind(CLAIM_BATCH).fetch_all(db.pool()).await?)
-}
+pub static KIND: Kind = Kind {
+    name: "posthog",
+    table: "posthog_queue",
+    key: "event_id",
+    due: "status = 'pending' AND next_attempt_at <= $1",
+    order: "next_attempt_at",
+    batch: 100,
+};
 
-/// Sends what this loop can claim, one batch per org; how many events PostHog accepted.
-pub async fn deliver_due(db: &Db, config: &Config, http: &reqwest::Client) -> ApiResult<usize> {
-    let mut by_org: BTreeMap<String, Vec<(String, i64, String)>> = BTreeMap::new();
-    for (event_id, org_id, attempts, lease) in claim_due(db).await? {
-        by_org.entry(org_id).or_default().push((event_id, attempts, lease));
+/// Sends what this instance can claim, one batch per org; whether it claimed any. Each
+/// org's outcome is written as soon as PostHog answers, while the lease holds.
+pub async fn deliver_due(jobs: &Jobs, config: &Config, http: &reqwest::Client) -> ApiResult<bool> {
+    let Some((rows, lease)) = jobs.claim::<(String, String, i64)>(&KIND, "event_id, org_id, attempts", &Extra::default()).await? else { return Ok(false) };
+    let db = jobs.db();
+    let mut by_org: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
+    for (event_id, org_id, attempts) in rows {
+        by_org.entry(org_id).or_default().push((event_id, attempts));
     }
-    let mut sent = 0;
-    for (org_id, rows) in by_org {
+    'orgs: for (org_id, rows) in by_org {
+        if !lease.held() {
+            break;
+        }
         let result = match settings::posthog_destination(db, config, &org_id).await? {
             Some((host, key)) => send(db, config, http, &host, &key, &rows).await,
             None => Err("PostHog forwarding is no longer configured for this org".to_owned()),
         };
-        for (event_id, attempts, lease) in &rows {
+        let mut tx = db.pool().begin().await?;
+        for (event_id, attempts) in &rows {
             let attempts = attempts + 1;
-            let update = match &result {
-                Ok(()) => sqlx::query("UPDATE posthog_queue SET status = 'sent', sent_at = $1, attempts = $2, last_error = NULL, claimed_until = NULL WHERE event_id = $3 AND claimed_until = $4")
-                    .bind(now())
-                    .bind(attempts),
+            let (update, outcome) = match &result {
+                Ok(()) => (
+                    sqlx::query("UPDATE posthog_queue SET status = 'sent', sent_at = $1, attempts = $2, last_error = NULL WHERE event_id = $3 AND lease_holder = $4")
+                        .bind(now())
+                        .bind(attempts),
+                    "done",
+                ),
                 Err(err) => {
-                    let wait = (5i64 << (attempts - 1).min(20)).min(3600);
                     let status = if attempts >= MAX_ATTEMPTS { "failed" } else { "pending" };
-                    sqlx::query("UPDATE posthog_queue SET status = $1, attempts = $2, last_error = $3, next_attempt_at = $4, claimed_until = NULL WHERE event_id = $5 AND claimed_until = $6")
+                    let update = sqlx::query("UPDATE posthog_queue SET status = $1, attempts = $2, last_error = $3, next_attempt_at = $4 WHERE event_id = $5 AND lease_holder = $6")
                         .bind(status)
                         .bind(attempts)
                         .bind(err.chars().take(500).collect::<String>())
-                        .bind(format_time(chrono::Utc::now() + chrono::Duration::seconds(wait)))
+                        .bind(BACKOFF.next_at(attempts));
+                    (update, if status == "failed" { "failed" } else { "retried" })
                 }
             };
-            update.bind(event_id).bind(lease).execute(db.pool()).await?;
+            let updated = update.bind(event_id).bind(lease.holder()).execute(&mut *tx).await?.rows_affected();
+            if !lease.confirm(updated) {
+                // Another instance holds them now: what it records stands.
+                tx.rollback().await?;
+                break 'orgs;
+            }
+            jobs.count(&KIND, outcome, 1);
         }
-        match result {
-            Ok(()) => sent += rows.len(),
-            Err(err) => tracing::warn!(org = %org_id, events = rows.len(), error = %err, "PostHog forwarding failed; will retry"),
+        tx.commit().await?;
+        if let Err(err) = result {
+            tracing::warn!(org = %org_id, events = rows.len(), error = %err, "PostHog forwarding failed; will retry");
         }
     }
-    Ok(sent)
+    lease.release().await;
+    Ok(true)
 }
 
-async fn send(db: &Db, config: &Config, http: &reqwest::Client, host: &str, key: &str, rows: &[(String, i64, String)]) -> Result<(), String> {
+async fn send(db: &Db, config: &Config, http: &reqwest::Client, host: &str, key: &str, rows: &[(String, i64)]) -> Result<(), String> {
     let marks: Vec<String> = (1..=rows.len()).map(|i| format!("${i}")).collect();
     let sql = format!("SELECT id, event, distinct_id, properties, occurred_at FROM engagement_events WHERE id IN ({})", marks.join(", "));
     let mut q = sqlx::query_as::<_, (String, String, String, String, String)>(sqlx::AssertSqlSafe(sql));
-    for (id, _, _) in rows {
+    for (id, _) in rows {
         q = q.bind(id);
     }
     let events = q.fetch_all(db.pool()).await.map_err(|e| format!("could not read the events: {e}"))?;
@@ -95,16 +106,12 @@ async fn send(db: &Db, config: &Config, http: &reqwest::Client, host: &str, key:
     }
 }
 
-/// The forwarding loop: every `every` until the process ends.
-pub fn spawn(db: Db, config: Arc<Config>, every: Duration) {
+/// The forwarding loop: every `every`, at once again while there is more.
+pub fn spawn(jobs: Jobs, config: Arc<Config>, every: Duration) {
     let http = egress::client(config.egress_allow_private);
-    tokio::spawn(async move {
-        loop {
-            if let Err(err) = deliver_due(&db, &config, &http).await {
-                tracing::warn!(error = %err, "PostHog forwarding: could not read the queue");
-            }
-            tokio::time::sleep(every).await;
-        }
+    jobs::spawn_loop("posthog", every, move || {
+        let (jobs, config, http) = (jobs.clone(), config.clone(), http.clone());
+        async move { deliver_due(&jobs, &config, &http).await }
     });
 }
 

@@ -2,45 +2,22 @@
 //!
 //! Queries use `$1`-style placeholders, which both drivers bind by number, and portable
 //! types only (TEXT ids and timestamps, BIGINT counters). Dialect-specific DDL lives in the
-//! two migration sets.
+//! two migration sets; what SQL differs between the two is in [`Dialect`], the only place
+//! that asks which database this is.
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 use std::str::FromStr;
 use std::time::Duration;
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+mod dialect;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl Backend {
-    fn of(url: &str) -> Result<Backend, sqlx::Error> {
-        if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Ok(Backend::Postgres)
-        } else if url.starts_with("sqlite:") {
-            Ok(Backend::Sqlite)
-        } else {
-            Err(sqlx::Error::Configuration("DATABASE_URL must start with sqlite: or postgres:".into()))
-        }
-    }
-
-    fn migrator(self) -> &'static sqlx::migrate::Migrator {
-        match self {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        }
-    }
-}
+pub use dialect::Dialect;
 
 #[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
-    backend: Backend,
+    dialect: Dialect,
     url: std::sync::Arc<str>,
 }
 
@@ -48,49 +25,34 @@ impl Db {
     /// Connects, applies the pragmas SQLite needs for concurrent use, and runs migrations.
     pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
         sqlx::any::install_default_drivers();
-        let backend = Backend::of(url)?;
+        let dialect = Dialect::of(url)?;
         let options = AnyConnectOptions::from_str(url)?;
         let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+            .max_connections(dialect.max_connections())
             .acquire_timeout(Duration::from_secs(10))
             // No ping before each use: a dead connection fails its query, which the caller
             // sees anyway, and the ping cost a round trip (on SQLite two thread hops) per query.
             .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // WAL lets readers run beside the writer; the busy timeout makes a
-                        // writer wait for the lock instead of failing at once. A 16 MiB page
-                        // cache holds a big audit batch's dirty index pages, and checkpointing
-                        // every 10,000 pages (40 MiB of WAL) instead of 1,000 copies a hot page
-                        // once rather than after every batch (benches/audit.rs).
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-                             PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
-                             PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 10000;",
-                        )
-                        .await?;
+                    if let Some(setup) = dialect.connection_setup() {
+                        conn.execute(setup).await?;
                     }
                     Ok(())
                 })
             })
             .connect_with(options)
             .await?;
-        backend.migrator().run(&pool).await?;
-        let db = Db { pool, backend, url: url.into() };
-        let filled = crate::backend::audit::keys::backfill(&db).await?;
-        if filled > 0 {
-            tracing::info!(events = filled, "audit trail: index keys filled in for events stored before migration 0006");
-        }
-        Ok(db)
+        dialect.migrator().run(&pool).await?;
+        Ok(Db { pool, dialect, url: url.into() })
     }
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
-    pub fn backend(&self) -> Backend {
-        self.backend
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
     /// A PostgreSQL connection of the native driver, outside the pool: for what the portable
@@ -142,9 +104,9 @@ mod tests {
     #[tokio::test]
     async fn audit_events_keep_their_order_through_the_sequence_migration() {
         for (name, url) in testing::test_database_urls().await {
-            let backend = Backend::of(&url).unwrap();
+            let dialect = Dialect::of(&url).unwrap();
             let pool = AnyPool::connect(&url).await.unwrap();
-            backend.migrator().run_to(4, &pool).await.unwrap();
+            dialect.migrator().run_to(4, &pool).await.unwrap();
             for (id, at) in [("e-b", "2026-01-01T00:00:00.000000Z"), ("e-a", "2026-01-01T00:00:00.000000Z"), ("e-c", "2026-01-02T00:00:00.000000Z")] {
                 sqlx::query(
                     "INSERT INTO audit_events (id, org_id, action, actor_type, actor_label, resource_type, changes, metadata, created_at) \
@@ -159,6 +121,7 @@ mod tests {
             pool.close().await;
 
             let db = Db::connect(&url).await.unwrap();
+            crate::backend::audit::keys::backfill(&db).await.unwrap();
             let recorder = crate::backend::audit::Recorder::start(db.clone(), std::sync::Arc::new(|| {}));
             let actor = crate::model::Actor::system("System");
             recorder.record(crate::backend::audit::NewEvent::new(Some("org-1"), "auth.logout", actor, "session", None)).await;
