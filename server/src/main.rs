@@ -112,7 +112,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Some(Command::Audit { command: AuditCommand::Verify { org } }) => verify(&db, &config, org).await,
         Some(Command::Audit { command: AuditCommand::Prune { org } }) => prune(&db, org).await,
         Some(Command::Sns { command: SnsCommand::Confirmations }) => {
-            for s in app::backend::tracking::ses::subscriptions(&db).await.map_err(|e| e.message)? {
+            for s in app::backend::webhooks::ses::subscriptions(&db).await.map_err(|e| e.message)? {
                 println!("{}", serde_json::to_string(&s).map_err(|e| e.to_string())?);
             }
             Ok(())

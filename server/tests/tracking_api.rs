@@ -308,7 +308,7 @@ fn ses_record(kind: &str, code: &str, at: &str) -> String {
 async fn ses_events_arrive_only_through_verified_sns_envelopes() {
     for (backend, db) in test_databases().await {
         let config = Config {
-            sns_certs: app::backend::tracking::sns::load_pinned(&[format!("{FIXTURES}/sns-signing-cert.pem").into()]).unwrap(),
+            sns_certs: app::backend::webhooks::sns::load_pinned(&[format!("{FIXTURES}/sns-signing-cert.pem").into()]).unwrap(),
             sns_topic_arns: vec![TOPIC.into()],
             ..Config::default()
         };

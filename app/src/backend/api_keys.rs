@@ -128,6 +128,15 @@ async fn get(db: &Db, owner: &Owner, key_id: &str) -> ApiResult<ApiKey> {
 }
 
 /// Creates a key, records `api_key.created` durably and queues the alert mail.
+/// Creates a key for `caller`: a personal key made from a session needs the caller's
+/// current password (a stolen session alone cannot mint a lasting credential).
+pub async fn create_by(db: &Db, owner: &Owner, caller: &crate::backend::auth::Caller, input: NewKey, current_password: Option<&str>, by: &Acting<'_>) -> ApiResult<CreatedKey> {
+    if let Owner::User(_) = owner {
+        super::account::confirm_key_creation(db, caller, current_password).await?;
+    }
+    create(db, owner, caller.person()?, input, by).await
+}
+
 pub async fn create(db: &Db, owner: &Owner, creator: &UserInfo, input: NewKey, by: &Acting<'_>) -> ApiResult<CreatedKey> {
     let input = validate(input)?;
     let secret = generate_secret(owner.prefix());

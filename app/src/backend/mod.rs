@@ -7,7 +7,6 @@ pub mod allowed_hosts;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
-pub mod billing;
 pub mod csp;
 pub mod cursor;
 pub mod db;
@@ -21,7 +20,7 @@ pub mod key_secret;
 pub mod mail;
 pub mod orgs;
 pub mod passwords;
-pub mod receipts;
+pub mod plans;
 pub mod schema;
 pub mod request;
 pub mod secret;
@@ -32,6 +31,7 @@ pub mod testing;
 pub mod throttle;
 pub mod tracking;
 pub mod users;
+pub mod webhooks;
 pub mod webhook_keys;
 pub mod workflows;
 
@@ -155,7 +155,7 @@ impl Config {
             audit_completeness,
             tracking_keys: list("CHRONICLE_TRACKING_KEYS"),
             tracking_accept_unsigned: !var("CHRONICLE_TRACKING_ACCEPT_UNSIGNED").is_some_and(|v| v.eq_ignore_ascii_case("false") || v == "0"),
-            sns_certs: tracking::sns::load_pinned(&list("CHRONICLE_SNS_CERTS").into_iter().map(PathBuf::from).collect::<Vec<_>>())?,
+            sns_certs: webhooks::sns::load_pinned(&list("CHRONICLE_SNS_CERTS").into_iter().map(PathBuf::from).collect::<Vec<_>>())?,
             sns_topic_arns: list("CHRONICLE_SNS_TOPIC_ARNS"),
             billing_webhook_secrets: list("CHRONICLE_BILLING_WEBHOOK_SECRETS"),
             max_file_bytes: match var("CHRONICLE_MAX_FILE_BYTES").map(|v| v.parse::<u64>()) {

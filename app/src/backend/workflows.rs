@@ -42,6 +42,17 @@ pub struct Saved {
     pub versioned: bool,
 }
 
+/// Creates a workflow with a manual trigger to start from (the app's "New workflow").
+pub async fn create_starter(db: &Db, org_id: &str, name: String, author_role: crate::model::Role, by: &Acting<'_>) -> ApiResult<Workflow> {
+    let starter: Definition = serde_json::from_value(json!({
+        "nodes": [{"id": "trigger", "type": "manual_trigger", "position": {"x": 80, "y": 120}, "data": {"label": "Start"}}],
+        "edges": []
+    }))
+    .expect("the starter definition is well formed");
+    let input = SaveInput { name: Some(name), definition: starter, enabled: None, label: None, base_version: None, author_role };
+    Ok(save(db, org_id, None, input, by, crate::model::VersionSource::Create).await?.workflow)
+}
+
 /// Creates (`id: None`) or updates a workflow, creating a version when — and only when —
 /// the content hash changes. Concurrent saves of one workflow run one after another: the
 /// update holds the workflow row's write lock from its first statement, and the unique

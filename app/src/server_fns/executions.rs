@@ -40,8 +40,7 @@ pub async fn get_execution(org: String, id: String) -> Result<Execution, ApiErro
 pub async fn runs_by_version(org: String, id: String) -> Result<Vec<(i64, i64)>, ApiError> {
     let (state, caller) = request::caller().await?;
     require(&caller, &org, Access::READ_HISTORY)?;
-    workflows::get(&state.db, &org, &id).await?;
-    executions::runs_by_version(&state.db, &id).await
+    executions::runs_by_version(&state.db, &org, &id).await
 }
 
 /// One version's entry in the history (the preview banner's author and time).

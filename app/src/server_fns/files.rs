@@ -53,12 +53,6 @@ pub async fn load_usage(org: String) -> Result<UsageView, ApiError> {
     let (state, caller) = request::caller().await?;
     require(&caller, &org, Access::READ_USAGE)?;
     let largest = files::largest(&state.db, &org, 10).await?;
-    let query = crate::model::AuditQuery {
-        action: Some("billing.subscription_changed,billing.invoice_paid,billing.payment_failed,billing.dispute_created".into()),
-        limit: Some(20),
-        ..Default::default()
-    };
-    let filter = crate::backend::audit::store::Filter::from_query(&query)?;
-    let billing_events = crate::backend::audit::store::list(&state.db, Some(&org), &filter, query.limit, None).await?.events;
+    let billing_events = files::billing_events(&state.db, &org, 20).await?;
     Ok(UsageView { usage: files::usage(&state.db, &org).await?, largest, billing_events })
 }

@@ -43,11 +43,8 @@ pub async fn create_key(
     current_password: Option<String>,
 ) -> Result<CreatedKey, ApiError> {
     let (state, caller, client, owner) = owner_for(org, Access::MANAGE_KEYS).await?;
-    if let Owner::User(_) = owner {
-        crate::backend::account::confirm_key_creation(&state.db, &caller, current_password.as_deref()).await?;
-    }
     let by = state.acting(&caller, &client);
-    api_keys::create(&state.db, &owner, caller.person()?, NewKey { name, scopes, expires_at }, &by).await
+    api_keys::create_by(&state.db, &owner, &caller, NewKey { name, scopes, expires_at }, current_password.as_deref(), &by).await
 }
 
 #[server]

@@ -24,15 +24,8 @@ pub async fn list_workflows(org: String) -> Result<Vec<WorkflowSummary>, ApiErro
 pub async fn create_workflow(org: String, name: String) -> Result<String, ApiError> {
     let (state, caller, client) = request::caller_and_client().await?;
     require(&caller, &org, Access::EDIT_WORKFLOWS)?;
-    let starter: Definition = serde_json::from_value(serde_json::json!({
-        "nodes": [{"id": "trigger", "type": "manual_trigger", "position": {"x": 80, "y": 120}, "data": {"label": "Start"}}],
-        "edges": []
-    }))
-    .map_err(|_| ApiError::internal())?;
-    let input = workflows::SaveInput { name: Some(name), definition: starter, enabled: None, label: None, base_version: None, author_role: author_role(&caller, &org) };
     let by = state.acting(&caller, &client);
-    let saved = workflows::save(&state.db, &org, None, input, &by, VersionSource::Create).await?;
-    Ok(saved.workflow.id)
+    Ok(workflows::create_starter(&state.db, &org, name, author_role(&caller, &org), &by).await?.id)
 }
 
 #[server]

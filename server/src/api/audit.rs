@@ -77,11 +77,8 @@ pub async fn export(
         action: q.action, actor_id: q.actor_id, resource_type: q.resource_type, resource_id: q.resource_id,
         since: q.since, until: q.until, limit: None, cursor: None,
     };
-    let filter = Filter::from_query(&query)?;
-    // Check the filters before the first byte goes out: a bad one is a 422, not a broken file.
-    store::list(&state.db, Some(&org), &filter, Some(1), None).await?;
     let by = state.acting(&caller, &client);
-    let stream = export::stream(state.db.clone(), org.clone(), filter, format, by.actor, client, state.audit.clone());
+    let stream = export::start(state.db.clone(), org.clone(), &query, format, by.actor, client, state.audit.clone()).await?;
     let filename = format!("audit-{}.{}", chrono::Utc::now().format("%Y%m%d-%H%M%S"), format.extension());
     Ok((
         [

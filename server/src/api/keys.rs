@@ -1,7 +1,6 @@
 use super::workflows::ListQuery;
 use super::{ApiPath, ApiJson, ApiQuery, Authenticated, Client};
 use app::backend::access::{require, require_self, Access};
-use app::backend::account;
 use app::backend::api_keys::{self, NewKey, Owner};
 use app::backend::{cursor, AppState};
 use app::error::ApiResult;
@@ -159,9 +158,9 @@ pub async fn create_mine(
     ApiJson(body): ApiJson<CreateBody>,
 ) -> ApiResult<(StatusCode, Json<CreatedKey>)> {
     let me = require_self(&caller, Access::MANAGE_KEYS)?;
-    account::confirm_key_creation(&state.db, &caller, body.current_password.as_deref()).await?;
     let by = state.acting(&caller, &client);
-    let created = api_keys::create(&state.db, &Owner::User(me.clone()), me, body.into(), &by).await?;
+    let password = body.current_password.clone();
+    let created = api_keys::create_by(&state.db, &Owner::User(me.clone()), &caller, body.into(), password.as_deref(), &by).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 

@@ -4,16 +4,13 @@
 
 use app::backend::tracking::codes::Read;
 use app::backend::tracking::ingest::{self, Hit};
-use app::backend::tracking::ses::{self, Processed};
-use app::backend::tracking::sns::Refusal;
-use app::backend::AppState;
-use app::error::{ApiError, ErrorKind};
+use app::backend::{webhooks, AppState};
+use app::error::ApiError;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
 
 /// A transparent 1×1 GIF.
 const PIXEL: &[u8] = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;";
@@ -76,42 +73,7 @@ pub async fn click(State(state): State<AppState>, Path(code): Path<String>) -> R
         super::Failure
     )
 )]
-pub async fn ses_webhook(State(state): State<AppState>, body: Bytes) -> Response {
-    let count = |outcome: &'static str| state.telemetry.webhook("ses", outcome);
-    let envelope = match state.tracking.sns.verify(&body).await {
-        Ok(envelope) => envelope,
-        Err(Refusal::NotEnvelope) => {
-            count("not_envelope");
-            let message = "Only SNS envelopes are accepted (Type, Signature, SigningCertURL); raw message delivery carries no signature.";
-            return ApiError::new(ErrorKind::Forbidden, message).into_response();
-        }
-        Err(Refusal::Topic) => {
-            count("topic_refused");
-            return ApiError::new(ErrorKind::Forbidden, "This SNS topic is not in CHRONICLE_SNS_TOPIC_ARNS.").into_response();
-        }
-        Err(Refusal::Invalid(why)) => {
-            count("invalid_signature");
-            return ApiError::new(ErrorKind::InvalidSignature, format!("The SNS signature was refused: {why}.")).into_response();
-        }
-    };
-    match ses::process(&state.db, &state.telemetry, &state.tracking.keys, &envelope).await {
-        Err(why) => {
-            count("bad_request");
-            ApiError::new(ErrorKind::BadRequest, why).into_response()
-        }
-        Ok(Err(err)) => {
-            count("error");
-            err.into_response()
-        }
-        Ok(Ok(processed)) => {
-            let (outcome, body) = match processed {
-                Processed::Recorded => ("recorded", json!({ "ok": true })),
-                Processed::Duplicate => ("duplicate", json!({ "duplicate": true })),
-                Processed::Subscription => ("subscription", json!({ "ok": true, "subscription": "stored; an owner confirms it from Settings" })),
-                Processed::Dropped => ("dropped", json!({ "ok": true, "recorded": false })),
-            };
-            count(outcome);
-            Json(body).into_response()
-        }
-    }
+pub async fn ses_webhook(State(state): State<AppState>, body: Bytes) -> Result<Json<serde_json::Value>, ApiError> {
+    let outcome = webhooks::ses::receive(&state.db, &state.telemetry, &state.tracking.keys, &state.tracking.sns, &body, chrono::Utc::now()).await;
+    webhooks::answer(&state.telemetry, "ses", "SNS", outcome).map(Json)
 }

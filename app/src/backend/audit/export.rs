@@ -119,6 +119,14 @@ struct State {
     record: ExportRecord,
 }
 
+/// The export of the trail `query` selects, once the query has been run (a bad filter is a
+/// 422 before the first byte goes out, not a broken file).
+pub async fn start(db: Db, org: String, query: &crate::model::AuditQuery, format: Format, actor: Actor, client: ClientInfo, audit: Recorder) -> crate::error::ApiResult<impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static> {
+    let filter = Filter::from_query(query)?;
+    super::store::list(&db, Some(&org), &filter, Some(1), None).await?;
+    Ok(stream(db, org, filter, format, actor, client, audit))
+}
+
 /// The file's bytes: a header (CSV), then one chunk per page of rows.
 pub fn stream(db: Db, org: String, filter: Filter, format: Format, actor: Actor, client: ClientInfo, audit: Recorder) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
     let filters = filter.describe();

@@ -381,11 +381,14 @@ async fn steps(db: &Db, id: &str) -> ApiResult<Vec<ExecutionStep>> {
         .collect())
 }
 
-/// How many runs each version of a workflow had: `(version, runs)`, for the history overlay.
-pub async fn runs_by_version(db: &Db, workflow_id: &str) -> ApiResult<Vec<(i64, i64)>> {
+/// How many runs each version of an org's workflow had: `(version, runs)`, for the history
+/// overlay; 404 for a workflow of another org.
+pub async fn runs_by_version(db: &Db, org_id: &str, workflow_id: &str) -> ApiResult<Vec<(i64, i64)>> {
+    crate::backend::workflows::get(db, org_id, workflow_id).await?;
     Ok(sqlx::query_as(
-        "SELECT version, COUNT(*) FROM executions WHERE workflow_id = $1 AND version IS NOT NULL GROUP BY version ORDER BY version",
+        "SELECT version, COUNT(*) FROM executions WHERE org_id = $1 AND workflow_id = $2 AND version IS NOT NULL GROUP BY version ORDER BY version",
     )
+    .bind(org_id)
     .bind(workflow_id)
     .fetch_all(db.pool())
     .await?)

@@ -9,7 +9,7 @@ pub mod blobs;
 pub mod reservation;
 
 use super::audit::NewEvent;
-use super::billing::quota_sql;
+use super::plans::quota_sql;
 use super::db::{new_id, now, Db};
 use super::sessions::{hash_token, ClientInfo};
 use super::Acting;
@@ -264,6 +264,16 @@ pub async fn resolve_share(db: &Db, token: &str) -> ApiResult<(String, OrgFile)>
         sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(hash_token(token)).fetch_optional(db.pool()).await?;
     let r = row.ok_or_else(|| ApiError::not_found("Link"))?;
     Ok((r.9.clone(), from_row((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8))))
+}
+
+/// The org's latest `limit` billing events (the Usage & billing page).
+pub async fn billing_events(db: &Db, org_id: &str, limit: i64) -> ApiResult<Vec<crate::model::AuditEvent>> {
+    let query = crate::model::AuditQuery {
+        action: Some("billing.subscription_changed,billing.invoice_paid,billing.payment_failed,billing.dispute_created".into()),
+        ..Default::default()
+    };
+    let filter = crate::backend::audit::store::Filter::from_query(&query)?;
+    Ok(crate::backend::audit::store::list(db, Some(org_id), &filter, Some(limit), None).await?.events)
 }
 
 pub async fn usage(db: &Db, org_id: &str) -> ApiResult<Usage> {

@@ -7,7 +7,7 @@
 //! refused or cut off gives it back; one whose instance died is reclaimed by housekeeping
 //! once it has not been renewed for [`STALE_AFTER_US`].
 
-use super::super::billing::quota_sql;
+use super::super::plans::quota_sql;
 use super::super::db::{new_id, Db};
 use crate::error::ApiResult;
 

@@ -1,17 +1,16 @@
 //! Email engagement tracking: signed codes (`codes`), tracked mail (`compose`), the one door
 //! events are recorded through (`events`), opens and clicks from the public endpoints
-//! (`ingest`), SES notifications through verified SNS (`sns`, `ses`), and forwarding to
-//! PostHog (`posthog`).
+//! (`ingest`), and forwarding to PostHog (`posthog`). SES notifications arrive through the
+//! provider webhooks (`backend/webhooks`).
 
 pub mod codes;
 pub mod compose;
 pub mod events;
 pub mod ingest;
 pub mod posthog;
-pub mod ses;
-pub mod sns;
 
 use super::db::Db;
+use super::webhooks::sns;
 use super::telemetry::Telemetry;
 use super::Config;
 

@@ -3,25 +3,14 @@
 //! allowlist, the event time taken from the record itself, the message's `chronicle_code`
 //! tag read as any tracking code (`source="ses"`).
 
-use super::codes::{Keys, Read};
-use super::events::{self, NewEngagement};
-use super::sns::Envelope;
+use super::sns::{Envelope, Verifier};
+use super::Outcome;
+use crate::backend::tracking::codes::{Keys, Read};
+use crate::backend::tracking::events::{self, NewEngagement};
 use crate::backend::db::{format_time, now, Db};
 use crate::backend::telemetry::Telemetry;
 use crate::error::ApiResult;
 use serde_json::{json, Value};
-
-/// How a verified message went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Processed {
-    Recorded,
-    /// Processed before: nothing written.
-    Duplicate,
-    /// A subscription confirmation, stored for owners to confirm.
-    Subscription,
-    /// Acknowledged, nothing recorded (the reason is counted).
-    Dropped,
-}
 
 /// `(SES type, its record's key, allowlisted event)`.
 const TYPES: [(&str, &str, &str); 8] = [
@@ -35,12 +24,22 @@ const TYPES: [(&str, &str, &str); 8] = [
     ("Rendering Failure", "failure", "$workflows_email_failed"),
 ];
 
-/// Processes a verified envelope. `Err` is a bad request (the Message is not an SES event):
-/// nothing is written then.
-pub async fn process(db: &Db, telemetry: &Telemetry, keys: &Keys, envelope: &Envelope) -> Result<ApiResult<Processed>, String> {
+/// A delivery: its SNS envelope verified at `now`, then processed once. A Message that is not
+/// an SES event is unreadable, and nothing is written then.
+pub async fn receive(db: &Db, telemetry: &Telemetry, keys: &Keys, sns: &Verifier, body: &[u8], now: chrono::DateTime<chrono::Utc>) -> Outcome {
+    let envelope = match sns.verify(body, now).await {
+        Ok(envelope) => envelope,
+        Err(refusal) => return Outcome::Refused(refusal),
+    };
     let kind = envelope.field("Type").unwrap_or_default();
-    let record = if kind == "Notification" { Some(ses_record(envelope.field("Message").unwrap_or_default())?) } else { None };
-    Ok(write(db, telemetry, keys, envelope, kind, record).await)
+    let record = match kind {
+        "Notification" => match ses_record(envelope.field("Message").unwrap_or_default()) {
+            Ok(record) => Some(record),
+            Err(why) => return Outcome::Unreadable(why),
+        },
+        _ => None,
+    };
+    write(db, telemetry, keys, &envelope, kind, record).await.unwrap_or_else(Outcome::Failed)
 }
 
 /// An SES event (event publishing's `eventType`, or a notification's `notificationType`).
@@ -53,9 +52,9 @@ fn ses_record(message: &str) -> Result<Value, String> {
     Ok(record)
 }
 
-async fn write(db: &Db, telemetry: &Telemetry, keys: &Keys, envelope: &Envelope, kind: &str, record: Option<Value>) -> ApiResult<Processed> {
+async fn write(db: &Db, telemetry: &Telemetry, keys: &Keys, envelope: &Envelope, kind: &str, record: Option<Value>) -> ApiResult<Outcome> {
     let message_id = envelope.field("MessageId").unwrap_or_default();
-    let Some(mut tx) = crate::backend::receipts::begin_once(db, "ses", message_id).await? else { return Ok(Processed::Duplicate) };
+    let Some(mut tx) = super::once(db, "ses", message_id).await? else { return Ok(Outcome::Duplicate) };
     let processed = match (kind, record) {
         ("SubscriptionConfirmation", _) => {
             sqlx::query("INSERT INTO sns_subscriptions (message_id, topic_arn, subscribe_url, received_at) VALUES ($1, $2, $3, $4)")
@@ -65,19 +64,19 @@ async fn write(db: &Db, telemetry: &Telemetry, keys: &Keys, envelope: &Envelope,
                 .bind(now())
                 .execute(&mut *tx)
                 .await?;
-            Processed::Subscription
+            Outcome::Subscription
         }
         (_, Some(record)) => match engagement(telemetry, keys, &record) {
             // An unsigned code proves nothing: it counts only for a message that org's outbox
             // really sent (as for `/t/c/`).
             Some((event, Signed::No)) if !sent_by(&mut tx, &event).await? => {
                 telemetry.event_dropped("unknown_message");
-                Processed::Dropped
+                Outcome::Ignored
             }
-            Some((event, _)) if events::record(&mut tx, telemetry, &event).await? => Processed::Recorded,
-            _ => Processed::Dropped,
+            Some((event, _)) if events::record(&mut tx, telemetry, &event).await? => Outcome::Applied,
+            _ => Outcome::Ignored,
         },
-        _ => Processed::Dropped,
+        _ => Outcome::Ignored,
     };
     tx.commit().await?;
     Ok(processed)

@@ -1,40 +1,31 @@
 //! Billing, as the provider tells it: `POST /webhooks/billing` in Stripe's scheme. The
 //! `Stripe-Signature` header is verified before the body is parsed; each provider event id is
-//! processed once — its receipt row commits in the same transaction as its effect, so
-//! concurrent redeliveries wait on that row and find it. Effects: the org's plan, quota,
-//! seats and billing status. Recorded as `billing.*` by the system actor "Billing webhook",
+//! processed once (`webhooks::once`). Effects: the org's plan, quota, seats and billing
+//! status (`backend/plans`). Recorded as `billing.*` by the system actor "Billing webhook",
 //! with the provider's event time; recording never fails the processing.
 
-use super::audit::{NewEvent, Recorder};
-use super::db::{format_time, Db};
-use crate::error::{ApiError, ApiResult, ErrorKind};
+use super::{Outcome, Refusal};
+use crate::backend::audit::{NewEvent, Recorder};
+use crate::backend::db::{format_time, Db};
+use crate::backend::plans::{plan_quota, PLANS};
+use crate::error::ApiResult;
 use crate::model::Actor;
+use axum::http::HeaderMap;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
 /// How far `t` may be from now.
 pub const TOLERANCE_SECS: i64 = 300;
-pub const MIB: i64 = 1024 * 1024;
-
-/// The storage quota of each plan; an org with no subscription is on `free`.
-pub const PLANS: [(&str, i64); 3] = [("free", 100 * MIB), ("team", 10 * 1024 * MIB), ("enterprise", 1024 * 1024 * MIB)];
-
-pub fn plan_quota(plan: &str) -> i64 {
-    PLANS.iter().find(|(p, _)| *p == plan).map_or(PLANS[0].1, |(_, q)| *q)
-}
-
-/// SQL for an org row's quota: its own, else its plan's.
-pub fn quota_sql() -> String {
-    format!(
-        "COALESCE(storage_quota_bytes, CASE plan WHEN 'team' THEN {} WHEN 'enterprise' THEN {} ELSE {} END)",
-        PLANS[1].1, PLANS[2].1, PLANS[0].1
-    )
-}
 
 /// Checks `Stripe-Signature: t=…,v1=…[,v1=…]` against every secret: HMAC-SHA256 of
-/// `t.body`, any `v1` may match, compared in constant time, `t` within the tolerance.
-pub fn verify_signature(header: Option<&str>, body: &[u8], secrets: &[String], now: i64) -> Result<i64, &'static str> {
+/// `t.body`, any `v1` may match, compared in constant time, `t` within the tolerance of `now`
+/// (seconds); answers `t`.
+pub fn verify(headers: &HeaderMap, body: &[u8], secrets: &[String], now: i64) -> Result<i64, Refusal> {
+    verify_header(headers.get("stripe-signature").and_then(|v| v.to_str().ok()), body, secrets, now).map_err(|why| Refusal::Invalid(why.into()))
+}
+
+fn verify_header(header: Option<&str>, body: &[u8], secrets: &[String], now: i64) -> Result<i64, &'static str> {
     let header = header.ok_or("the Stripe-Signature header is missing")?;
     let mut timestamp = None;
     let mut signatures = Vec::new();
@@ -67,13 +58,13 @@ pub fn verify_signature(header: Option<&str>, body: &[u8], secrets: &[String], n
     if matches { Ok(t) } else { Err("no signature matches") }
 }
 
-/// How an event went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Processed {
-    Applied,
-    Duplicate,
-    /// Acknowledged and kept (its id), with nothing to change: an unknown type or org.
-    Ignored,
+/// A delivery, verified and then applied once: a body that is not an event (no string `id`
+/// and `type`) is unreadable; anything else is acknowledged.
+pub async fn receive(db: &Db, audit: &Recorder, secrets: &[String], headers: &HeaderMap, body: &[u8], now: i64) -> Outcome {
+    if let Err(refusal) = verify(headers, body, secrets, now) {
+        return Outcome::Refused(refusal);
+    }
+    process(db, audit, body).await.unwrap_or_else(|outcome| outcome)
 }
 
 fn actor() -> Actor {
@@ -95,17 +86,15 @@ impl OrgBilling {
     }
 }
 
-/// Processes a verified event. A body that is not an event (no string `id` and `type`) is a
-/// 400; anything else is acknowledged.
-pub async fn process(db: &Db, audit: &Recorder, body: &[u8]) -> ApiResult<Processed> {
-    let event: Value = serde_json::from_slice(body).map_err(|_| ApiError::new(ErrorKind::BadRequest, "The body is not JSON."))?;
+async fn process(db: &Db, audit: &Recorder, body: &[u8]) -> Result<Outcome, Outcome> {
+    let event: Value = serde_json::from_slice(body).map_err(|_| Outcome::Unreadable("The body is not JSON.".into()))?;
     let field = |name: &str| event.get(name).and_then(Value::as_str).filter(|v| !v.is_empty());
     let (Some(id), Some(kind)) = (field("id"), field("type")) else {
-        return Err(ApiError::new(ErrorKind::BadRequest, "The event needs a string id and type."));
+        return Err(Outcome::Unreadable("The event needs a string id and type.".into()));
     };
     let object = &event["data"]["object"];
     let occurred = event["created"].as_i64().and_then(|t| chrono::DateTime::from_timestamp(t, 0)).map(format_time);
-    let Some(mut tx) = super::receipts::begin_once(db, "billing", id).await? else { return Ok(Processed::Duplicate) };
+    let Some(mut tx) = super::once(db, "billing", id).await? else { return Ok(Outcome::Duplicate) };
     let subscription_id = match kind {
         k if k.starts_with("customer.subscription.") => object["id"].as_str(),
         _ => object["subscription"].as_str().or_else(|| object["subscription"]["id"].as_str()),
@@ -133,7 +122,7 @@ pub async fn process(db: &Db, audit: &Recorder, body: &[u8]) -> ApiResult<Proces
         ("invoice.payment_failed", None) => ("billing.payment_failed", None),
         _ => {
             tx.commit().await?;
-            return Ok(Processed::Ignored);
+            return Ok(Outcome::Ignored);
         }
     };
     if let (Some(org), Some(after)) = (&org_id, &after) {
@@ -175,7 +164,7 @@ pub async fn process(db: &Db, audit: &Recorder, body: &[u8]) -> ApiResult<Proces
         }
     }
     audit.record(record).await;
-    Ok(if known_org.is_some() { Processed::Applied } else { Processed::Ignored })
+    Ok(if known_org.is_some() { Outcome::Applied } else { Outcome::Ignored })
 }
 
 /// The org an object names: `metadata.org_id` (its own, or its subscription's as newer API
@@ -228,11 +217,11 @@ mod tests {
         let (body, now) = (br#"{"id":"evt_1"}"#.as_slice(), 1_764_000_000);
         let secrets = vec!["whsec_new".to_owned(), "whsec_old".to_owned()];
         let good = format!("t={now},v1={}", sign("whsec_new", now, body));
-        assert_eq!(verify_signature(Some(&good), body, &secrets, now), Ok(now));
+        assert_eq!(verify_header(Some(&good), body, &secrets, now), Ok(now));
         let rotated = format!("t={now},v1={}", sign("whsec_old", now, body));
-        assert!(verify_signature(Some(&rotated), body, &secrets, now + 299).is_ok(), "an old secret still verifies");
+        assert!(verify_header(Some(&rotated), body, &secrets, now + 299).is_ok(), "an old secret still verifies");
         let second = format!("t={now},v1={},v1={}", "00".repeat(32), sign("whsec_new", now, body));
-        assert!(verify_signature(Some(&second), body, &secrets, now).is_ok(), "any v1 may match");
+        assert!(verify_header(Some(&second), body, &secrets, now).is_ok(), "any v1 may match");
         for (header, at) in [
             (format!("t={now},v1={}", sign("whsec_wrong", now, body)), now),
             (good.clone(), now + 301),
@@ -243,19 +232,19 @@ mod tests {
             (format!("t={},v1={}", i64::MIN, sign("whsec_new", i64::MIN, body)), now),
             (format!("t={},v1={}", i64::MAX, sign("whsec_new", i64::MAX, body)), now),
         ] {
-            assert!(verify_signature(Some(&header), body, &secrets, at).is_err(), "{header} at {at}");
+            assert!(verify_header(Some(&header), body, &secrets, at).is_err(), "{header} at {at}");
         }
-        assert!(verify_signature(Some(&good), br#"{"id":"evt_2"}"#, &secrets, now).is_err(), "tampered body");
-        assert!(verify_signature(None, body, &secrets, now).is_err());
-        assert!(verify_signature(Some(&good), body, &[], now).is_err(), "no secret configured: nothing verifies");
+        assert!(verify_header(Some(&good), br#"{"id":"evt_2"}"#, &secrets, now).is_err(), "tampered body");
+        assert!(verify_header(None, body, &secrets, now).is_err());
+        assert!(verify_header(Some(&good), body, &[], now).is_err(), "no secret configured: nothing verifies");
+        let mut headers = HeaderMap::new();
+        headers.insert("stripe-signature", good.parse().unwrap());
+        assert_eq!(verify(&headers, body, &secrets, now), Ok(now));
+        assert!(matches!(verify(&HeaderMap::new(), body, &secrets, now), Err(Refusal::Invalid(_))));
     }
 
     #[test]
-    fn plans_set_quotas() {
-        assert_eq!(plan_quota("free"), 100 * MIB);
-        assert_eq!(plan_quota("team"), 10 * 1024 * MIB);
-        assert_eq!(plan_quota("enterprise"), 1024 * 1024 * MIB);
-        assert_eq!(plan_quota("nonsense"), 100 * MIB);
+    fn subscriptions_set_plan_quota_seats_and_status() {
         let before = OrgBilling { plan: "free".into(), storage_quota_bytes: None, seats: None, billing_status: "active".into() };
         let s = subscription_state(&json!({ "status": "active", "quantity": 5, "metadata": { "plan": "team", "storage_quota_bytes": "2048" } }), &before);
         assert_eq!(s, OrgBilling { plan: "team".into(), storage_quota_bytes: Some(2048), seats: Some(5), billing_status: "active".into() });

@@ -3,8 +3,10 @@
 //! (SHA256withRSA), the certificate from `SigningCertURL` only on
 //! `https://sns.<region>.amazonaws.com/…` (fetched once, cached) — or, when pinned PEMs are
 //! configured, only those (nothing fetched). Topic allowlist and the 1-hour staleness rule
-//! come after the signature, so nothing unsigned is ever looked at.
+//! come after the signature, so nothing unsigned is ever looked at. [`verify`] is pure (the
+//! keys and the time are given); [`Verifier`] finds the keys.
 
+use super::Refusal;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use rsa::pkcs1v15::{Signature, VerifyingKey};
@@ -27,17 +29,6 @@ pub const MAX_AHEAD: chrono::Duration = chrono::Duration::minutes(5);
 /// per minute, not one per request.
 const FAILED_FETCH_KEPT: Duration = Duration::from_secs(60);
 const MAX_CERT_BYTES: usize = 64 * 1024;
-
-/// Why a request was not accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    /// Not an SNS envelope at all (e.g. a raw SES record): 403, raw delivery carries no signature.
-    NotEnvelope,
-    /// Missing or bad signature, certificate URL or fields, or stale: 400 `invalid_signature`.
-    Invalid(String),
-    /// Signed, but from a topic not in `CHRONICLE_SNS_TOPIC_ARNS`: 403.
-    Topic,
-}
 
 /// A verified envelope's fields.
 #[derive(Debug, Clone)]
@@ -84,42 +75,21 @@ impl Verifier {
         Verifier { pinned: (!pinned.is_empty()).then_some(pinned), topics, fetched: Mutex::new(HashMap::new()), http }
     }
 
-    pub async fn verify(&self, body: &[u8]) -> Result<Envelope, Refusal> {
-        let invalid = |why: &str| Refusal::Invalid(why.to_owned());
-        let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) else { return Err(Refusal::NotEnvelope) };
-        let envelope = Envelope(fields);
-        if ["Type", "Signature", "SigningCertURL"].iter().any(|f| envelope.field(f).is_none()) {
-            return Err(Refusal::NotEnvelope);
-        }
-        let version = envelope.field("SignatureVersion").unwrap_or_default();
-        if version != "1" && version != "2" {
-            return Err(invalid("SignatureVersion must be \"1\" or \"2\""));
-        }
-        let cert_url = envelope.field("SigningCertURL").unwrap_or_default();
-        if !is_sns_cert_url(cert_url) {
-            return Err(invalid("SigningCertURL must be https://sns.<region>.amazonaws.com/….pem"));
-        }
-        let to_sign = string_to_sign(&envelope).map_err(|why| Refusal::Invalid(why))?;
-        let signature = STANDARD.decode(envelope.field("Signature").unwrap_or_default()).map_err(|_| invalid("Signature is not base64"))?;
+    /// Verifies `body` at `now` with the pinned keys, or the certificate its (checked)
+    /// `SigningCertURL` names, fetched once.
+    pub async fn verify(&self, body: &[u8], now: chrono::DateTime<chrono::Utc>) -> Result<Envelope, Refusal> {
+        let envelope = parse(body)?;
         let keys = match &self.pinned {
             Some(keys) => keys.clone(),
-            None => vec![self.fetch(cert_url).await.map_err(|why| Refusal::Invalid(why))?],
+            None => {
+                let url = envelope.field("SigningCertURL").unwrap_or_default();
+                if !is_sns_cert_url(url) {
+                    return Err(Refusal::Invalid(BAD_CERT_URL.into()));
+                }
+                vec![self.fetch(url).await.map_err(Refusal::Invalid)?]
+            }
         };
-        if !keys.iter().any(|key| verifies(key, version, to_sign.as_bytes(), &signature)) {
-            return Err(invalid("the signature does not verify"));
-        }
-        if !self.topics.is_empty() && !self.topics.iter().any(|t| Some(t.as_str()) == envelope.field("TopicArn")) {
-            return Err(Refusal::Topic);
-        }
-        let sent = envelope.field("Timestamp").and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).ok_or_else(|| invalid("Timestamp is not a time"))?;
-        let age = chrono::Utc::now().signed_duration_since(sent);
-        if age > MAX_AGE {
-            return Err(invalid("the message is stale (Timestamp more than an hour ago)"));
-        }
-        if age < -MAX_AHEAD {
-            return Err(invalid("the message is dated in the future (Timestamp more than 5 minutes ahead)"));
-        }
-        Ok(envelope)
+        verify(body, &keys, &self.topics, now)
     }
 
     async fn fetch(&self, url: &str) -> Result<RsaPublicKey, String> {
@@ -146,6 +116,49 @@ impl Verifier {
         }
         keys_of_pem(&pem)?.into_iter().next().ok_or_else(|| "no certificate at the signing certificate URL".to_owned())
     }
+}
+
+const BAD_CERT_URL: &str = "SigningCertURL must be https://sns.<region>.amazonaws.com/….pem";
+
+/// The envelope's fields, if it is one.
+fn parse(body: &[u8]) -> Result<Envelope, Refusal> {
+    let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) else { return Err(Refusal::NotEnvelope) };
+    let envelope = Envelope(fields);
+    if ["Type", "Signature", "SigningCertURL"].iter().any(|f| envelope.field(f).is_none()) {
+        return Err(Refusal::NotEnvelope);
+    }
+    Ok(envelope)
+}
+
+/// Verifies an SNS envelope as AWS documents it, signed by one of `keys`, at `now`: the
+/// signature first, then the topic (`topics` empty: any) and the time.
+pub fn verify(body: &[u8], keys: &[RsaPublicKey], topics: &[String], now: chrono::DateTime<chrono::Utc>) -> Result<Envelope, Refusal> {
+    let invalid = |why: &str| Refusal::Invalid(why.to_owned());
+    let envelope = parse(body)?;
+    let version = envelope.field("SignatureVersion").unwrap_or_default();
+    if version != "1" && version != "2" {
+        return Err(invalid("SignatureVersion must be \"1\" or \"2\""));
+    }
+    if !is_sns_cert_url(envelope.field("SigningCertURL").unwrap_or_default()) {
+        return Err(invalid(BAD_CERT_URL));
+    }
+    let to_sign = string_to_sign(&envelope).map_err(Refusal::Invalid)?;
+    let signature = STANDARD.decode(envelope.field("Signature").unwrap_or_default()).map_err(|_| invalid("Signature is not base64"))?;
+    if !keys.iter().any(|key| verifies(key, version, to_sign.as_bytes(), &signature)) {
+        return Err(invalid("the signature does not verify"));
+    }
+    if !topics.is_empty() && !topics.iter().any(|t| Some(t.as_str()) == envelope.field("TopicArn")) {
+        return Err(Refusal::Topic);
+    }
+    let sent = envelope.field("Timestamp").and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).ok_or_else(|| invalid("Timestamp is not a time"))?;
+    let age = now.signed_duration_since(sent);
+    if age > MAX_AGE {
+        return Err(invalid("the message is stale (Timestamp more than an hour ago)"));
+    }
+    if age < -MAX_AHEAD {
+        return Err(invalid("the message is dated in the future (Timestamp more than 5 minutes ahead)"));
+    }
+    Ok(envelope)
 }
 
 /// A certificate URL as the cache knows it: without query or fragment (which SNS never uses
@@ -253,6 +266,53 @@ mod tests {
         for variant in [base.to_owned(), format!("{base}?x=1"), format!("{base}?x=2&y=3#z"), format!("{base}#frag")] {
             assert_eq!(cache_key(&variant), base, "{variant}");
         }
+    }
+
+    /// An envelope signed (version 2) with the test fixture's key.
+    fn signed(fields: Value) -> Vec<u8> {
+        use rsa::signature::{SignatureEncoding, Signer};
+        let key = rsa::RsaPrivateKey::from_pkcs8_pem(&fixture("sns-signing-key.pem")).unwrap();
+        let mut envelope = Envelope(fields.as_object().unwrap().clone());
+        envelope.0.insert("SignatureVersion".into(), "2".into());
+        envelope.0.insert("SigningCertURL".into(), "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-x.pem".into());
+        let signature = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key).sign(string_to_sign(&envelope).unwrap().as_bytes());
+        envelope.0.insert("Signature".into(), STANDARD.encode(signature.to_bytes()).into());
+        serde_json::to_vec(&envelope.0).unwrap()
+    }
+
+    fn fixture(name: &str) -> String {
+        std::fs::read_to_string(format!("{}/../server/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    /// A certificate's key, or a private key's public half.
+    fn fixture_key(name: &str) -> RsaPublicKey {
+        let pem = fixture(name);
+        match keys_of_pem(pem.as_bytes()) {
+            Ok(keys) if !keys.is_empty() => keys[0].clone(),
+            _ => rsa::RsaPrivateKey::from_pkcs8_pem(&pem).unwrap().to_public_key(),
+        }
+    }
+
+    use rsa::pkcs8::DecodePrivateKey;
+
+    #[test]
+    fn envelopes_verify_with_the_pinned_key_topic_and_clock_only() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-06T10:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        let body = signed(serde_json::json!({"Type": "Notification", "MessageId": "m1", "TopicArn": "arn:t", "Message": "{}", "Timestamp": "2026-12-06T10:00:00Z"}));
+        let (ours, other) = (fixture_key("sns-signing-cert.pem"), fixture_key("other-key.pem"));
+        assert_eq!(verify(&body, &[ours.clone()], &[], at).unwrap().field("MessageId"), Some("m1"));
+        assert!(verify(&body, &[other.clone(), ours.clone()], &["arn:t".into()], at).is_ok(), "any pinned key");
+        assert_eq!(verify(&body, &[other], &[], at).unwrap_err(), Refusal::Invalid("the signature does not verify".into()), "not pinned");
+        assert_eq!(verify(&body, &[ours.clone()], &["arn:other".into()], at).unwrap_err(), Refusal::Topic);
+        // The clock: an hour behind at most, five minutes ahead at most.
+        assert!(verify(&body, &[ours.clone()], &[], at + chrono::Duration::minutes(59)).is_ok());
+        assert!(matches!(verify(&body, &[ours.clone()], &[], at + chrono::Duration::minutes(61)), Err(Refusal::Invalid(why)) if why.contains("stale")));
+        assert!(verify(&body, &[ours.clone()], &[], at - chrono::Duration::minutes(4)).is_ok());
+        assert!(matches!(verify(&body, &[ours.clone()], &[], at - chrono::Duration::minutes(6)), Err(Refusal::Invalid(why)) if why.contains("future")));
+        // Any field changed after signing: refused.
+        let tampered = String::from_utf8(body.clone()).unwrap().replace("\"m1\"", "\"m2\"");
+        assert!(matches!(verify(tampered.as_bytes(), &[ours.clone()], &[], at), Err(Refusal::Invalid(_))));
+        assert_eq!(verify(b"{\"eventType\": \"Open\"}", &[ours], &[], at).unwrap_err(), Refusal::NotEnvelope);
     }
 
     #[test]
