@@ -286,6 +286,65 @@ where
 mod tests {
     use super::*;
 
+    /// The shape itself, on both databases: two instances (two `Jobs` over one database, as
+    /// two processes would be) work one queue with a worker slower than the lease. Every
+    /// item is done once, because leases are renewed while the work goes on; and a worker
+    /// whose rows another instance took stops at its next write.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn two_instances_do_each_item_once_with_a_worker_slower_than_the_lease() {
+        static KIND: Kind = Kind { name: "test", table: "job_test", key: "id", due: "done_at IS NULL", order: "id", batch: 3 };
+        for (name, db) in crate::backend::testing::test_databases().await {
+            sqlx::query("CREATE TABLE job_test (id BIGINT PRIMARY KEY, done_at TEXT, done_by TEXT, lease_holder TEXT, lease_until TEXT)").execute(db.pool()).await.unwrap();
+            for id in 0..12i64 {
+                sqlx::query("INSERT INTO job_test (id) VALUES ($1)").bind(id).execute(db.pool()).await.unwrap();
+            }
+            let done: Arc<Mutex<Vec<i64>>> = Arc::default();
+            let lease = Duration::from_millis(1500);
+            let mut instances = tokio::task::JoinSet::new();
+            for instance in ["a", "b"] {
+                let (jobs, done) = (Jobs::new(db.clone(), lease, Telemetry::default()), done.clone());
+                instances.spawn(async move {
+                    while let Some((ids, lease)) = jobs.claim::<(i64,)>(&KIND, "id", &Extra::default()).await.unwrap() {
+                        for (id,) in ids {
+                            assert!(lease.held(), "renewed while working");
+                            // Slower than the lease: only renewal keeps the rows ours.
+                            tokio::time::sleep(Duration::from_millis(700)).await;
+                            done.lock().unwrap().push(id);
+                            let updated = sqlx::query("UPDATE job_test SET done_at = $1, done_by = $2 WHERE id = $3 AND lease_holder = $4")
+                                .bind(now())
+                                .bind(instance)
+                                .bind(id)
+                                .bind(lease.holder())
+                                .execute(jobs.db().pool())
+                                .await
+                                .unwrap()
+                                .rows_affected();
+                            assert!(lease.confirm(updated), "the lease held");
+                        }
+                        lease.release().await;
+                    }
+                });
+            }
+            instances.join_all().await;
+            let mut ids = done.lock().unwrap().clone();
+            ids.sort();
+            assert_eq!(ids, (0..12).collect::<Vec<_>>(), "[{name}] each item once");
+            let by: Vec<(String, i64)> = sqlx::query_as("SELECT done_by, COUNT(*) FROM job_test GROUP BY done_by ORDER BY done_by").fetch_all(db.pool()).await.unwrap();
+            assert_eq!(by.len(), 2, "[{name}] both instances worked: {by:?}");
+
+            // A worker whose rows were taken (its lease ran out while it could not renew):
+            // its next write finds them gone, and it stops.
+            sqlx::query("UPDATE job_test SET done_at = NULL WHERE id = 0").execute(db.pool()).await.unwrap();
+            let jobs = Jobs::new(db.clone(), lease, Telemetry::default());
+            let (_, held) = jobs.claim::<(i64,)>(&KIND, "id", &Extra::default()).await.unwrap().expect("item 0 is due");
+            sqlx::query("UPDATE job_test SET lease_holder = 'another instance' WHERE id = 0").execute(db.pool()).await.unwrap();
+            let updated = sqlx::query("UPDATE job_test SET done_at = $1 WHERE id = 0 AND lease_holder = $2").bind(now()).bind(held.holder()).execute(db.pool()).await.unwrap().rows_affected();
+            assert!(!held.confirm(updated), "[{name}] lost");
+            assert!(!held.held(), "[{name}] and it stays lost");
+            tokio::time::timeout(Duration::from_secs(1), held.lost()).await.expect("lost() resolves at once");
+        }
+    }
+
     #[test]
     fn backoff_doubles_up_to_its_cap() {
         let b = Backoff { first: Duration::from_secs(5), max: Duration::from_secs(3600) };

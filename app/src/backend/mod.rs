@@ -27,6 +27,7 @@ pub mod secret;
 pub mod sessions;
 pub mod settings;
 pub mod telemetry;
+#[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 pub mod throttle;
 pub mod tracking;
