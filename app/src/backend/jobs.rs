@@ -115,12 +115,14 @@ impl Jobs {
         }
         let (h, u) = (extra.binds.len() + 2, extra.binds.len() + 3);
         let set = if extra.set.is_empty() { String::new() } else { format!(", {}", extra.set) };
-        // The outer check repeats the inner one: on SQLite the UPDATE holds the write lock, so
-        // what the subquery picked is still free when it is changed; on PostgreSQL the rows
-        // are locked by then.
+        // The rows are picked once, in a materialized CTE: PostgreSQL may run a `LIMIT … SKIP
+        // LOCKED` subquery of `WHERE key IN (…)` again for each row it updates, and so claim
+        // every row of the table. The outer check repeats the inner one: on SQLite the UPDATE
+        // holds the write lock, so what was picked is still free when it is changed; on
+        // PostgreSQL the rows are locked by then.
         let sql = format!(
-            "UPDATE {table} SET lease_holder = ${h}, lease_until = ${u}{set} WHERE {key} IN (\
-               SELECT {key} FROM {table} WHERE {free} ORDER BY {order} LIMIT {batch}{skip}) AND {free} \
+            "WITH picked AS MATERIALIZED (SELECT {key} FROM {table} WHERE {free} ORDER BY {order} LIMIT {batch}{skip}) \
+             UPDATE {table} SET lease_holder = ${h}, lease_until = ${u}{set} WHERE {key} IN (SELECT {key} FROM picked) AND {free} \
              RETURNING {returning}",
             skip = self.db.dialect().skip_locked(),
         );
