@@ -8,22 +8,20 @@ use super::files::reservation;
 use super::{sessions, throttle};
 use std::time::Duration;
 
-pub fn spawn(db: Db, blobs: Blobs, every: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
+pub fn spawn(db: Db, blobs: Blobs, every: Duration) {
+    super::jobs::spawn_loop("housekeeping", every, move || {
+        let (db, blobs) = (db.clone(), blobs.clone());
+        async move {
             match blobs.sweep(&db).await {
                 Ok(0) => {}
                 Ok(removed) => tracing::info!(removed, "housekeeping: orphan file contents removed"),
                 Err(err) => tracing::warn!(error = %err, "housekeeping: could not sweep file contents"),
             }
-            match (sessions::purge_expired(&db).await, throttle::purge(&db).await, reservation::reclaim_stale(&db).await) {
-                (Ok(sessions), Ok(windows), Ok(reservations)) if sessions + windows + reservations > 0 => {
-                    tracing::info!(sessions, login_windows = windows, upload_reservations = reservations, "housekeeping: expired rows removed");
-                }
-                (Ok(_), Ok(_), Ok(_)) => {}
-                (Err(err), _, _) | (_, Err(err), _) | (_, _, Err(err)) => tracing::warn!(error = %err, "housekeeping failed; retried next round"),
+            let (sessions, windows, reservations) = (sessions::purge_expired(&db).await?, throttle::purge(&db).await?, reservation::reclaim_stale(&db).await?);
+            if sessions + windows + reservations > 0 {
+                tracing::info!(sessions, login_windows = windows, upload_reservations = reservations, "housekeeping: expired rows removed");
             }
-            tokio::time::sleep(every).await;
+            Ok(false)
         }
-    })
+    });
 }

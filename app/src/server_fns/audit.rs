@@ -46,8 +46,7 @@ pub async fn verify_trail(org: String) -> Result<crate::model::TrailReport, ApiE
     let (state, caller, client) = request::caller_and_client().await?;
     require(&caller, &org, Access::READ_AUDIT)?;
     let by = state.acting(&caller, &client);
-    let r = crate::backend::audit::verify::verify_recorded(&state.jobs, &state.config.signing_key, &org, &by).await?;
-    Ok(crate::model::TrailReport { ok: r.ok, events_checked: r.events_checked, checkpoints_checked: r.checkpoints_checked, first_bad_seq: r.first_bad_seq, reason: r.reason })
+    crate::backend::audit::verify::verify_recorded(&state.jobs, &state.config.signing_key, &org, &by).await
 }
 
 /// The org's audit streams (owner/admin).

@@ -11,14 +11,8 @@ use crate::backend::jobs::Jobs;
 use crate::error::ApiResult;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Report {
-    pub ok: bool,
-    pub events_checked: i64,
-    pub checkpoints_checked: i64,
-    pub first_bad_seq: Option<i64>,
-    pub reason: Option<String>,
-}
+/// What verifying found: the one report both doors answer (and the CLI prints).
+pub use crate::model::TrailReport as Report;
 
 const PAGE: usize = 10_000;
 
