@@ -113,7 +113,7 @@ impl ApiError {
     }
 
     /// The message as a form shows it: the field named the way the form labels it
-    /// ("Expiry date: must be in the future", not "expires_at: …").
+    /// as a sentence ("Expiry date must be in the future", not "expires_at: …").
     pub fn for_people(&self) -> String {
         let Some(field) = self.field.as_deref() else { return self.message.clone() };
         let Some(reason) = self.message.strip_prefix(field).and_then(|rest| rest.strip_prefix(": ")) else { return self.message.clone() };
@@ -122,6 +122,8 @@ impl ApiError {
             "scopes" => "Scopes",
             "expires_at" => "Expiry date",
             "current_password" => "Current password",
+            "confirm_password" => "Confirm password",
+            "label" => "Version name",
             "new_password" => "New password",
             "password" => "Password",
             "email" => "Email",
@@ -140,7 +142,7 @@ impl ApiError {
             "reason" => "Reason",
             _ => return self.message.clone(),
         };
-        format!("{label}: {reason}")
+        format!("{label} {reason}")
     }
 
     pub fn internal() -> Self {
@@ -245,7 +247,8 @@ mod tests {
 
     #[test]
     fn forms_name_fields_by_their_labels() {
-        assert_eq!(ApiError::invalid("expires_at", "must be in the future").for_people(), "Expiry date: must be in the future");
+        assert_eq!(ApiError::invalid("expires_at", "must be in the future").for_people(), "Expiry date must be in the future");
+        assert_eq!(ApiError::invalid("confirm_password", "does not match the new password").for_people(), "Confirm password does not match the new password");
         assert_eq!(ApiError::invalid("cursor", "is not one of ours").for_people(), "cursor: is not one of ours", "unlabelled fields stay as they are");
         assert_eq!(ApiError::not_found("API key").for_people(), ApiError::not_found("API key").message);
     }

@@ -638,7 +638,7 @@ pub struct AuditQuery {
 }
 
 /// Every action the trail records, for the explorer's action filter.
-pub const AUDIT_ACTIONS: [&str; 45] = [
+pub const AUDIT_ACTIONS: [&str; 46] = [
     "auth.login", "auth.login_failed", "auth.login_blocked", "auth.logout", "auth.password_changed",
     "auth.session_revoked", "account.deleted", "member.role_changed", "member.removed", "api_key.created",
     "api_key.revoked", "workflow.created", "workflow.updated", "workflow.deleted", "workflow.restored",
@@ -647,7 +647,7 @@ pub const AUDIT_ACTIONS: [&str; 45] = [
     "file.downloaded", "file.deleted", "file.upload_refused", "file.shared", "file.share_revoked", "billing.subscription_changed",
     "billing.invoice_paid", "billing.payment_failed", "billing.dispute_created", "audit_stream.created", "audit_stream.deleted",
     "audit_log.pruned", "audit_log.verified", "credential.updated", "credential.rotated", "credential.refused",
-    "workflow.version_approved", "workflow.version_rejected", "workflow.run_refused",
+    "workflow.version_approved", "workflow.version_rejected", "workflow.run_refused", "workflow.version_named",
 ];
 
 /// Whether a filter may name `action`.

@@ -150,7 +150,7 @@ test('a user changes their password and signs out other sessions', async ({ page
   await page.getByLabel('New password (at least 10 characters)').fill('a-new-password-1');
   await page.getByLabel('Repeat new password').fill('a-new-password-1');
   await page.getByRole('button', { name: 'Change password' }).click();
-  await expect(page.getByRole('alert')).toContainText('Current password: is not your current password');
+  await expect(page.getByRole('alert')).toContainText('Current password is incorrect');
 
   await page.getByLabel('Current password').fill('chronicle-demo');
   await page.getByLabel('New password (at least 10 characters)').fill('a-new-password-1');

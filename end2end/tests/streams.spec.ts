@@ -33,7 +33,7 @@ test('an owner streams the trail to a SIEM: secret once, live delivery, test eve
   // A bad URL is refused with a reason naming the field.
   await page.getByLabel('Receiver URL').fill('ftp://siem.example.com');
   await page.getByRole('button', { name: 'Add stream' }).click();
-  await expect(page.getByRole('alert')).toContainText('URL: must start with https:// or http://');
+  await expect(page.getByRole('alert')).toContainText('URL must start with https:// or http://');
 
   // Added: the signing secret shown once.
   await page.getByLabel('Receiver URL').fill(siem.url);

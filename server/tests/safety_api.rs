@@ -447,6 +447,9 @@ async fn every_listed_action_is_emitted() {
         let body = json!({ "name": "Covered, renamed", "nodes": [], "edges": [] });
         expect(send(As::Owner, Method::PUT, path.clone(), Some(body)).await, 200, "update");
         expect(send(As::Owner, Method::POST, format!("{path}/restore"), Some(json!({ "version": 1 }))).await, 200, "restore");
+        expect(send(As::Owner, Method::PATCH, format!("{path}/versions/1"), Some(json!({ "label": "Baseline" }))).await, 200, "name a version");
+        expect(send(As::Member, Method::PATCH, format!("{path}/versions/1"), Some(json!({ "label": "Mine" }))).await, 403, "a member names no version");
+        expect(send(As::Owner, Method::PATCH, format!("{path}/versions/1"), Some(json!({ "label": "x", "extra": 1 }))).await, 422, "unknown field");
         expect(send(As::Owner, Method::DELETE, path, None).await, 204, "delete");
         // Org settings.
         let settings = json!({ "capture_engagement_events": true });

@@ -18,7 +18,7 @@ pub async fn reauthenticate(db: &Db, user: &UserInfo, current_password: Option<&
     };
     let hash = users::find_by_email(db, &user.email).await?.map(|(_, h)| h);
     if !passwords::verify_password(password.to_owned(), hash).await {
-        return Err(ApiError::invalid("current_password", "is not your current password"));
+        return Err(ApiError::invalid("current_password", "is incorrect"));
     }
     Ok(())
 }

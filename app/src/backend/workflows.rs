@@ -639,6 +639,31 @@ pub async fn review(db: &Db, org_id: &str, id: &str, n: i64, decision: Decision,
     version_info(db, org_id, id, n).await
 }
 
+/// Names version `n` (an empty or absent label clears the name), so people find the versions
+/// that matter in the history. The version's content stays as it was.
+pub async fn name_version(db: &Db, org_id: &str, id: &str, n: i64, label: Option<&str>, by: &Acting<'_>) -> ApiResult<VersionInfo> {
+    let label = match label.map(str::trim).filter(|l| !l.is_empty()) {
+        Some(l) => Some(validate_name("label", l)?),
+        None => None,
+    };
+    let name: Option<(String,)> = sqlx::query_as("SELECT name FROM workflows WHERE id = $1 AND org_id = $2").bind(id).bind(org_id).fetch_optional(db.pool()).await?;
+    let (name,) = name.ok_or_else(|| ApiError::not_found("Workflow"))?;
+    let before: Option<(Option<String>,)> = sqlx::query_as("SELECT label FROM workflow_versions WHERE workflow_id = $1 AND version = $2")
+        .bind(id)
+        .bind(n)
+        .fetch_optional(db.pool())
+        .await?;
+    let (before,) = before.ok_or_else(|| ApiError::not_found(&format!("Version {n}")))?;
+    sqlx::query("UPDATE workflow_versions SET label = $1 WHERE workflow_id = $2 AND version = $3").bind(label.as_deref()).bind(id).bind(n).execute(db.pool()).await?;
+    let meta = json!({ "name": name, "version": n, "label": label });
+    let event = NewEvent::new(Some(org_id), "workflow.version_named", by.actor.clone(), "workflow", Some(id))
+        .metadata(meta)
+        .changes(&json!({ "label": before }), &json!({ "label": label }))
+        .client(by.client);
+    by.audit.record(event).await;
+    version_info(db, org_id, id, n).await
+}
+
 /// The person reviewing: keys cannot ([`crate::backend::access::Access::REVIEW_VERSIONS`]).
 pub fn reviewer(caller: &super::auth::Caller) -> ApiResult<Reviewer> {
     let person = caller.person()?;
@@ -684,6 +709,11 @@ pub async fn delete(db: &Db, org_id: &str, id: &str, by: &Acting<'_>) -> ApiResu
 
 /// Versions newest first. The cursor is opaque to clients: the last version number seen.
 pub async fn history(db: &Db, org_id: &str, id: &str, limit: Option<i64>, cursor: Option<&str>) -> ApiResult<HistoryPage> {
+    history_named(db, org_id, id, limit, cursor, None).await
+}
+
+/// As [`history`], only the versions whose name (label) contains `named`, in any case.
+pub async fn history_named(db: &Db, org_id: &str, id: &str, limit: Option<i64>, cursor: Option<&str>, named: Option<&str>) -> ApiResult<HistoryPage> {
     live_hash(db, org_id, id).await?;
     let limit = super::cursor::limit(limit)?;
     let before = match cursor.filter(|c| !c.is_empty()) {
@@ -714,9 +744,16 @@ pub async fn history(db: &Db, org_id: &str, id: &str, limit: Option<i64>, cursor
     let sql = format!(
         "SELECT v.version, v.name, v.content_hash, v.source, v.label, v.created_at, v.actor_type, v.actor_id, v.actor_label, v.actor_name, v.actor_email, \
          v.nodes_added, v.nodes_removed, v.nodes_changed, v.edges_added, v.edges_removed, {APPROVAL_COLUMNS} \
-         FROM workflow_versions v WHERE v.workflow_id = $1 AND v.version < $2 ORDER BY v.version DESC LIMIT $3"
+         FROM workflow_versions v WHERE v.workflow_id = $1 AND v.version < $2 {} ORDER BY v.version DESC LIMIT $3",
+        if named.is_some() { "AND LOWER(v.label) LIKE $4 ESCAPE '!'" } else { "" }
     );
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(before).bind(limit + 1).fetch_all(db.pool()).await?;
+    let mut query = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql)).bind(id).bind(before).bind(limit + 1);
+    if let Some(named) = named {
+        // The words as typed: LIKE's wildcards in them are plain characters.
+        let escaped: String = named.trim().to_lowercase().chars().flat_map(|c| if matches!(c, '%' | '_' | '!') { vec!['!', c] } else { vec![c] }).collect();
+        query = query.bind(format!("%{escaped}%"));
+    }
+    let rows: Vec<Row> = query.fetch_all(db.pool()).await?;
     let more = rows.len() as i64 > limit;
     let versions: Vec<VersionInfo> = rows
         .into_iter()
@@ -885,6 +922,43 @@ mod tests {
             assert_eq!(get(&db, &org, &w.id).await.unwrap_err().status(), 404);
             let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM workflow_versions WHERE workflow_id = $1").bind(&w.id).fetch_one(db.pool()).await.unwrap();
             assert_eq!(left, 0);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_version_is_named_found_by_its_name_and_renamed_or_cleared() {
+        for (backend, db) in test_databases().await {
+            let (org, actor) = setup(&db).await;
+            let (audit, client) = (recorder(&db), ClientInfo::default());
+            let by = Acting { actor: actor.clone(), client: &client, audit: &audit };
+            let w = save(&db, &org, None, input(definition("Fetch", 0.0)), &by, VersionSource::Create).await.unwrap().workflow;
+            for label in ["Fetch user", "Fetch all", "Fetch none"] {
+                save(&db, &org, Some(&w.id), input(definition(label, 0.0)), &by, VersionSource::Update).await.unwrap();
+            }
+            let named = name_version(&db, &org, &w.id, 2, Some("  Before the 50% LAUNCH "), &by).await.unwrap();
+            assert_eq!((named.version, named.label.as_deref()), (2, Some("Before the 50% LAUNCH")), "[{backend}] trimmed");
+            name_version(&db, &org, &w.id, 4, Some("After launch"), &by).await.unwrap();
+            let found = |q: &'static str| {
+                let db = db.clone();
+                let (org, id) = (org.clone(), w.id.clone());
+                async move { history_named(&db, &org, &id, None, None, Some(q)).await.unwrap().versions.iter().map(|v| v.version).collect::<Vec<_>>() }
+            };
+            assert_eq!(found("launch").await, [4, 2], "[{backend}] any case, newest first");
+            assert_eq!(found("50%").await, [2], "[{backend}] % is a character, not a wildcard");
+            assert_eq!(found("%").await, [2]);
+            assert_eq!(found("nothing").await, Vec::<i64>::new());
+            // Renamed, then cleared: the content and the version count stay.
+            name_version(&db, &org, &w.id, 2, Some("Baseline"), &by).await.unwrap();
+            assert_eq!(found("launch").await, [4]);
+            assert_eq!(name_version(&db, &org, &w.id, 2, Some(""), &by).await.unwrap().label, None);
+            assert_eq!(history(&db, &org, &w.id, None, None).await.unwrap().versions.len(), 4);
+            // Bad names, unknown versions and other orgs are refused.
+            let long = "x".repeat(101);
+            assert_eq!(name_version(&db, &org, &w.id, 2, Some(&long), &by).await.unwrap_err().field.as_deref(), Some("label"));
+            assert_eq!(name_version(&db, &org, &w.id, 2, Some("a\nb"), &by).await.unwrap_err().field.as_deref(), Some("label"));
+            assert_eq!(name_version(&db, &org, &w.id, 9, Some("x"), &by).await.unwrap_err().status(), 404);
+            let (other_org, _) = setup(&db).await;
+            assert_eq!(name_version(&db, &other_org, &w.id, 2, Some("x"), &by).await.unwrap_err().status(), 404);
         }
     }
 

@@ -1,15 +1,23 @@
 //! The workflow canvas: an SVG that shows nodes and edges, and — unless read-only — lets a
-//! person drag nodes, connect an output handle to an input handle, delete with the Delete
-//! key, pan (drag the background) and zoom (wheel). Every edit goes through `on_edit`.
+//! person drag nodes, connect an output handle to another node (mouse, pen or finger), delete
+//! with the Delete key, pan (drag the background) and zoom (wheel or pinch). Every edit goes
+//! through `on_edit`.
 
 use crate::workflow::catalog;
-use crate::workflow::{Definition, Edge, Node, Position};
+use crate::workflow::{Definition, Edge, Position};
 use leptos::html;
 use leptos::prelude::*;
 use std::collections::HashMap;
 
 pub const NODE_W: f64 = 180.0;
 pub const NODE_H: f64 = 56.0;
+/// The smallest zoom anything can reach, and the smallest "Fit" picks on a narrow canvas
+/// (a phone's): below it labels and handles are too small to read or touch.
+pub const MIN_ZOOM: f64 = 0.4;
+const MIN_FIT_ZOOM_NARROW: f64 = 0.75;
+pub const MAX_ZOOM: f64 = 3.0;
+/// Characters of a label that fit between the icon and the output handle.
+const LABEL_CHARS: usize = 17;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Selection {
@@ -17,11 +25,12 @@ pub enum Selection {
     Edge(String),
 }
 
-/// How a node compares with the current version while previewing another.
+/// How a node of a previewed version compares with the current version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mark {
-    Added,
+    /// Changed since this version.
     Changed,
+    /// Gone from the current version.
     Removed,
 }
 
@@ -52,22 +61,46 @@ enum Gesture {
     Pan { from: (f64, f64), start: Viewport },
     Drag { id: String, from: (f64, f64), start: Position, moved: bool },
     Connect { source: String, at: (f64, f64) },
+    /// Two fingers: the canvas point under their first midpoint follows the midpoint, and the
+    /// zoom follows their distance.
+    Pinch { distance: f64, anchor: (f64, f64), start: Viewport },
 }
 
-/// The canvas. `graph` is what it shows; `ghosts` are nodes drawn faded (removed since);
-/// `marks` highlight nodes; edits mutate `graph` only when `read_only` is false.
+fn midpoint_and_distance(a: (f64, f64), b: (f64, f64)) -> ((f64, f64), f64) {
+    (((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0), ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt().max(1.0))
+}
+
+/// The id of the node drawn at client point (x, y), if any: where a connection is dropped. A
+/// finger's pointer events all go to the handle it started on, so the target is found by place.
+fn node_at(x: f64, y: f64) -> Option<String> {
+    let el = document().element_from_point(x as f32, y as f32)?;
+    el.closest("[data-node-id]").ok().flatten()?.get_attribute("data-node-id")
+}
+
+/// A label shortened to what fits inside a node; the full text is in its title and name.
+pub fn fit_label(label: &str) -> String {
+    if label.chars().count() <= LABEL_CHARS {
+        return label.to_owned();
+    }
+    let kept: String = label.chars().take(LABEL_CHARS - 1).collect();
+    format!("{}…", kept.trim_end())
+}
+
+/// The canvas. `graph` is what it shows; `marks` highlight nodes; edits mutate `graph` only
+/// when `read_only` is false.
 #[component]
 pub fn Canvas(
     graph: RwSignal<Definition>,
     #[prop(into)] read_only: Signal<bool>,
     #[prop(into)] marks: Signal<HashMap<String, Mark>>,
-    #[prop(into)] ghosts: Signal<Vec<Node>>,
     selected: RwSignal<Option<Selection>>,
     view: RwSignal<Viewport>,
     on_edit: Callback<EditKind>,
 ) -> AnyView {
     let surface = NodeRef::<html::Div>::new();
     let gesture = RwSignal::new(None::<Gesture>);
+    // Fingers on the canvas now, by pointer id.
+    let touches = StoredValue::new(HashMap::<i32, (f64, f64)>::new());
 
     // Client coordinates → canvas coordinates.
     let to_canvas = move |cx: f64, cy: f64| {
@@ -79,8 +112,30 @@ pub fn Canvas(
         ((cx - left - v.x) / v.zoom, (cy - top - v.y) / v.zoom)
     };
 
+    let on_pointer_down = move |ev: web_sys::PointerEvent| {
+        if ev.pointer_type() != "touch" {
+            return;
+        }
+        touches.update_value(|t| {
+            t.insert(ev.pointer_id(), (ev.client_x() as f64, ev.client_y() as f64));
+        });
+        // A second finger turns whatever the first began into a pinch.
+        let pair: Vec<(f64, f64)> = touches.with_value(|t| t.values().copied().take(2).collect());
+        if let [a, b] = pair[..] {
+            let (mid, distance) = midpoint_and_distance(a, b);
+            gesture.set(Some(Gesture::Pinch { distance, anchor: to_canvas(mid.0, mid.1), start: view.get_untracked() }));
+        }
+    };
+
     let on_pointer_move = move |ev: web_sys::PointerEvent| {
         let (cx, cy) = (ev.client_x() as f64, ev.client_y() as f64);
+        if ev.pointer_type() == "touch" {
+            touches.update_value(|t| {
+                if let Some(p) = t.get_mut(&ev.pointer_id()) {
+                    *p = (cx, cy);
+                }
+            });
+        }
         match gesture.get_untracked() {
             Some(Gesture::Pan { from, start }) => {
                 view.set(Viewport { x: start.x + cx - from.0, y: start.y + cy - from.1, ..start });
@@ -98,12 +153,37 @@ pub fn Canvas(
             Some(Gesture::Connect { source, .. }) => {
                 gesture.set(Some(Gesture::Connect { source, at: to_canvas(cx, cy) }));
             }
+            Some(Gesture::Pinch { distance, anchor, start }) => {
+                let pair: Vec<(f64, f64)> = touches.with_value(|t| t.values().copied().take(2).collect());
+                let [a, b] = pair[..] else { return };
+                let (mid, now) = midpoint_and_distance(a, b);
+                let zoom = (start.zoom * now / distance).clamp(MIN_ZOOM, MAX_ZOOM);
+                let (left, top) = surface.get_untracked().map(|el| {
+                    let r = el.get_bounding_client_rect();
+                    (r.left(), r.top())
+                }).unwrap_or((0.0, 0.0));
+                view.set(Viewport { x: mid.0 - left - anchor.0 * zoom, y: mid.1 - top - anchor.1 * zoom, zoom });
+            }
             None => {}
         }
     };
-    let end_gesture = move |_| {
-        if let Some(Gesture::Drag { moved: true, .. }) = gesture.get_untracked() {
-            on_edit.run(EditKind::Cosmetic);
+    // A pointer lifted (or leaving the canvas): a drag is saved, a connection made when it
+    // ends over another node (on its input handle or anywhere on it).
+    let end_gesture = move |ev: web_sys::PointerEvent| {
+        touches.update_value(|t| {
+            t.remove(&ev.pointer_id());
+        });
+        match gesture.get_untracked() {
+            Some(Gesture::Drag { moved: true, .. }) => on_edit.run(EditKind::Cosmetic),
+            Some(Gesture::Connect { source, .. }) if ev.type_() == "pointerup" => {
+                if let Some(target) = node_at(ev.client_x() as f64, ev.client_y() as f64).filter(|t| *t != source) {
+                    connect(graph, &source, &target);
+                    on_edit.run(EditKind::Semantic);
+                }
+            }
+            // One finger of two lifted: the other one does nothing more until lifted too.
+            Some(Gesture::Pinch { .. }) if touches.with_value(|t| !t.is_empty()) => return,
+            _ => {}
         }
         gesture.set(None);
     };
@@ -112,7 +192,7 @@ pub fn Canvas(
         ev.prevent_default();
         let v = view.get_untracked();
         let factor = if ev.delta_y() < 0.0 { 1.1 } else { 1.0 / 1.1 };
-        let zoom = (v.zoom * factor).clamp(0.2, 3.0);
+        let zoom = (v.zoom * factor).clamp(MIN_ZOOM, MAX_ZOOM);
         let (px, py) = to_canvas(ev.client_x() as f64, ev.client_y() as f64);
         // Zoom around the pointer: the canvas point under it stays put.
         view.set(Viewport { x: v.x + px * (v.zoom - zoom), y: v.y + py * (v.zoom - zoom), zoom });
@@ -175,8 +255,10 @@ pub fn Canvas(
             tabindex="0"
             role="application"
             aria-label="Workflow canvas"
+            on:pointerdown=on_pointer_down
             on:pointermove=on_pointer_move
             on:pointerup=end_gesture
+            on:pointercancel=end_gesture
             on:pointerleave=end_gesture
             on:wheel=on_wheel
             on:keydown=on_key
@@ -197,13 +279,6 @@ pub fn Canvas(
                     }
                 ></rect>
                 <g transform=move || { let v = view.get(); format!("translate({} {}) scale({})", v.x, v.y, v.zoom) }>
-                    {move || ghosts.get().into_iter().map(|n| view! {
-                        <g class="node ghost" transform=format!("translate({} {})", n.position.x, n.position.y) aria-label=format!("Removed node {}", n.data.label)>
-                            <rect width=NODE_W height=NODE_H rx="8"></rect>
-                            <text x="14" y="34" class="node-icon">{catalog::spec(&n.kind).map(|s| s.icon).unwrap_or("?")}</text>
-                            <text x="44" y="34" class="node-label">{n.data.label.clone()}</text>
-                        </g>
-                    }).collect_view()}
                     <For each=edge_paths key=|(id, d)| (id.clone(), d.clone()) let:edge>
                         {
                             let (id, d) = edge;
@@ -225,7 +300,7 @@ pub fn Canvas(
                         _ => None,
                     }}
                     <For each=node_ids key=|id| id.clone() let:id>
-                        <CanvasNode id graph read_only marks selected gesture on_edit/>
+                        <CanvasNode id graph read_only marks selected gesture/>
                     </For>
                 </g>
             </svg>
@@ -242,7 +317,6 @@ fn CanvasNode(
     marks: Signal<HashMap<String, Mark>>,
     selected: RwSignal<Option<Selection>>,
     gesture: RwSignal<Option<Gesture>>,
-    on_edit: Callback<EditKind>,
 ) -> impl IntoView {
     let node = {
         let id = id.clone();
@@ -263,17 +337,21 @@ fn CanvasNode(
         let id = id.clone();
         move || selected.set(Some(Selection::Node(id.clone())))
     };
-    let (id_drag, id_connect, id_drop) = (id.clone(), id.clone(), id.clone());
+    let (id_drag, id_connect) = (id.clone(), id.clone());
     view! {
         <g
             class="node"
             class:selected=is_selected
-            class:added=move || mark.get() == Some(Mark::Added)
             class:changed=move || mark.get() == Some(Mark::Changed)
+            class:removed=move || mark.get() == Some(Mark::Removed)
             transform=move || { let p = pos(); format!("translate({} {})", p.x, p.y) }
             tabindex="0"
             role="button"
-            aria-label=move || format!("Node {}", label())
+            aria-label=move || match mark.get() {
+                Some(Mark::Removed) => format!("Node {} (removed since)", label()),
+                Some(Mark::Changed) => format!("Node {} (changed since)", label()),
+                None => format!("Node {}", label()),
+            }
             data-node-id=id.clone()
             on:focus={ let select = select.clone(); move |_| select() }
             on:pointerdown=move |ev: web_sys::PointerEvent| {
@@ -291,22 +369,9 @@ fn CanvasNode(
         >
             <rect width=NODE_W height=NODE_H rx="8"></rect>
             <text x="14" y="34" class="node-icon">{icon}</text>
-            <text x="44" y="34" class="node-label">{label}</text>
-            <circle
-                class="handle in"
-                cx="0"
-                cy=NODE_H / 2.0
-                r="7"
-                on:pointerup=move |_| {
-                    if let Some(Gesture::Connect { source, .. }) = gesture.get_untracked() {
-                        gesture.set(None);
-                        if source != id_drop {
-                            connect(graph, &source, &id_drop);
-                            on_edit.run(EditKind::Semantic);
-                        }
-                    }
-                }
-            ></circle>
+            <title>{label}</title>
+            <text x="44" y="34" class="node-label">{move || fit_label(&label())}</text>
+            <circle class="handle in" cx="0" cy=NODE_H / 2.0 r="7"></circle>
             <circle
                 class="handle out"
                 cx=NODE_W
@@ -377,6 +442,7 @@ pub fn fit(d: &Definition, width: f64, height: f64) -> Viewport {
     let max_x = d.nodes.iter().map(|n| n.position.x + NODE_W).fold(f64::NEG_INFINITY, f64::max);
     let max_y = d.nodes.iter().map(|n| n.position.y + NODE_H).fold(f64::NEG_INFINITY, f64::max);
     let pad = 40.0;
-    let zoom = ((width - 2.0 * pad) / (max_x - min_x)).min((height - 2.0 * pad) / (max_y - min_y)).clamp(0.2, 1.0);
+    let least = if width < 600.0 { MIN_FIT_ZOOM_NARROW } else { MIN_ZOOM };
+    let zoom = ((width - 2.0 * pad) / (max_x - min_x)).min((height - 2.0 * pad) / (max_y - min_y)).clamp(least, 1.0);
     Viewport { x: pad - min_x * zoom, y: pad - min_y * zoom, zoom }
 }

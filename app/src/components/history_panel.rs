@@ -1,13 +1,13 @@
-//! The Version history overlay: a timeline of versions newest first (infinite scroll), the
-//! selected version's change list, a compare picker, "View on canvas", and — beside a
-//! member's pending version, for owners and admins other than its author — Approve and
-//! Reject (four eyes).
+//! The Version history overlay: a timeline of versions newest first (infinite scroll), found by
+//! name, the selected version's change list and name, a compare picker, "View on canvas",
+//! and — beside a member's pending version, for owners and admins other than its author —
+//! Approve and Reject (four eyes).
 
 use super::diff_view::DiffView;
 use super::time::RelativeTime;
 use crate::error::ApiError;
 use crate::model::{ApprovalState, VersionInfo, VersionSource};
-use crate::server_fns::workflows::{compare_versions, review_version, workflow_history, workflow_version_change};
+use crate::server_fns::workflows::{compare_versions, name_version, review_version, workflow_history, workflow_version_change};
 use crate::workflow::WorkflowDiff;
 use leptos::html;
 use leptos::prelude::*;
@@ -39,6 +39,10 @@ pub fn HistoryPanel(
     let detail = RwSignal::new(None::<Detail>);
     let compare_from = RwSignal::new(None::<i64>);
     let compare_to = RwSignal::new(None::<i64>);
+    // The name searched for ("" for every version); a new search starts the list again.
+    let search = RwSignal::new(String::new());
+    // The version last named here, for its "Name saved." (the form is drawn again with the name).
+    let just_named = RwSignal::new(None::<i64>);
     let dialog = NodeRef::<html::Div>::new();
     // How many runs each version had (the panel opens in the browser: a local resource).
     let runs = {
@@ -54,9 +58,12 @@ pub fn HistoryPanel(
                 return;
             }
             loading.set(true);
-            let (org, id, cursor) = (org.clone(), id.clone(), next_cursor.get_untracked());
+            let (org, id, cursor, named) = (org.clone(), id.clone(), next_cursor.get_untracked(), search.get_untracked());
             spawn_local(async move {
-                match workflow_history(org, id, cursor).await {
+                let asked = named.clone();
+                match workflow_history(org, id, cursor, Some(named)).await {
+                    // A newer search has started meanwhile: its answer is the one that counts.
+                    Ok(_) if search.try_get_untracked().as_ref() != Some(&asked) => return,
                     Ok(page) => {
                         let first = versions.with_untracked(Vec::is_empty);
                         versions.update(|v| v.extend(page.versions));
@@ -75,6 +82,26 @@ pub fn HistoryPanel(
         }
     };
     let load_first = load_more.clone();
+    let search_again = {
+        let load = load_more.clone();
+        move |named: String| {
+            search.set(named);
+            versions.set(Vec::new());
+            next_cursor.set(None);
+            done.set(false);
+            loading.set(false);
+            load();
+        }
+    };
+    // A version was named here: its entry shows the new name.
+    let named = Callback::new(move |info: VersionInfo| {
+        versions.update(|v| {
+            if let Some(slot) = v.iter_mut().find(|x| x.version == info.version) {
+                *slot = info.clone();
+            }
+        });
+        just_named.set(Some(info.version));
+    });
     // Load the first page once; focus the dialog once it is in the page.
     Effect::new(move |first_run: Option<()>| {
         if first_run.is_none() {
@@ -157,8 +184,13 @@ pub fn HistoryPanel(
                 <button type="button" class="close" on:click=move |_| on_close.run(())>"Close"</button>
             </header>
             <div class="overlay-body">
+                <div class="timeline-pane">
+                <label class="timeline-search">"Find a named version"
+                    <input type="search" placeholder="e.g. launch" prop:value=move || search.get()
+                        on:change=move |ev| search_again(event_target_value(&ev))/>
+                </label>
                 <ol class="timeline" aria-label="Versions" on:scroll=on_scroll>
-                    <For each=move || versions.get() key=|v| (v.version, v.approval.state) let:v>
+                    <For each=move || versions.get() key=|v| (v.version, v.approval.state, v.label.clone()) let:v>
                         {
                             let n = v.version;
                             let is_current = move || current_version.get() == n;
@@ -178,7 +210,7 @@ pub fn HistoryPanel(
                                         <RelativeTime at=v.created_at.clone()/>
                                         {move || match runs_of(n) {
                                             0 => None,
-                                            k => Some(view! { <span class="badge runs">{if k == 1 { "1 run".to_owned() } else { format!("{k} runs") }}</span> }),
+                                            k => Some(view! { <span class="badge runs">{super::count::count(k, "run")}</span> }),
                                         }}
                                         {approval_badge(v.approval.state)}
                                         {v.label.clone().map(|l| view! { <span class="version-label">{l}</span> })}
@@ -190,6 +222,9 @@ pub fn HistoryPanel(
                     <li class="timeline-foot">
                         {move || if loading.get() {
                             view! { <span class="muted">"Loading…"</span> }.into_any()
+                        } else if done.get() && !search.get().trim().is_empty() {
+                            let n = versions.with(Vec::len) as i64;
+                            view! { <span class="muted">{format!("{} named like “{}”.", super::count::count(n, "version"), search.get().trim())}</span> }.into_any()
                         } else if done.get() {
                             view! { <span class="muted">"That's the first version."</span> }.into_any()
                         } else {
@@ -198,19 +233,26 @@ pub fn HistoryPanel(
                         }}
                     </li>
                 </ol>
+                </div>
                 <section class="version-detail" aria-live="polite">
                     {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e.for_people()}</p> })}
                     {move || match detail.get() {
                         Some(Detail::Compare(a, b)) => view! { <h3>{format!("Changes from v{a} to v{b}")}</h3> }.into_any(),
                         _ => selected_info().map(|v| {
                             let info = v.clone();
+                            let is_current = v.version == current_version.get_untracked();
                             let may_review = v.approval.state == ApprovalState::Pending && v.actor.id.is_some() && v.actor.id != viewer;
                             view! {
                                 <h3>{format!("Version {} · {}", v.version, v.actor.name.clone().unwrap_or(v.actor.label.clone()))} " " {approval_badge(v.approval.state)}</h3>
                                 {approval_note(&v)}
                                 {may_review.then(|| view! { <Review org=org_r.clone() id=id_r.clone() version=v.version on_done=reviewed error/> })}
+                                <NameForm org=org_r.clone() id=id_r.clone() version=v.version label=v.label.clone().unwrap_or_default() on_done=named just_named error/>
                                 <p class="muted">"Changes against the version before it."</p>
-                                <button type="button" class="primary" on:click=move |_| on_preview.run(info.clone())>"View on canvas"</button>
+                                {if is_current {
+                                    view! { <p class="muted">"This is the current version: the editor shows it."</p> }.into_any()
+                                } else {
+                                    view! { <button type="button" class="primary" on:click=move |_| on_preview.run(info.clone())>"View on canvas"</button> }.into_any()
+                                }}
                             }.into_any()
                         }).unwrap_or_else(|| ().into_any()),
                     }}
@@ -252,6 +294,47 @@ fn approval_note(v: &VersionInfo) -> Option<AnyView> {
             Some(view! { <p class="muted">{format!("Approved by {by}")}</p> }.into_any())
         }
         ApprovalState::Approved => None,
+    }
+}
+
+/// The version's name: set, changed or (emptied) cleared.
+#[component]
+fn NameForm(
+    org: String,
+    id: String,
+    version: i64,
+    label: String,
+    on_done: Callback<VersionInfo>,
+    just_named: RwSignal<Option<i64>>,
+    error: RwSignal<Option<ApiError>>,
+) -> impl IntoView {
+    let text = RwSignal::new(label);
+    let busy = RwSignal::new(false);
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (org, id, label) = (org.clone(), id.clone(), text.get_untracked());
+        busy.set(true);
+        just_named.set(None);
+        error.set(None);
+        spawn_local(async move {
+            match name_version(org, id, version, label).await {
+                Ok(info) => on_done.run(info),
+                Err(e) => {
+                    error.try_set(Some(e));
+                }
+            }
+            busy.try_set(false);
+        });
+    };
+    view! {
+        <form class="version-name-form" on:submit=save>
+            <label>"Version name"
+                <input type="text" maxlength="100" placeholder="e.g. Before the launch" prop:value=move || text.get()
+                    on:input=move |ev| text.set(event_target_value(&ev))/>
+            </label>
+            <button type="submit" disabled=move || busy.get()>"Save name"</button>
+            <Show when=move || just_named.get() == Some(version)><span class="form-ok" role="status">"Name saved."</span></Show>
+        </form>
     }
 }
 

@@ -24,8 +24,10 @@ pub fn SecretReveal(
         <div class="secret-reveal" role="status">
             <p><strong>{heading}</strong>" Copy it now: you won't see it again."</p>
             <div class="secret-row">
-                <input type="text" readonly class="secret" aria-label=format!("New {what}") prop:value=secret
-                    on:focus=|ev| { let _ = event_target::<web_sys::HtmlInputElement>(&ev).select(); }/>
+                // A wrapping box tall enough for every glyph: a one-line input clips a
+                // monospace underscore and scrolls a long key out of sight.
+                <textarea readonly class="secret" rows="2" spellcheck="false" aria-label=format!("New {what}") prop:value=secret
+                    on:focus=|ev| { let _ = event_target::<web_sys::HtmlTextAreaElement>(&ev).select(); }></textarea>
                 <button type="button" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy" }}</button>
                 <button type="button" class="primary" on:click=move |_| on_done()>"Done"</button>
             </div>

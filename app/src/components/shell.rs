@@ -108,8 +108,9 @@ pub fn Shell() -> impl IntoView {
         },
     );
     view! {
+        <a class="skip-link" href="#content">"Skip to content"</a>
         {header}
-        <main class="page"><Outlet/></main>
+        <main class="page" id="content" tabindex="-1"><Outlet/></main>
     }
 }
 
@@ -150,9 +151,17 @@ fn Header(info: SessionInfo) -> impl IntoView {
     let navigate = use_navigate();
     // Below ~720 px the navigation folds behind a Menu button; moving to a page folds it again.
     let menu_open = RwSignal::new(false);
-    Effect::new(move |_| {
+    // A page reached from the menu starts with the focus on its content, not in the menu.
+    Effect::new(move |before: Option<()>| {
         pathname.track();
         menu_open.set(false);
+        let in_menu = document().active_element().is_some_and(|el| el.closest("#mainnav").ok().flatten().is_some());
+        if before.is_some() && in_menu {
+            if let Some(main) = document().get_element_by_id("content") {
+                use leptos::wasm_bindgen::JsCast;
+                let _ = main.unchecked_into::<web_sys::HtmlElement>().focus();
+            }
+        }
     });
     view! {
         <header class="topbar" class:menu-open=move || menu_open.get()>

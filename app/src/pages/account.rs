@@ -64,7 +64,7 @@ fn SessionList(password_changed: Signal<usize>) -> impl IntoView {
                 }>"Sign out all other sessions"</button>
             </div>
             {move || revoke.value().get().map(|r| match r {
-                Ok(n) => view! { <p class="ok" role="status">{format!("{n} session{} signed out.", if n == 1 { "" } else { "s" })}</p> }.into_any(),
+                Ok(n) => view! { <p class="ok" role="status">{format!("{} signed out.", crate::components::count::count(n as i64, "session"))}</p> }.into_any(),
                 Err(e) => view! { <p class="form-error" role="alert">{e.for_people()}</p> }.into_any(),
             })}
             <Transition fallback=|| view! { <p class="loading">"Loading sessions…"</p> }>

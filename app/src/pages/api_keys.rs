@@ -200,7 +200,7 @@ fn CreateKeyForm(org: Option<String>, create: ServerAction<CreateKey>, form: Key
 #[component]
 fn KeyTable(keys: Vec<ApiKey>, org: Option<String>, revoke: ServerAction<RevokeKey>) -> impl IntoView {
     view! {
-        <table class="table keys">
+        <table class="table keys cards">
             <thead><tr>
                 <th>"Name"</th><th>"Key"</th><th>"Scopes"</th><th>"Created"</th><th>"Last used"</th><th>"Expires"</th><th>"Status"</th>
             </tr></thead>
@@ -215,13 +215,13 @@ fn KeyTable(keys: Vec<ApiKey>, org: Option<String>, revoke: ServerAction<RevokeK
                     let expired = k.expires_at.as_deref().is_some_and(crate::components::time::is_past);
                     view! {
                         <tr class:revoked=k.revoked_at.is_some()>
-                            <td>{k.name.clone()}</td>
+                            <td class="key">{k.name.clone()}</td>
                             <td><code>{k.display.clone()}</code></td>
-                            <td>{k.scopes.join(", ")}</td>
-                            <td><RelativeTime at=k.created_at.clone()/>" by "{k.created_by.name.clone()}</td>
-                            <td><TimeOrNever at=k.last_used_at.clone()/></td>
-                            <td><TimeOrNever at=k.expires_at.clone()/></td>
-                            <td>{match (k.revoked_at.clone(), expired) {
+                            <td data-label="Scopes">{k.scopes.join(", ")}</td>
+                            <td data-label="Created"><RelativeTime at=k.created_at.clone()/>" by "{k.created_by.name.clone()}</td>
+                            <td data-label="Last used"><TimeOrNever at=k.last_used_at.clone()/></td>
+                            <td data-label="Expires"><TimeOrNever at=k.expires_at.clone()/></td>
+                            <td class="row-actions">{match (k.revoked_at.clone(), expired) {
                                 (Some(t), _) => view! { <span class="badge">"Revoked "<RelativeTime at=t/></span> }.into_any(),
                                 (None, true) => view! { <span class="badge">"Expired"</span> }.into_any(),
                                 (None, false) => view! {

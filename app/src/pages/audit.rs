@@ -1,4 +1,5 @@
 use crate::components::audit_pager::{audit_pager, LoadMore};
+use crate::components::count::count;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::shell::RoleGate;
 use crate::components::time::RelativeTime;
@@ -75,7 +76,7 @@ pub fn AuditExplorerPage() -> impl IntoView {
                             <p class="empty-state">"No events match these filters."</p>
                         }.into_any(),
                         Ok(page) => view! {
-                            <table class="table audit">
+                            <table class="table audit cards">
                                 <thead><tr>
                                     <th><span class="visually-hidden">"Details"</span></th>
                                     <th>"Time"</th><th>"Actor"</th><th>"Action"</th><th>"Resource"</th><th>"IP"</th>
@@ -149,10 +150,31 @@ fn FilterForm(org: Memo<String>, filters: Memo<AuditQuery>) -> impl IntoView {
         set_until.set(String::new());
         go(AuditQuery::default());
     };
+    // The open list closes on Escape and on a click or tap outside it; that click lands on a
+    // backdrop, so it never ticks or presses what lies underneath.
+    let (menu_open, set_menu_open) = signal(false);
+    let close_menu = move || {
+        if let Some(menu) = action_menu.get_untracked() {
+            let _ = menu.remove_attribute("open");
+        }
+        set_menu_open.set(false);
+    };
     view! {
         <form class="filters" on:submit=apply aria-label="Filters">
-            <details class="action-filter" node_ref=action_menu>
+            <details class="action-filter" node_ref=action_menu
+                on:toggle=move |_| set_menu_open.set(action_menu.get_untracked().is_some_and(|m| m.has_attribute("open")))
+                on:keydown=move |ev| if ev.key() == "Escape" && menu_open.get_untracked() {
+                    ev.prevent_default();
+                    close_menu();
+                    if let Some(summary) = action_menu.get_untracked().and_then(|m| m.query_selector("summary").ok().flatten()) {
+                        use leptos::wasm_bindgen::JsCast;
+                        let _ = summary.unchecked_into::<web_sys::HtmlElement>().focus();
+                    }
+                }>
                 <summary>{move || match actions.get().len() { 0 => "Actions: all".to_owned(), n => format!("Actions: {n} selected") }}</summary>
+                <Show when=move || menu_open.get()>
+                    <div class="popup-backdrop" on:click=move |ev| { ev.prevent_default(); close_menu(); }></div>
+                </Show>
                 <div class="action-options">
                     {AUDIT_ACTIONS.into_iter().map(|a| view! {
                         <label class="check">
@@ -221,8 +243,9 @@ fn show_value(v: &serde_json::Value) -> String {
 fn EventRows(event: AuditEvent) -> impl IntoView {
     let (open, set_open) = signal(false);
     let actor_email = event.actor.email.clone();
-    // A resource reads by its name where the event carries one; the id stays on hover.
-    let name = event.metadata.get("name").and_then(|n| n.as_str()).map(str::to_owned);
+    // A resource reads by what the event names it by (its name, a stream's URL, the email a
+    // sign-in tried); the id stays on hover.
+    let name = ["name", "url", "email"].iter().find_map(|k| event.metadata.get(*k).and_then(|n| n.as_str())).map(str::to_owned);
     let resource_id = event.resource.id.clone().unwrap_or_default();
     // Signing in and out is about the actor themselves.
     let name = name.or_else(|| (event.resource.id.is_some() && event.resource.id == event.actor.id).then(|| event.actor.name.clone().unwrap_or_else(|| event.actor.label.clone())));
@@ -239,24 +262,36 @@ fn EventRows(event: AuditEvent) -> impl IntoView {
         .map(|m| m.iter().map(|(k, v)| (k.clone(), show_value(v))).collect())
         .unwrap_or_default();
     let user_agent = event.user_agent.clone();
+    let expand = NodeRef::<leptos::html::Button>::new();
+    // A key is named once, by its label, and marked as a key.
+    let (actor, is_key) = match event.actor.kind.as_str() {
+        "api_key" => (event.actor.label.clone(), true),
+        _ => (event.actor.name.clone().unwrap_or_else(|| event.actor.label.clone()), false),
+    };
     view! {
-        <tbody class="event" class:open=open>
+        <tbody class="event" class:open=open
+            on:keydown=move |ev| if ev.key() == "Escape" && open.get_untracked() {
+                set_open.set(false);
+                if let Some(button) = expand.get_untracked() {
+                    let _ = button.focus();
+                }
+            }>
             <tr>
-                <td>
-                    <button type="button" class="expand" aria-label=label aria-expanded=move || open.get().to_string()
+                <td class="expand-cell">
+                    <button type="button" class="expand" node_ref=expand aria-label=label aria-expanded=move || open.get().to_string()
                         on:click=move |_| set_open.update(|o| *o = !*o)>
                         {move || if open.get() { "▾" } else { "▸" }}
                     </button>
                 </td>
-                <td><RelativeTime at=event.created_at.clone()/></td>
-                <td>
-                    <span class="actor-name">{event.actor.name.clone().unwrap_or_else(|| event.actor.label.clone())}</span>
+                <td class="time" data-label="Time"><RelativeTime at=event.created_at.clone()/></td>
+                <td class="actor" data-label="Actor">
+                    <span class="actor-name">{actor}</span>
                     {actor_email.map(|e| view! { <span class="muted actor-email">" "{e}</span> })}
-                    {(event.actor.kind == "api_key").then(|| view! { <span class="badge">{event.actor.label.clone()}</span> })}
+                    {is_key.then(|| view! { " "<span class="badge">"API key"</span> })}
                 </td>
-                <td><code>{event.action.clone()}</code></td>
+                <td class="action"><code>{event.action.clone()}</code></td>
                 <td class="resource" title=resource_id>{resource}</td>
-                <td>{event.ip.clone().unwrap_or_default()}</td>
+                <td class="ip" data-label="IP">{event.ip.clone().unwrap_or_default()}</td>
             </tr>
             <Show when=move || open.get()>
                 <tr class="details">
@@ -307,7 +342,7 @@ fn IntegrityPanel(org: Memo<String>) -> impl IntoView {
             </button>
             <div role="status" aria-live="polite">
                 {move || verify.value().get().map(|result| match result {
-                    Ok(r) if r.ok => view! { <p class="form-ok">{format!("Verified: {} events and {} checkpoints, all intact.", r.events_checked, r.checkpoints_checked)}</p> }.into_any(),
+                    Ok(r) if r.ok => view! { <p class="form-ok">{format!("Verified: {} and {}, all intact.", count(r.events_checked, "event"), count(r.checkpoints_checked, "checkpoint"))}</p> }.into_any(),
                     Ok(r) => view! { <p class="form-error">{format!("Broken at event {}: {}", r.first_bad_seq.unwrap_or_default(), r.reason.unwrap_or_default())}</p> }.into_any(),
                     Err(e) => view! { <p class="form-error">{e.for_people()}</p> }.into_any(),
                 })}

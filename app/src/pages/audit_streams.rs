@@ -132,7 +132,7 @@ fn StreamRow(stream: AuditStream, org: Memo<String>, delete: ServerAction<Delete
             <td class="stream-url"><code>{stream.url.clone()}</code><br/><span class="muted">"Added "<RelativeTime at=stream.created_at.clone()/></span></td>
             <td>{if stream.format == "ocsf" { "OCSF 1.5.0" } else { "JSON" }}</td>
             <td><span class=class>{label}</span></td>
-            <td>{if stream.lag == 1 { "1 event".to_owned() } else { format!("{} events", stream.lag) }}</td>
+            <td>{crate::components::count::count(stream.lag, "event")}</td>
             <td>{stream.delivered}</td>
             <td><TimeOrNever at=stream.last_success_at.clone()/></td>
             <td>

@@ -3,8 +3,9 @@
 //! events themselves, filtered by kind.
 
 use crate::components::error_panel::ErrorPanel;
+use crate::components::shell::RoleGate;
 use crate::components::time::RelativeTime;
-use crate::model::{EngagementEvent, EngagementQuery, EngagementSummary, ENGAGEMENT_EVENTS};
+use crate::model::{Role, EngagementEvent, EngagementQuery, EngagementSummary, ENGAGEMENT_EVENTS};
 use crate::server_fns::engagement::{list_engagement, workflow_engagement};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -34,8 +35,10 @@ pub fn EngagementPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
     let summary = Resource::new(move || (org.get(), id.get()), |(org, id)| workflow_engagement(org, id));
+    // One refusal for someone who may not see it, not one per panel.
     view! {
         <Title text="Engagement · Chronicle"/>
+        <RoleGate min=Role::Admin>
         <section class="panel" aria-labelledby="engagement-title">
             <p class="breadcrumb"><A href=move || format!("/orgs/{}/workflows/{}", org.get(), id.get())>"← Back to the workflow"</A></p>
             <h1 id="engagement-title">"Email engagement"</h1>
@@ -56,6 +59,7 @@ pub fn EngagementPage() -> impl IntoView {
             </Transition>
         </section>
         <EventList org id/>
+        </RoleGate>
     }
 }
 

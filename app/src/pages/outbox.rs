@@ -1,5 +1,7 @@
 use crate::components::error_panel::ErrorPanel;
 use crate::components::mail_list::MailList;
+use crate::components::shell::RoleGate;
+use crate::model::Role;
 use crate::server_fns::audit::list_outbox;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -12,6 +14,7 @@ pub fn OutboxPage() -> impl IntoView {
     let mail = Resource::new(move || org.get(), list_outbox);
     view! {
         <Title text="Outbox · Chronicle"/>
+        <RoleGate min=Role::Owner>
         <section class="panel">
             <h1>"Outbox"</h1>
             <p class="muted">"Security alerts sent to this organisation's owners. Without an SMTP relay (SMTP_URL) they stay here, pending."</p>
@@ -25,5 +28,6 @@ pub fn OutboxPage() -> impl IntoView {
                 })}
             </Transition>
         </section>
+        </RoleGate>
     }
 }

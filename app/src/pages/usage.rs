@@ -44,7 +44,7 @@ pub fn UsagePage() -> impl IntoView {
                             let share = if u.storage_quota_bytes > 0 { (u.storage_used_bytes as f64 / u.storage_quota_bytes as f64).min(1.0) } else { 1.0 };
                             let level = if share >= 0.9 { "bar-fill danger" } else if share >= 0.75 { "bar-fill warn" } else { "bar-fill" };
                             view! {
-                                <dl class="facts">
+                                <dl class="facts tiles">
                                     <div><dt>"Plan"</dt><dd class="plan">{u.plan.clone()}</dd></div>
                                     <div><dt>"Billing status"</dt><dd class=format!("billing-status {}", u.billing_status)>{if u.billing_status == "past_due" { "Past due: the last payment failed" } else { "Active" }}</dd></div>
                                     <div><dt>"Seats"</dt><dd>{u.seats.map_or("—".to_owned(), |s| s.to_string())}</dd></div>

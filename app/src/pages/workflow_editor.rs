@@ -2,7 +2,7 @@
 //! version history with read-only preview and restore.
 
 use crate::components::autosave::{Outcome, Saver, Snapshot, Waiting};
-use crate::components::canvas::{delete_selection, fit, Canvas, EditKind, Mark, Selection, Viewport, NODE_H, NODE_W};
+use crate::components::canvas::{delete_selection, fit, Canvas, EditKind, Mark, Selection, Viewport, MAX_ZOOM, MIN_ZOOM, NODE_H, NODE_W};
 use crate::components::error_panel::ErrorPanel;
 use crate::components::history_panel::HistoryPanel;
 use crate::components::node_panel::NodePanel;
@@ -69,12 +69,13 @@ enum SaveState {
     Conflict { message: String, current: i64 },
 }
 
-/// What is being previewed: the version, its snapshot, and how it differs from now.
+/// What is being previewed: the version, and how it differs from now: its nodes changed or
+/// removed since are marked; nodes added since are not in it, so they are only named.
 #[derive(Debug, Clone)]
 struct Preview {
     info: VersionInfo,
     marks: HashMap<String, Mark>,
-    ghosts: Vec<Node>,
+    added_since: Vec<String>,
 }
 
 #[component]
@@ -250,12 +251,23 @@ fn Editor(workflow: Workflow, role: Role, user_id: Option<String>) -> AnyView {
         q.get("preview").or_else(|| q.get("version")).and_then(|v| v.parse::<i64>().ok()).filter(|_| role >= Role::Admin)
     });
     let on_preview = Callback::new(move |info: VersionInfo| go.run((format!("?preview={}", info.version), false)));
+    // A member's link to a version opens the live workflow, and says so.
+    if role < Role::Admin && query.with_untracked(|q| q.get("preview").or_else(|| q.get("version")).is_some()) {
+        notice.set(Some("Earlier versions are shown to owners and admins only: this is the current workflow.".into()));
+    }
     let (org_p, id_p) = (org.clone(), id.clone());
     Effect::new(move |_| {
         let Some(n) = asked_preview.get() else {
             preview.set(None);
             return;
         };
+        // The current version is what the editor shows: nothing to preview or restore.
+        if n == version.get_untracked() && save_state.get_untracked() != SaveState::Pending {
+            preview.set(None);
+            notice.set(Some(format!("Version {n} is the current version: it is what the editor shows.")));
+            go.run((String::new(), true));
+            return;
+        }
         if preview.with_untracked(|p| p.as_ref().map(|p| p.info.version)) == Some(n) {
             return;
         }
@@ -269,16 +281,14 @@ fn Editor(workflow: Workflow, role: Role, user_id: Option<String>) -> AnyView {
                 // Still the version asked for (Back may have moved on meanwhile).
                 Ok((info, old)) if asked_preview.try_get_untracked().flatten() == Some(n) => {
                     let old = Definition { nodes: old.nodes, edges: old.edges };
-                    let now = graph.get_untracked();
-                    let d = diff(&now, &old);
+                    let since = diff(&old, &graph.get_untracked());
                     let mut marks = HashMap::new();
-                    marks.extend(d.nodes_added.iter().map(|n| (n.id.clone(), Mark::Added)));
-                    marks.extend(d.nodes_changed.iter().map(|n| (n.id.clone(), Mark::Changed)));
-                    let gone: Vec<&str> = d.nodes_removed.iter().map(|n| n.id.as_str()).collect();
-                    let ghosts = now.nodes.iter().filter(|n| gone.contains(&n.id.as_str())).cloned().collect();
+                    marks.extend(since.nodes_removed.iter().map(|n| (n.id.clone(), Mark::Removed)));
+                    marks.extend(since.nodes_changed.iter().map(|n| (n.id.clone(), Mark::Changed)));
+                    let added_since = since.nodes_added.iter().map(|n| n.label.clone()).collect();
                     preview_graph.set(old);
                     selected.set(None);
-                    preview.set(Some(Preview { info, marks, ghosts }));
+                    preview.set(Some(Preview { info, marks, added_since }));
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -404,8 +414,8 @@ fn Editor(workflow: Workflow, role: Role, user_id: Option<String>) -> AnyView {
                 </label>
                 <span role="status" aria-live="polite">{status}</span>
                 <div class="toolbar-actions">
-                    <button type="button" on:click=move |_| view_port.update(|v| v.zoom = (v.zoom * 1.2).min(3.0))>"Zoom in"</button>
-                    <button type="button" on:click=move |_| view_port.update(|v| v.zoom = (v.zoom / 1.2).max(0.2))>"Zoom out"</button>
+                    <button type="button" on:click=move |_| view_port.update(|v| v.zoom = (v.zoom * 1.2).min(MAX_ZOOM))>"Zoom in"</button>
+                    <button type="button" on:click=move |_| view_port.update(|v| v.zoom = (v.zoom / 1.2).max(MIN_ZOOM))>"Zoom out"</button>
                     <button type="button" on:click=move |_| fit_click()>"Fit to view"</button>
                     <Show when=move || { role >= Role::Admin }>
                         <button type="button" on:click=move |_| webhook_keys_open.update(|o| *o = !*o) aria-expanded=move || webhook_keys_open.get().to_string()>"Webhook keys"</button>
@@ -445,10 +455,9 @@ fn Editor(workflow: Workflow, role: Role, user_id: Option<String>) -> AnyView {
                 </nav>
                 {move || if preview.get().is_some() {
                     let marks = Signal::derive(move || preview.get().map(|p| p.marks).unwrap_or_default());
-                    let ghosts = Signal::derive(move || preview.get().map(|p| p.ghosts).unwrap_or_default());
-                    view! { <Canvas graph=preview_graph read_only=true marks ghosts selected view=view_port on_edit/> }.into_any()
+                    view! { <Canvas graph=preview_graph read_only=true marks selected view=view_port on_edit/> }.into_any()
                 } else {
-                    view! { <Canvas graph read_only=false marks=HashMap::new() ghosts=Vec::new() selected view=view_port on_edit/> }.into_any()
+                    view! { <Canvas graph read_only=false marks=HashMap::new() selected view=view_port on_edit/> }.into_any()
                 }}
                 {move || match (selected.get(), preview.get().is_some()) {
                     (Some(Selection::Node(id)), false) => view! { <NodePanel id graph on_edit on_delete=delete_selected/> }.into_any(),
@@ -465,14 +474,21 @@ fn Editor(workflow: Workflow, role: Role, user_id: Option<String>) -> AnyView {
                             </aside>
                         }.into_any()
                     }
-                    (_, true) => view! {
-                        <aside class="side-panel muted" aria-label="Help">
-                            <p>"This is an earlier version, read-only: green nodes were added since, amber ones changed, faded ones removed. Restore it to make it current, or exit the preview to edit."</p>
-                        </aside>
-                    }.into_any(),
+                    (_, true) => {
+                        let added = preview.get().map(|p| p.added_since).unwrap_or_default();
+                        view! {
+                            <aside class="side-panel muted" aria-label="Help">
+                                <p>"This is an earlier version, read-only. Compared with the current version: "
+                                    <span class="legend-removed">"red nodes were removed since"</span>", "
+                                    <span class="legend-changed">"amber ones changed since"</span>"."</p>
+                                {(!added.is_empty()).then(|| view! { <p class="added-since">{format!("Added since (not in this version): {}.", added.join(", "))}</p> })}
+                                <p>"Restore it to make it current, or exit the preview to edit."</p>
+                            </aside>
+                        }.into_any()
+                    }
                     _ => view! {
                         <aside class="side-panel muted" aria-label="Help">
-                            <p>"Select a node to edit it. Drag from a node's right handle to another node's left handle to connect them. Delete removes the selection; drag the background to pan, scroll to zoom."</p>
+                            <p>"Select a node to edit it. Drag from a node's right handle onto another node to connect them. Delete removes the selection. Drag the background to pan; zoom with the mouse wheel, a two-finger pinch or the Zoom buttons."</p>
                         </aside>
                     }.into_any(),
                 }}

@@ -46,7 +46,7 @@ pub fn WorkflowsPage() -> impl IntoView {
                             <p class="empty-state">"No workflows yet. Name one above to create it."</p>
                         }.into_any(),
                         Ok(items) => view! {
-                            <table class="table">
+                            <table class="table cards">
                                 <thead><tr><th>"Name"</th><th>"Last change"</th><th>"By"</th><th>"Versions"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
                                 <tbody>
                                     {items.into_iter().map(|w| {
@@ -58,11 +58,11 @@ pub fn WorkflowsPage() -> impl IntoView {
                                         };
                                         view! {
                                             <tr>
-                                                <td><a href=format!("/orgs/{}/workflows/{}", w.org_id, w.id)>{w.name.clone()}</a></td>
-                                                <td><RelativeTime at=w.updated_at.clone()/></td>
-                                                <td>{w.updated_by.clone()}</td>
-                                                <td>{w.version}</td>
-                                                <td>
+                                                <td class="key"><a href=format!("/orgs/{}/workflows/{}", w.org_id, w.id)>{w.name.clone()}</a></td>
+                                                <td data-label="Last change"><RelativeTime at=w.updated_at.clone()/></td>
+                                                <td data-label="By">{w.updated_by.clone()}</td>
+                                                <td data-label="Versions">{w.version}</td>
+                                                <td class="row-actions">
                                                     <Show when=move || { my_role >= Role::Admin }>
                                                         <button type="button" class="danger small" aria-label=format!("Delete {}", w.name) on:click=confirm_delete.clone()>"Delete"</button>
                                                     </Show>

@@ -74,10 +74,20 @@ pub async fn delete_workflow(org: String, id: String) -> Result<(), ApiError> {
 }
 
 #[server]
-pub async fn workflow_history(org: String, id: String, cursor: Option<String>) -> Result<HistoryPage, ApiError> {
+pub async fn workflow_history(org: String, id: String, cursor: Option<String>, named: Option<String>) -> Result<HistoryPage, ApiError> {
     let (state, caller) = request::caller().await?;
     require(&caller, &org, Access::READ_HISTORY)?;
-    workflows::history(&state.db, &org, &id, Some(30), cursor.as_deref()).await
+    let named = named.filter(|n| !n.trim().is_empty());
+    workflows::history_named(&state.db, &org, &id, Some(30), cursor.as_deref(), named.as_deref()).await
+}
+
+/// Names version `version` (an empty label clears it).
+#[server]
+pub async fn name_version(org: String, id: String, version: i64, label: String) -> Result<crate::model::VersionInfo, ApiError> {
+    let (state, caller, client) = request::caller_and_client().await?;
+    require(&caller, &org, Access::MANAGE_WORKFLOWS)?;
+    let by = state.acting(&caller, &client);
+    workflows::name_version(&state.db, &org, &id, version, Some(&label), &by).await
 }
 
 #[server]

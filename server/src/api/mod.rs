@@ -86,6 +86,7 @@ fn routes_with_doc() -> OpenApiRouter<AppState> {
         .routes(routes!(workflows::restore))
         .routes(routes!(workflows::approve))
         .routes(routes!(workflows::reject))
+        .routes(routes!(workflows::name_version))
         .routes(routes!(executions::run))
         .routes(routes!(executions::list))
         .routes(routes!(executions::get))

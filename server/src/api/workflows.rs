@@ -336,3 +336,32 @@ async fn review(
     let by = state.acting(caller, client);
     workflows::review(&state.db, org, id, n, decision, &reviewer, &by).await.map(Json)
 }
+
+/// A version's name: a label people find it by in the history; null or "" clears it.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NameBody {
+    #[schema(max_length = 100)]
+    label: Option<String>,
+}
+
+#[utoipa::path(
+    patch,
+    operation_id = "nameWorkflowVersion",
+    path = "/orgs/{org}/workflows/{id}/versions/{n}",
+    summary = "Name (label) version N, or clear its name; the version's content is unchanged",
+    params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id"), ("n" = i64, Path, description = "Version number")),
+    request_body = NameBody,
+    responses((status = 200, description = "The version's history entry", body = serde_json::Value), super::Failure)
+)]
+pub async fn name_version(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+    ApiPath((org, id, n)): ApiPath<(String, String, i64)>,
+    ApiJson(body): ApiJson<NameBody>,
+) -> ApiResult<Json<VersionInfo>> {
+    require(&caller, &org, Access::MANAGE_WORKFLOWS)?;
+    let by = state.acting(&caller, &client);
+    workflows::name_version(&state.db, &org, &id, n, body.label.as_deref(), &by).await.map(Json)
+}

@@ -37,7 +37,7 @@ fn classify(action: &str) -> (Class, i64, &'static str, bool) {
             let (id, name) = match verb {
                 "created" | "uploaded" | "shared" => (1, "Create"),
                 "exported" | "downloaded" | "accessed" | "verified" => (2, "Read"),
-                "updated" | "restored" | "settings_changed" | "role_changed" | "subscription_changed" => (3, "Update"),
+                "updated" | "restored" | "version_named" | "settings_changed" | "role_changed" | "subscription_changed" => (3, "Update"),
                 "deleted" | "revoked" | "removed" | "pruned" | "share_revoked" => (4, "Delete"),
                 _ => (99, "Other"),
             };

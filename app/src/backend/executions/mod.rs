@@ -223,7 +223,7 @@ impl Prepared {
     /// Records `workflow.executed` (durably) and wakes a worker.
     pub async fn announce(&self, audit: &Recorder, runner: &Runner, client: Option<&ClientInfo>) {
         let meta = serde_json::json!({
-            "execution_id": self.id, "trigger": self.trigger.as_str(), "version": self.version,
+            "execution_id": self.id, "name": self.workflow_name, "trigger": self.trigger.as_str(), "version": self.version,
             "executed_workflow_hash": self.hash, "credential": self.origin.credential,
         });
         let mut event = NewEvent::new(Some(&self.org_id), "workflow.executed", self.origin.actor.clone(), "workflow", Some(&self.workflow_id)).metadata(meta);
