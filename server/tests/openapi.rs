@@ -7,7 +7,7 @@ use common::{As, TestServer};
 use serde_json::Value;
 
 /// Every REST route (SPEC's table and the README's additions), as method and path template.
-const ROUTES: [(&str, &str); 64] = [
+const ROUTES: [(&str, &str); 65] = [
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/logout"),
     ("get", "/api/v1/me"),
@@ -36,6 +36,7 @@ const ROUTES: [(&str, &str); 64] = [
     ("post", "/api/v1/orgs/{org}/workflows/{id}/restore"),
     ("post", "/api/v1/orgs/{org}/workflows/{id}/versions/{n}/approve"),
     ("post", "/api/v1/orgs/{org}/workflows/{id}/versions/{n}/reject"),
+    ("patch", "/api/v1/orgs/{org}/workflows/{id}/versions/{n}"),
     ("post", "/api/v1/orgs/{org}/workflows/{id}/executions"),
     ("get", "/api/v1/orgs/{org}/executions"),
     ("get", "/api/v1/orgs/{org}/executions/{id}"),

@@ -642,7 +642,8 @@ pub async fn review(db: &Db, org_id: &str, id: &str, n: i64, decision: Decision,
 /// Names version `n` (an empty or absent label clears the name), so people find the versions
 /// that matter in the history. The version's content stays as it was.
 pub async fn name_version(db: &Db, org_id: &str, id: &str, n: i64, label: Option<&str>, by: &Acting<'_>) -> ApiResult<VersionInfo> {
-    let label = match label.map(str::trim).filter(|l| !l.is_empty()) {
+    let label = match label {
+        Some(l) if l.chars().count() <= super::users::MAX_NAME_CHARS && l.trim().is_empty() => None,
         Some(l) => Some(validate_name("label", l)?),
         None => None,
     };
