@@ -108,9 +108,17 @@ pub fn Shell() -> impl IntoView {
         },
     );
     view! {
-        <a class="skip-link" href="#content">"Skip to content"</a>
+        <a class="skip-link" href="#content" on:click=|ev| { ev.prevent_default(); focus_content(); }>"Skip to content"</a>
         {header}
         <main class="page" id="content" tabindex="-1"><Outlet/></main>
+    }
+}
+
+/// Puts the focus on the page's content (the skip link, a page reached from the menu).
+fn focus_content() {
+    if let Some(main) = document().get_element_by_id("content") {
+        use leptos::wasm_bindgen::JsCast;
+        let _ = main.unchecked_into::<web_sys::HtmlElement>().focus();
     }
 }
 
@@ -157,10 +165,7 @@ fn Header(info: SessionInfo) -> impl IntoView {
         menu_open.set(false);
         let in_menu = document().active_element().is_some_and(|el| el.closest("#mainnav").ok().flatten().is_some());
         if before.is_some() && in_menu {
-            if let Some(main) = document().get_element_by_id("content") {
-                use leptos::wasm_bindgen::JsCast;
-                let _ = main.unchecked_into::<web_sys::HtmlElement>().focus();
-            }
+            focus_content();
         }
     });
     view! {
