@@ -340,7 +340,7 @@ async fn review(
 /// A version's name: a label people find it by in the history; null or "" clears it.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NameBody {
+pub struct VersionNameBody {
     #[schema(max_length = 100)]
     label: Option<String>,
 }
@@ -351,7 +351,7 @@ pub struct NameBody {
     path = "/orgs/{org}/workflows/{id}/versions/{n}",
     summary = "Name (label) version N, or clear its name; the version's content is unchanged",
     params(("org" = String, Path, description = "Organisation id"), ("id" = String, Path, description = "Id"), ("n" = i64, Path, description = "Version number")),
-    request_body = NameBody,
+    request_body = VersionNameBody,
     responses((status = 200, description = "The version's history entry", body = serde_json::Value), super::Failure)
 )]
 pub async fn name_version(
@@ -359,7 +359,7 @@ pub async fn name_version(
     Authenticated(caller): Authenticated,
     Client(client): Client,
     ApiPath((org, id, n)): ApiPath<(String, String, i64)>,
-    ApiJson(body): ApiJson<NameBody>,
+    ApiJson(body): ApiJson<VersionNameBody>,
 ) -> ApiResult<Json<VersionInfo>> {
     require(&caller, &org, Access::MANAGE_WORKFLOWS)?;
     let by = state.acting(&caller, &client);
