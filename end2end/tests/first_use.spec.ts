@@ -344,8 +344,10 @@ test.describe('on a desktop', () => {
     // One checkpoint, not "1 checkpoints".
     await page.getByText('Integrity').click();
     await page.getByRole('button', { name: 'Verify now' }).click();
-    await expect(page.getByText(/^Verified: /)).toBeVisible();
-    await expect(page.getByText(/^Verified: /)).not.toHaveText(/\b1 (events|checkpoints)\b/);
+    const verified = await page.getByText(/^Verified: /).textContent();
+    const [, events, eventWord, checkpoints, checkpointWord] = /^Verified: (\d+) (events?) and (\d+) (checkpoints?), all intact\.$/.exec(verified!)!;
+    expect(eventWord).toBe(events === '1' ? 'event' : 'events');
+    expect(checkpointWord).toBe(checkpoints === '1' ? 'checkpoint' : 'checkpoints');
     // The Engagement link is the size of the buttons beside it.
     await createWorkflow(page, org, 'Small things', [START]);
     await openEditor(page, 'Small things');
@@ -354,9 +356,10 @@ test.describe('on a desktop', () => {
     // A run's facts: each label beside its value, on one line.
     await page.getByRole('button', { name: 'Run' }).click();
     await page.getByRole('link', { name: 'View the run' }).click();
-    const queued = page.locator('.facts dt', { hasText: 'Queued' });
-    const when = page.locator('.facts dt:has-text("Queued") + dd');
-    const [a, b] = [(await queued.boundingBox())!, (await when.boundingBox())!];
+    const finished = page.locator('.facts dt', { hasText: 'Finished' });
+    const when = page.locator('.facts dt:has-text("Finished") + dd');
+    await expect(when).toHaveText('just now');
+    const [a, b] = [(await finished.boundingBox())!, (await when.boundingBox())!];
     expect(Math.abs(a.y - b.y)).toBeLessThan(4);
     expect(b.height).toBeLessThan(30);
     // A member who opens a version link gets the live editor and a notice saying so.
