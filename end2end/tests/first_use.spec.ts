@@ -344,6 +344,7 @@ test.describe('on a desktop', () => {
     // One checkpoint, not "1 checkpoints".
     await page.getByText('Integrity').click();
     await page.getByRole('button', { name: 'Verify now' }).click();
+    await expect(page.getByText(/^Verified: /)).toBeVisible();
     const verified = await page.getByText(/^Verified: /).textContent();
     const [, events, eventWord, checkpoints, checkpointWord] = /^Verified: (\d+) (events?) and (\d+) (checkpoints?), all intact\.$/.exec(verified!)!;
     expect(eventWord).toBe(events === '1' ? 'event' : 'events');
