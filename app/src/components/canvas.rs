@@ -102,12 +102,16 @@ pub fn Canvas(
     // Fingers on the canvas now, by pointer id.
     let touches = StoredValue::new(HashMap::<i32, (f64, f64)>::new());
 
-    // Client coordinates → canvas coordinates.
-    let to_canvas = move |cx: f64, cy: f64| {
-        let (left, top) = surface.get_untracked().map(|el| {
+    // The canvas's top left corner, in client coordinates.
+    let origin = move || {
+        surface.get_untracked().map(|el| {
             let r = el.get_bounding_client_rect();
             (r.left(), r.top())
-        }).unwrap_or((0.0, 0.0));
+        }).unwrap_or((0.0, 0.0))
+    };
+    // Client coordinates → canvas coordinates.
+    let to_canvas = move |cx: f64, cy: f64| {
+        let (left, top) = origin();
         let v = view.get_untracked();
         ((cx - left - v.x) / v.zoom, (cy - top - v.y) / v.zoom)
     };
@@ -158,10 +162,7 @@ pub fn Canvas(
                 let [a, b] = pair[..] else { return };
                 let (mid, now) = midpoint_and_distance(a, b);
                 let zoom = (start.zoom * now / distance).clamp(MIN_ZOOM, MAX_ZOOM);
-                let (left, top) = surface.get_untracked().map(|el| {
-                    let r = el.get_bounding_client_rect();
-                    (r.left(), r.top())
-                }).unwrap_or((0.0, 0.0));
+                let (left, top) = origin();
                 view.set(Viewport { x: mid.0 - left - anchor.0 * zoom, y: mid.1 - top - anchor.1 * zoom, zoom });
             }
             None => {}
