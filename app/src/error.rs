@@ -142,7 +142,10 @@ impl ApiError {
             "reason" => "Reason",
             _ => return self.message.clone(),
         };
-        format!("{label} {reason}")
+        // "Expiry date must be in the future"; a reason that does not read on from the label
+        // keeps the label apart.
+        let reads_on = ["is ", "must ", "has ", "does ", "are "].iter().any(|verb| reason.starts_with(verb));
+        if reads_on { format!("{label} {reason}") } else { format!("{label}: {reason}") }
     }
 
     pub fn internal() -> Self {
@@ -249,6 +252,7 @@ mod tests {
     fn forms_name_fields_by_their_labels() {
         assert_eq!(ApiError::invalid("expires_at", "must be in the future").for_people(), "Expiry date must be in the future");
         assert_eq!(ApiError::invalid("confirm_password", "does not match the new password").for_people(), "Confirm password does not match the new password");
+        assert_eq!(ApiError::invalid("action", "names 51 actions; at most 50").for_people(), "Actions: names 51 actions; at most 50");
         assert_eq!(ApiError::invalid("cursor", "is not one of ours").for_people(), "cursor: is not one of ours", "unlabelled fields stay as they are");
         assert_eq!(ApiError::not_found("API key").for_people(), ApiError::not_found("API key").message);
     }

@@ -51,7 +51,7 @@ async function touches(cdp: CDPSession, type: 'touchStart' | 'touchMove' | 'touc
 }
 
 async function zoom(page: Page) {
-  const t = await page.locator('.canvas svg > g').getAttribute('transform');
+  const t = await page.locator('.canvas svg > g[transform]').getAttribute('transform');
   return Number(/scale\(([\d.]+)\)/.exec(t!)![1]);
 }
 
@@ -326,6 +326,8 @@ test.describe('on a desktop', () => {
     const faults = watchForFaults(page);
     const org = await loginToOrg(page, 'admin@acme.test');
     // Skip link: the first Tab of a page; Enter moves the focus to the content.
+    await page.reload();
+    await page.locator('body[data-hydrated]').waitFor();
     await page.keyboard.press('Tab');
     const skip = page.getByRole('link', { name: 'Skip to content' });
     await expect(skip).toBeFocused();
@@ -380,12 +382,12 @@ test.describe('on a desktop', () => {
   test('12: a version is named in the history overlay, shown in the timeline and found by its name', async ({ page }) => {
     const faults = watchForFaults(page);
     const org = await loginToOrg(page, 'admin@acme.test');
-    const api = await createWorkflow(page, org, 'Named versions', [START]);
+    const api = await createWorkflow(page, org, 'Version names', [START]);
     for (const seconds of [1, 2, 3]) {
       const nodes = [START, { id: 'd', type: 'condition', label: 'Check', x: 300, y: 40, config: { expression: `amount > ${seconds}` } }].map(node);
-      expect((await page.request.put(api, { data: { name: 'Named versions', nodes, edges: [] } })).status()).toBe(200);
+      expect((await page.request.put(api, { data: { name: 'Version names', nodes, edges: [] } })).status()).toBe(200);
     }
-    await openEditor(page, 'Named versions');
+    await openEditor(page, 'Version names');
     await page.getByRole('button', { name: 'Version history' }).click();
     const dialog = page.getByRole('dialog', { name: 'Version history' });
     await dialog.getByRole('button', { name: 'Version 2' }).click();

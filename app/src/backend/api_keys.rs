@@ -59,7 +59,7 @@ pub struct NewKey {
 fn validate(input: NewKey) -> ApiResult<NewKey> {
     let name = super::users::validate_name("name", &input.name)?;
     if input.scopes.is_empty() {
-        return Err(ApiError::invalid("scopes", format!("choose at least one of {}", SCOPES.join(", "))));
+        return Err(ApiError::invalid("scopes", format!("must include at least one of {}", SCOPES.join(", "))));
     }
     let mut scopes = Vec::new();
     for s in input.scopes {
