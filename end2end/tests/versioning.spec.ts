@@ -268,7 +268,7 @@ test('a save the server refuses says why and offers Retry', async ({ page }) => 
   await name.fill('');
   await name.press('Tab');
   const status = page.getByRole('status');
-  await expect(status).toContainText(/^Not saved: Name: .+ — Retry$/);
+  await expect(status).toContainText(/^Not saved: Name must .+ — Retry$/);
   await name.fill('Named again');
   await name.press('Tab');
   // A rename alone is saved (and audited) without a new version of the definition.
