@@ -639,14 +639,10 @@ pub async fn review(db: &Db, org_id: &str, id: &str, n: i64, decision: Decision,
     version_info(db, org_id, id, n).await
 }
 
-/// Names version `n` (an empty or absent label clears the name), so people find the versions
-/// that matter in the history. The version's content stays as it was.
+/// Names version `n` (`None` clears the name), so people find the versions that matter in the
+/// history. The version's content stays as it was.
 pub async fn name_version(db: &Db, org_id: &str, id: &str, n: i64, label: Option<&str>, by: &Acting<'_>) -> ApiResult<VersionInfo> {
-    let label = match label {
-        Some(l) if l.chars().count() <= super::users::MAX_NAME_CHARS && l.trim().is_empty() => None,
-        Some(l) => Some(validate_name("label", l)?),
-        None => None,
-    };
+    let label = label.map(|l| validate_name("label", l)).transpose()?;
     let name: Option<(String,)> = sqlx::query_as("SELECT name FROM workflows WHERE id = $1 AND org_id = $2").bind(id).bind(org_id).fetch_optional(db.pool()).await?;
     let (name,) = name.ok_or_else(|| ApiError::not_found("Workflow"))?;
     let before: Option<(Option<String>,)> = sqlx::query_as("SELECT label FROM workflow_versions WHERE workflow_id = $1 AND version = $2")
@@ -951,12 +947,13 @@ mod tests {
             // Renamed, then cleared: the content and the version count stay.
             name_version(&db, &org, &w.id, 2, Some("Baseline"), &by).await.unwrap();
             assert_eq!(found("launch").await, [4]);
-            assert_eq!(name_version(&db, &org, &w.id, 2, Some(""), &by).await.unwrap().label, None);
+            assert_eq!(name_version(&db, &org, &w.id, 2, None, &by).await.unwrap().label, None);
             assert_eq!(history(&db, &org, &w.id, None, None).await.unwrap().versions.len(), 4);
             // Bad names, unknown versions and other orgs are refused.
             let long = "x".repeat(101);
             assert_eq!(name_version(&db, &org, &w.id, 2, Some(&long), &by).await.unwrap_err().field.as_deref(), Some("label"));
             assert_eq!(name_version(&db, &org, &w.id, 2, Some("a\nb"), &by).await.unwrap_err().field.as_deref(), Some("label"));
+            assert_eq!(name_version(&db, &org, &w.id, 2, Some("  "), &by).await.unwrap_err().field.as_deref(), Some("label"), "blank: null clears");
             assert_eq!(name_version(&db, &org, &w.id, 9, Some("x"), &by).await.unwrap_err().status(), 404);
             let (other_org, _) = setup(&db).await;
             assert_eq!(name_version(&db, &other_org, &w.id, 2, Some("x"), &by).await.unwrap_err().status(), 404);

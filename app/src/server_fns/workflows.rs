@@ -81,13 +81,14 @@ pub async fn workflow_history(org: String, id: String, cursor: Option<String>, n
     workflows::history_named(&state.db, &org, &id, Some(30), cursor.as_deref(), named.as_deref()).await
 }
 
-/// Names version `version` (an empty label clears it).
+/// Names version `version`; an empty field clears its name.
 #[server]
 pub async fn name_version(org: String, id: String, version: i64, label: String) -> Result<crate::model::VersionInfo, ApiError> {
     let (state, caller, client) = request::caller_and_client().await?;
     require(&caller, &org, Access::MANAGE_WORKFLOWS)?;
     let by = state.acting(&caller, &client);
-    workflows::name_version(&state.db, &org, &id, version, Some(&label), &by).await
+    let label = Some(label).filter(|l| !l.trim().is_empty());
+    workflows::name_version(&state.db, &org, &id, version, label.as_deref(), &by).await
 }
 
 #[server]

@@ -337,11 +337,11 @@ async fn review(
     workflows::review(&state.db, org, id, n, decision, &reviewer, &by).await.map(Json)
 }
 
-/// A version's name: a label people find it by in the history; null or "" clears it.
+/// A version's name: a label people find it by in the history; null clears it.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VersionNameBody {
-    #[schema(max_length = 100)]
+    #[schema(value_type = Option<app::backend::schema::Name>)]
     label: Option<String>,
 }
 
