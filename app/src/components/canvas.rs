@@ -101,6 +101,14 @@ pub fn Canvas(
     let gesture = RwSignal::new(None::<Gesture>);
     // Fingers on the canvas now, by pointer id.
     let touches = StoredValue::new(HashMap::<i32, (f64, f64)>::new());
+    // Where two fingers are, when two are down.
+    let two_fingers = move || {
+        let pair: Vec<(f64, f64)> = touches.with_value(|t| t.values().copied().take(2).collect());
+        match pair[..] {
+            [a, b] => Some((a, b)),
+            _ => None,
+        }
+    };
 
     // The canvas's top left corner, in client coordinates.
     let origin = move || {
@@ -124,8 +132,7 @@ pub fn Canvas(
             t.insert(ev.pointer_id(), (ev.client_x() as f64, ev.client_y() as f64));
         });
         // A second finger turns whatever the first began into a pinch.
-        let pair: Vec<(f64, f64)> = touches.with_value(|t| t.values().copied().take(2).collect());
-        if let [a, b] = pair[..] {
+        if let Some((a, b)) = two_fingers() {
             let (mid, distance) = midpoint_and_distance(a, b);
             gesture.set(Some(Gesture::Pinch { distance, anchor: to_canvas(mid.0, mid.1), start: view.get_untracked() }));
         }
@@ -158,8 +165,7 @@ pub fn Canvas(
                 gesture.set(Some(Gesture::Connect { source, at: to_canvas(cx, cy) }));
             }
             Some(Gesture::Pinch { distance, anchor, start }) => {
-                let pair: Vec<(f64, f64)> = touches.with_value(|t| t.values().copied().take(2).collect());
-                let [a, b] = pair[..] else { return };
+                let Some((a, b)) = two_fingers() else { return };
                 let (mid, now) = midpoint_and_distance(a, b);
                 let zoom = (start.zoom * now / distance).clamp(MIN_ZOOM, MAX_ZOOM);
                 let (left, top) = origin();

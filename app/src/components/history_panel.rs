@@ -93,13 +93,16 @@ pub fn HistoryPanel(
             load();
         }
     };
-    // A version was named here: its entry shows the new name.
-    let named = Callback::new(move |info: VersionInfo| {
+    // A version reviewed or named here: its entry in the timeline is the server's answer.
+    let replace_entry = move |info: &VersionInfo| {
         versions.update(|v| {
             if let Some(slot) = v.iter_mut().find(|x| x.version == info.version) {
                 *slot = info.clone();
             }
         });
+    };
+    let named = Callback::new(move |info: VersionInfo| {
+        replace_entry(&info);
         just_named.set(Some(info.version));
     });
     // Load the first page once; focus the dialog once it is in the page.
@@ -149,11 +152,7 @@ pub fn HistoryPanel(
     };
     // A review replaces the version's entry and tells the editor.
     let reviewed = Callback::new(move |info: VersionInfo| {
-        versions.update(|v| {
-            if let Some(slot) = v.iter_mut().find(|x| x.version == info.version) {
-                *slot = info.clone();
-            }
-        });
+        replace_entry(&info);
         on_reviewed.run(info);
     });
     let (org_r, id_r) = (org.clone(), id.clone());

@@ -246,13 +246,14 @@ fn Editor(workflow: Workflow, role: Role, user_id: Option<String>) -> AnyView {
         navigate(&format!("{editor_path}{search}"), NavigateOptions { replace, scroll: false, ..Default::default() })
     });
     let history_open = Memo::new(move |_| role >= Role::Admin && query.read().get("history").as_deref() == Some("1"));
-    let asked_preview = Memo::new(move |_| {
+    let linked_version = Memo::new(move |_| {
         let q = query.read();
-        q.get("preview").or_else(|| q.get("version")).and_then(|v| v.parse::<i64>().ok()).filter(|_| role >= Role::Admin)
+        q.get("preview").or_else(|| q.get("version"))
     });
+    let asked_preview = Memo::new(move |_| linked_version.get().and_then(|v| v.parse::<i64>().ok()).filter(|_| role >= Role::Admin));
     let on_preview = Callback::new(move |info: VersionInfo| go.run((format!("?preview={}", info.version), false)));
     // A member's link to a version opens the live workflow, and says so.
-    if role < Role::Admin && query.with_untracked(|q| q.get("preview").or_else(|| q.get("version")).is_some()) {
+    if role < Role::Admin && linked_version.with_untracked(Option::is_some) {
         notice.set(Some("Earlier versions are shown to owners and admins only: this is the current workflow.".into()));
     }
     let (org_p, id_p) = (org.clone(), id.clone());
