@@ -39,6 +39,7 @@ async fn run(backend: &str, db: Db) {
         user: Some(user.clone()),
         credential: app::backend::auth::Credential::Session { id: "bench".into() },
         memberships: Vec::new(),
+        second_factor: false,
     });
     let trigger = |runner: Runner| {
         let (db, audit, origin, org, id) = (db.clone(), audit.clone(), origin.clone(), org.id.clone(), wf.id.clone());

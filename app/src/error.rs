@@ -39,6 +39,10 @@ pub enum ErrorKind {
     InvalidSignature,
     /// Login throttled; `Retry-After` says when to try again (429).
     TooManyAttempts,
+    /// The org requires a second factor and the person signed in without one (403).
+    MfaRequiredByOrg,
+    /// Requiring a second factor of an org needs one's own first (409).
+    MfaRequiredFirst,
     /// The server cannot take this now (503): e.g. the audit trail cannot keep up.
     Unavailable,
     Internal,
@@ -63,6 +67,8 @@ impl ErrorKind {
             ErrorKind::NotPending => 409,
             ErrorKind::OwnChange => 403,
             ErrorKind::TooManyAttempts => 429,
+            ErrorKind::MfaRequiredByOrg => 403,
+            ErrorKind::MfaRequiredFirst => 409,
             ErrorKind::Unavailable => 503,
             ErrorKind::Internal => 500,
         }
@@ -140,6 +146,9 @@ impl ApiError {
             "allowed_hosts" => "Allowed hosts",
             "workflow_approval" => "Approval of members' changes",
             "reason" => "Reason",
+            "code" => "Code",
+            "recovery_code" => "Recovery code",
+            "require_mfa" => "Require two-step sign-in",
             _ => return self.message.clone(),
         };
         // "Expiry date must be in the future"; a reason that does not read on from the label

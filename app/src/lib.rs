@@ -56,6 +56,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=pages::not_found::NotFound>
                 <Route path=path!("/login") view=pages::login::LoginPage/>
+                <Route path=path!("/invite/:token") view=pages::invite::InvitePage/>
                 <ParentRoute path=path!("") view=components::shell::Shell ssr=SsrMode::Async>
                     <Route path=path!("/") view=pages::home::HomePage/>
                     <Route path=path!("/orgs/:org") view={Lazy::<OrgOverview>::new()}/>

@@ -60,6 +60,9 @@ pub struct OrgMembership {
     /// The org's payment failed (billing status `past_due`): every page of it says so.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub past_due: bool,
+    /// The org requires a second factor of its members (`require_mfa`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_mfa: bool,
 }
 
 /// Who is signed in, and where they belong: what the login answers and the shell shows.
@@ -90,6 +93,55 @@ pub struct Member {
     pub email: String,
     pub role: Role,
     pub joined_at: String,
+}
+
+/// A pending invitation, as its org's owners and admins see it (never its token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitation {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+    /// The inviter's name.
+    pub invited_by: String,
+    pub created_at: String,
+    pub expires_at: String,
+}
+
+/// What the `/invite/{token}` page shows before accepting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationView {
+    pub org_name: String,
+    pub email: String,
+    pub role: Role,
+    pub invited_by: String,
+    pub expires_at: String,
+    /// An account with this email exists: accept by signing in as it.
+    pub account_exists: bool,
+}
+
+/// A person's second factors, as their Account page shows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MfaStatus {
+    pub totp_enabled: bool,
+    pub recovery_codes_left: i64,
+}
+
+/// TOTP enrolment, answered once: the secret as text and as an `otpauth://` URI, and the QR
+/// code of that URI (SVG).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpEnrolment {
+    pub secret: String,
+    pub otpauth_uri: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub qr_svg: String,
+}
+
+/// A right password: either signed in, or a second factor is asked for the challenge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum LoginStep {
+    SignedIn(SessionInfo),
+    SecondFactor { mfa_required: bool, challenge: String },
 }
 
 #[cfg(test)]
@@ -404,6 +456,9 @@ pub struct OrgSettings {
     /// `credentials` (default), `all` or `off`: see [`WORKFLOW_APPROVAL_MODES`].
     #[serde(default)]
     pub workflow_approval: String,
+    /// Members need a second factor to reach the org with a session (keys are unaffected).
+    #[serde(default)]
+    pub require_mfa: bool,
 }
 
 /// A settings change: absent fields stay, `null` clears.
@@ -425,6 +480,8 @@ pub struct SettingsPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ssr", schema(value_type = Option<crate::backend::schema::WorkflowApproval>))]
     pub workflow_approval: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_mfa: Option<bool>,
 }
 
 /// A JSON integer, also written with a zero fraction (`3.0`): JSON Schema counts both as

@@ -12,7 +12,13 @@ use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
 /// Paths a browser may post to before it has a session: a cross-site post there is login CSRF.
-const SIGN_IN_PATHS: [&str; 2] = ["/api/v1/auth/login", "/api/login"];
+const SIGN_IN_PATHS: [&str; 5] = ["/api/v1/auth/login", "/api/login", "/api/v1/auth/mfa", "/api/login_code", "/api/accept_invitation"];
+
+/// Doors that sign someone in without a cookie: a forged one would sign the victim's browser
+/// into the forger's account.
+fn is_sign_in_path(path: &str) -> bool {
+    SIGN_IN_PATHS.contains(&path) || path.strip_prefix("/api/v1/invitations/").is_some_and(|rest| rest.ends_with("/accept"))
+}
 
 /// Refuses a state-changing request that a browser sent from another site with the user's
 /// cookie (or to the sign-in form), so SameSite is not the only line of defence. Bearer-key
@@ -22,7 +28,7 @@ pub async fn refuse_cross_site(State(config): State<Arc<Config>>, req: Request, 
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let headers = req.headers();
     let ambient = !headers.contains_key(header::AUTHORIZATION)
-        && (sessions::token_from_headers(headers).is_some() || SIGN_IN_PATHS.contains(&req.uri().path()));
+        && (sessions::token_from_headers(headers).is_some() || is_sign_in_path(req.uri().path()));
     if !safe && ambient && is_cross_site(headers, &config) {
         return ApiError::new(ErrorKind::CrossSiteRequest, "Cross-site requests cannot change anything here.").into_response();
     }

@@ -71,14 +71,26 @@ pub fn require(caller: &Caller, org_id: &str, access: Access) -> ApiResult<Role>
             return Ok(access.role);
         }
     }
-    let Some(role) = caller.role_in(org_id) else { return Err(ApiError::not_found("Organisation")) };
-    if let Credential::ApiKey(key) = &caller.credential {
-        check_scope(&key.scopes, access)?;
+    let Some(membership) = caller.memberships.iter().find(|m| m.id == org_id) else { return Err(ApiError::not_found("Organisation")) };
+    let role = membership.role;
+    match &caller.credential {
+        Credential::ApiKey(key) => check_scope(&key.scopes, access)?,
+        // Keys are unaffected by the policy; a person's session needs the second factor.
+        Credential::Session { .. } if membership.require_mfa && !caller.second_factor => return Err(mfa_required_by_org(&membership.name)),
+        Credential::Session { .. } => {}
     }
     if role < access.role {
         return Err(ApiError::forbidden(access.role.as_str()));
     }
     Ok(role)
+}
+
+/// What a member without a second factor meets in an org that requires one: what to do.
+pub fn mfa_required_by_org(org_name: &str) -> ApiError {
+    ApiError::new(
+        crate::error::ErrorKind::MfaRequiredByOrg,
+        format!("{org_name} requires two-step sign-in. Turn it on under Account → Two-step sign-in, then come back."),
+    )
 }
 
 fn check_scope(scopes: &[String], access: Access) -> ApiResult<()> {

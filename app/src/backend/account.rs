@@ -138,12 +138,12 @@ mod tests {
             users::create_user(&db, "eve@acme.test", "Eve", "eve-password").await.unwrap();
             let mut sessions_of = Vec::new();
             for _ in 0..3 {
-                let (_, token) = login(&db, &audit, "ada@acme.test", "first-password", &client).await.unwrap();
+                let (_, token) = login(&db, &audit, "ada@acme.test", "first-password", &client).await.unwrap().session().unwrap();
                 sessions_of.push(sessions::lookup(&db, &token).await.unwrap().unwrap().0);
             }
-            let (_, eve_token) = login(&db, &audit, "eve@acme.test", "eve-password", &client).await.unwrap();
+            let (_, eve_token) = login(&db, &audit, "eve@acme.test", "eve-password", &client).await.unwrap().session().unwrap();
             let eve_session = sessions::lookup(&db, &eve_token).await.unwrap().unwrap().0;
-            let me = Caller { user: Some(ada.clone()), credential: Credential::Session { id: sessions_of[0].clone() }, memberships: orgs::orgs_of_user(&db, &ada.id).await.unwrap() };
+            let me = Caller { user: Some(ada.clone()), credential: Credential::Session { id: sessions_of[0].clone() }, memberships: orgs::orgs_of_user(&db, &ada.id).await.unwrap(), second_factor: false };
             let by = Acting { actor: me.actor(), client: &client, audit: &audit };
 
             let listed = list_sessions(&db, &me).await.unwrap();

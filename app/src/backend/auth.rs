@@ -19,6 +19,8 @@ pub struct Caller {
     /// The person's orgs and roles, read with the credentials (one query per request, which
     /// every role check of the request then answers from).
     pub memberships: Vec<OrgMembership>,
+    /// A session of a person with a second factor (an org's `require_mfa` asks for it).
+    pub second_factor: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -70,21 +72,21 @@ pub async fn authenticate(db: &Db, headers: &HeaderMap) -> ApiResult<Option<Call
     // An Authorization header is the only credential, whatever its scheme: one that is not a
     // Bearer key answers 401 rather than falling back to the cookie, so whether a request
     // carries an ambient credential (the cross-site check) never depends on the cookie.
-    let (user, credential) = if headers.contains_key(axum::http::header::AUTHORIZATION) {
+    let (user, credential, second_factor) = if headers.contains_key(axum::http::header::AUTHORIZATION) {
         let secret = api_keys::bearer(headers)
             .ok_or_else(|| ApiError::new(ErrorKind::Unauthorized, "The Authorization header must be `Bearer <API key>`."))?;
         let key = api_keys::authenticate(db, &secret).await?;
-        (key.user.clone(), Credential::ApiKey(key))
+        (key.user.clone(), Credential::ApiKey(key), false)
     } else {
         let Some(token) = sessions::token_from_headers(headers) else { return Ok(None) };
-        let Some((id, user)) = sessions::lookup(db, &token).await? else { return Ok(None) };
-        (Some(user), Credential::Session { id })
+        let Some((id, user, second_factor)) = sessions::lookup(db, &token).await? else { return Ok(None) };
+        (Some(user), Credential::Session { id }, second_factor)
     };
     let memberships = match &user {
         Some(user) => orgs::orgs_of_user(db, &user.id).await?,
         None => Vec::new(),
     };
-    Ok(Some(Caller { user, credential, memberships }))
+    Ok(Some(Caller { user, credential, memberships, second_factor }))
 }
 
 pub async fn require_caller(db: &Db, headers: &HeaderMap) -> ApiResult<Caller> {
@@ -94,10 +96,28 @@ pub async fn require_caller(db: &Db, headers: &HeaderMap) -> ApiResult<Caller> {
 /// The longest email an address can be (RFC 5321): longer ones are refused before any lookup.
 pub const MAX_EMAIL_BYTES: usize = 254;
 
-/// Checks the password and opens a session. Unknown email and wrong password answer alike,
+/// What a right password leads to: a session, or (for an account with a second factor) a
+/// challenge that [`super::mfa::complete`] turns into one.
+#[derive(Debug)]
+pub enum SignIn {
+    Session(SessionInfo, String),
+    SecondFactor { challenge: String },
+}
+
+impl SignIn {
+    /// The session, when the password was enough.
+    pub fn session(self) -> Option<(SessionInfo, String)> {
+        match self {
+            SignIn::Session(info, token) => Some((info, token)),
+            SignIn::SecondFactor { .. } => None,
+        }
+    }
+}
+
+/// Checks the password and opens a session (or asks for the second factor). Unknown email and wrong password answer alike,
 /// in the same time. Both outcomes are audited in every org of the user concerned; so is a
 /// refusal by the login throttle (`auth.login_blocked`), which comes before any password check.
-pub async fn login(db: &Db, audit: &Recorder, email: &str, password: &str, client: &ClientInfo) -> ApiResult<(SessionInfo, String)> {
+pub async fn login(db: &Db, audit: &Recorder, email: &str, password: &str, client: &ClientInfo) -> ApiResult<SignIn> {
     if email.len() > MAX_EMAIL_BYTES {
         return Err(ApiError::invalid("email", format!("must be at most {MAX_EMAIL_BYTES} bytes")));
     }
@@ -141,10 +161,17 @@ pub async fn login(db: &Db, audit: &Recorder, email: &str, password: &str, clien
         }
     };
     slots.give_back(db).await?;
+    // The password was right; the code (throttled on its own attempts) comes next.
+    if super::mfa::has_second_factor(db, &user.id).await? {
+        return Ok(SignIn::SecondFactor { challenge: super::mfa::start_challenge(db, &user.id).await? });
+    }
     let token = sessions::create(db, &user.id, client).await?;
     let orgs = orgs::orgs_of_user(db, &user.id).await?;
-    record_in_orgs(audit, &orgs, |org| NewEvent::new(org, "auth.login", Actor::user(&user), "user", Some(&user.id)).client(client)).await;
-    Ok((SessionInfo { user, orgs }, token))
+    record_in_orgs(audit, &orgs, |org| {
+        NewEvent::new(org, "auth.login", Actor::user(&user), "user", Some(&user.id)).metadata(serde_json::json!({ "method": "password" })).client(client)
+    })
+    .await;
+    Ok(SignIn::Session(SessionInfo { user, orgs }, token))
 }
 
 /// Ends the caller's session (a key has none to end).

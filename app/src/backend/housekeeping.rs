@@ -1,11 +1,11 @@
-//! What expires is removed: sessions past their expiry, login throttling windows that have
+//! What expires is removed: sessions and sign-in challenges past their expiry, login throttling windows that have
 //! ended, file contents no row names, quota reservations of uploads whose instance died. Deletes of what is already dead, so any
 //! number of app instances may run this loop at once.
 
 use super::db::Db;
 use super::files::blobs::Blobs;
 use super::files::reservation;
-use super::{sessions, throttle};
+use super::{mfa, sessions, throttle};
 use std::time::Duration;
 
 pub fn spawn(db: Db, blobs: Blobs, every: Duration) {
@@ -18,8 +18,9 @@ pub fn spawn(db: Db, blobs: Blobs, every: Duration) {
                 Err(err) => tracing::warn!(error = %err, "housekeeping: could not sweep file contents"),
             }
             let (sessions, windows, reservations) = (sessions::purge_expired(&db).await?, throttle::purge(&db).await?, reservation::reclaim_stale(&db).await?);
-            if sessions + windows + reservations > 0 {
-                tracing::info!(sessions, login_windows = windows, upload_reservations = reservations, "housekeeping: expired rows removed");
+            let challenges = mfa::purge_expired(&db).await?;
+            if sessions + windows + reservations + challenges > 0 {
+                tracing::info!(sessions, login_windows = windows, upload_reservations = reservations, challenges, "housekeeping: expired rows removed");
             }
             Ok(false)
         }

@@ -22,7 +22,7 @@ pub async fn create_org(db: &Db, name: &str, owner_id: &str) -> ApiResult<OrgMem
         .await?;
     insert_membership(&mut tx, &id, owner_id, Role::Owner).await?;
     tx.commit().await?;
-    Ok(OrgMembership { id, name, role: Role::Owner, past_due: false })
+    Ok(OrgMembership { id, name, role: Role::Owner, past_due: false, require_mfa: false })
 }
 
 pub async fn add_member(db: &Db, org_id: &str, user_id: &str, role: Role) -> ApiResult<()> {
@@ -45,15 +45,17 @@ async fn insert_membership(tx: &mut Transaction<'_, Any>, org_id: &str, user_id:
 
 /// The orgs a user belongs to, by name.
 pub async fn orgs_of_user(db: &Db, user_id: &str) -> ApiResult<Vec<OrgMembership>> {
-    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-        "SELECT o.id, o.name, m.role, o.billing_status FROM memberships m JOIN orgs o ON o.id = m.org_id \
+    let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT o.id, o.name, m.role, o.billing_status, CAST(o.require_mfa AS BIGINT) FROM memberships m JOIN orgs o ON o.id = m.org_id \
          WHERE m.user_id = $1 ORDER BY o.name, o.id",
     )
     .bind(user_id)
     .fetch_all(db.pool())
     .await?;
     rows.into_iter()
-        .map(|(id, name, role, billing)| Ok(OrgMembership { id, name, role: parse_role(&role)?, past_due: billing == "past_due" }))
+        .map(|(id, name, role, billing, require_mfa)| {
+            Ok(OrgMembership { id, name, role: parse_role(&role)?, past_due: billing == "past_due", require_mfa: require_mfa != 0 })
+        })
         .collect()
 }
 
@@ -143,7 +145,7 @@ pub async fn remove_member(db: &Db, by: &Acting<'_>, actor_role: Role, org_id: &
 
 /// Opens a transaction that holds the org row's write lock, so concurrent membership changes
 /// of one org run one after another (two owners demoting each other cannot both succeed).
-async fn lock_org(db: &Db, org_id: &str) -> ApiResult<Transaction<'static, Any>> {
+pub(super) async fn lock_org(db: &Db, org_id: &str) -> ApiResult<Transaction<'static, Any>> {
     let mut tx = db.pool().begin().await?;
     lock_org_in(&mut tx, org_id).await?;
     Ok(tx)
@@ -200,6 +202,6 @@ pub(super) async fn ensure_another_owner(tx: &mut Transaction<'_, Any>, org_id: 
     Ok(())
 }
 
-fn parse_role(role: &str) -> ApiResult<Role> {
+pub(super) fn parse_role(role: &str) -> ApiResult<Role> {
     role.parse().map_err(|_| ApiError::internal())
 }

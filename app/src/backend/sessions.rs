@@ -50,17 +50,20 @@ pub async fn create(db: &Db, user_id: &str, client: &ClientInfo) -> ApiResult<St
     Ok(token)
 }
 
-/// The user behind a live (unexpired) session token, with the session's id.
-pub async fn lookup(db: &Db, token: &str) -> ApiResult<Option<(String, UserInfo)>> {
-    let row: Option<(String, String, String, String)> = sqlx::query_as(
-        "SELECT s.id, u.id, u.email, u.name FROM sessions s JOIN users u ON u.id = s.user_id \
+/// The user behind a live (unexpired) session token, with the session's id and whether the
+/// user has a second factor.
+pub async fn lookup(db: &Db, token: &str) -> ApiResult<Option<(String, UserInfo, bool)>> {
+    let row: Option<(String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT s.id, u.id, u.email, u.name, \
+           CAST(CASE WHEN EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL) THEN 1 ELSE 0 END AS BIGINT) \
+         FROM sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.token_hash = $1 AND s.expires_at > $2",
     )
     .bind(hash_token(token))
     .bind(now())
     .fetch_optional(db.pool())
     .await?;
-    Ok(row.map(|(session_id, id, email, name)| (session_id, UserInfo { id, email, name })))
+    Ok(row.map(|(session_id, id, email, name, second_factor)| (session_id, UserInfo { id, email, name }, second_factor != 0)))
 }
 
 /// Removes sessions past their expiry (the housekeeping loop calls this); returns how many.

@@ -1,22 +1,23 @@
 //! Org settings: whether email engagement is recorded, how long the trail is kept, where
 //! engagement is forwarded (PostHog host and key; the key sealed like credentials, never
-//! returned), and when a member's version waits for approval (`workflow_approval`). Every
-//! change is audited as `org.settings_changed` with before and after.
+//! returned), when a member's version waits for approval (`workflow_approval`), and whether
+//! every member needs a second factor (`require_mfa`: owners only). Every change is audited as `org.settings_changed` with before and after.
 
 use super::audit::redact::REDACTED;
 use super::audit::NewEvent;
 use super::db::Db;
 use super::{credentials, orgs, Acting, Config};
-use crate::error::{ApiError, ApiResult};
-use crate::model::{OrgSettings, SettingsPatch, WORKFLOW_APPROVAL_MODES};
+use super::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorKind};
+use crate::model::{OrgSettings, Role, SettingsPatch, WORKFLOW_APPROVAL_MODES};
 use serde_json::json;
 
 /// The sealed PostHog key is bound to this id in its org (the associated data).
 const POSTHOG_KEY_ID: &str = "posthog_api_key";
 pub const MAX_RETENTION_DAYS: i64 = 36_500;
 
-type Row = (i64, Option<i64>, Option<String>, Option<String>, String);
-const COLUMNS: &str = "capture_engagement_events, audit_retention_days, posthog_host, posthog_api_key, workflow_approval";
+type Row = (i64, Option<i64>, Option<String>, Option<String>, String, i64);
+const COLUMNS: &str = "capture_engagement_events, audit_retention_days, posthog_host, posthog_api_key, workflow_approval, CAST(require_mfa AS BIGINT)";
 
 pub async fn get(db: &Db, org_id: &str) -> ApiResult<OrgSettings> {
     let sql = format!("SELECT {COLUMNS} FROM orgs WHERE id = $1");
@@ -31,11 +32,24 @@ fn from_row(r: Row) -> OrgSettings {
         posthog_host: r.2,
         posthog_api_key_set: r.3.is_some(),
         workflow_approval: r.4,
+        require_mfa: r.5 != 0,
     }
 }
 
 /// Applies `patch` (validated whole before anything is written) and answers the settings.
-pub async fn update(db: &Db, config: &Config, org_id: &str, patch: SettingsPatch, by: &Acting<'_>) -> ApiResult<OrgSettings> {
+pub async fn update(db: &Db, config: &Config, caller: &Caller, org_id: &str, patch: SettingsPatch, by: &Acting<'_>) -> ApiResult<OrgSettings> {
+    if let Some(require_mfa) = patch.require_mfa {
+        // Only an owner sets the policy, and never one that would shut them out.
+        if caller.role_in(org_id) != Some(Role::Owner) {
+            return Err(ApiError::forbidden("owner"));
+        }
+        if require_mfa && !caller.second_factor {
+            return Err(ApiError::new(
+                ErrorKind::MfaRequiredFirst,
+                "Turn on two-step sign-in for your own account first (Account → Two-step sign-in); then you can require it of everyone.",
+            ));
+        }
+    }
     let host = match &patch.posthog_host {
         Some(Some(host)) => Some(Some(posthog_host(host)?)),
         other => other.clone(),
@@ -71,13 +85,15 @@ pub async fn update(db: &Db, config: &Config, org_id: &str, patch: SettingsPatch
         host.unwrap_or_else(|| before.2.clone()),
         sealed_key.clone().unwrap_or_else(|| before.3.clone()),
         patch.workflow_approval.clone().unwrap_or_else(|| before.4.clone()),
+        patch.require_mfa.map_or(before.5, i64::from),
     );
-    sqlx::query("UPDATE orgs SET capture_engagement_events = $1, audit_retention_days = $2, posthog_host = $3, posthog_api_key = $4, workflow_approval = $5 WHERE id = $6")
+    sqlx::query("UPDATE orgs SET capture_engagement_events = $1, audit_retention_days = $2, posthog_host = $3, posthog_api_key = $4, workflow_approval = $5, require_mfa = $6 WHERE id = $7")
         .bind(after.0)
         .bind(after.1)
         .bind(&after.2)
         .bind(&after.3)
         .bind(&after.4)
+        .bind(after.5)
         .bind(org_id)
         .execute(&mut *tx)
         .await?;
@@ -94,6 +110,7 @@ pub async fn update(db: &Db, config: &Config, org_id: &str, patch: SettingsPatch
     changed("audit_retention_days", json!(old.audit_retention_days), json!(new.audit_retention_days));
     changed("posthog_host", json!(old.posthog_host), json!(new.posthog_host));
     changed("workflow_approval", json!(old.workflow_approval), json!(new.workflow_approval));
+    changed("require_mfa", json!(old.require_mfa), json!(new.require_mfa));
     // The key itself never enters the trail: only that it was set, replaced or removed.
     if sealed_key.is_some() {
         was.insert("posthog_api_key".into(), if before.3.is_some() { json!(REDACTED) } else { json!(null) });

@@ -38,28 +38,48 @@ pub fn validate_name(field: &str, name: &str) -> ApiResult<String> {
 }
 
 pub async fn create_user(db: &Db, email: &str, name: &str, password: &str) -> ApiResult<UserInfo> {
-    let (email, email_key) = normalise_email(email)?;
-    let name = validate_name("name", name)?;
-    passwords::validate_password("password", password)?;
-    let hash = passwords::hash_password(password.to_owned()).await?;
-    let id = new_id();
-    sqlx::query("INSERT INTO users (id, email, email_key, name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(&id)
-        .bind(&email)
-        .bind(&email_key)
-        .bind(&name)
-        .bind(&hash)
-        .bind(now())
-        .execute(db.pool())
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                ApiError::invalid("email", "is already registered")
-            } else {
-                e.into()
-            }
-        })?;
-    Ok(UserInfo { id, email, name })
+    let user = NewUser::prepare(email, name, password).await?;
+    let mut conn = db.pool().acquire().await?;
+    user.insert(&mut conn).await
+}
+
+/// A user checked and hashed, ready to insert (with other rows, in one transaction).
+pub struct NewUser {
+    info: UserInfo,
+    email_key: String,
+    hash: String,
+}
+
+impl NewUser {
+    /// Checks the email, name (field `name`) and password (field `password`) and hashes the
+    /// password: the slow part, done before any transaction opens.
+    pub async fn prepare(email: &str, name: &str, password: &str) -> ApiResult<NewUser> {
+        let (email, email_key) = normalise_email(email)?;
+        let name = validate_name("name", name)?;
+        passwords::validate_password("password", password)?;
+        let hash = passwords::hash_password(password.to_owned()).await?;
+        Ok(NewUser { info: UserInfo { id: new_id(), email, name }, email_key, hash })
+    }
+
+    /// Inserts the user; an email already registered (any case) is a 422 naming `email`.
+    pub async fn insert(self, conn: &mut sqlx::AnyConnection) -> ApiResult<UserInfo> {
+        sqlx::query("INSERT INTO users (id, email, email_key, name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&self.info.id)
+            .bind(&self.info.email)
+            .bind(&self.email_key)
+            .bind(&self.info.name)
+            .bind(&self.hash)
+            .bind(now())
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| if is_unique_violation(&e) { ApiError::invalid("email", "is already registered") } else { e.into() })?;
+        Ok(self.info)
+    }
+}
+
+/// The lower-cased key an email is unique by, or a 422 naming `email`.
+pub fn email_key(email: &str) -> ApiResult<(String, String)> {
+    normalise_email(email)
 }
 
 /// The user with this email (any case) and their password hash.

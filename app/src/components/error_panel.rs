@@ -14,16 +14,17 @@ pub fn ErrorPanel(error: ApiError) -> impl IntoView {
         ErrorKind::Forbidden => "You don't have access to this page",
         ErrorKind::NotFound => "Not found",
         ErrorKind::Unauthorized => "Signed out",
+        ErrorKind::MfaRequiredByOrg => "Two-step sign-in is required here",
         _ => "Something went wrong",
     };
     view! {
         <section class="panel error-panel" role="alert">
             <h2>{title}</h2>
             <p>{error.message}</p>
-            {if error.code == ErrorKind::Unauthorized {
-                view! { <a href="/login">"Sign in"</a> }.into_any()
-            } else {
-                view! { <a href="/">"Back to the start page"</a> }.into_any()
+            {match error.code {
+                ErrorKind::Unauthorized => view! { <a href="/login">"Sign in"</a> }.into_any(),
+                ErrorKind::MfaRequiredByOrg => view! { <a class="button primary" href="/account#two-step-title">"Set up two-step sign-in"</a> }.into_any(),
+                _ => view! { <a href="/">"Back to the start page"</a> }.into_any(),
             }}
         </section>
     }

@@ -1,11 +1,11 @@
 use crate::components::error_panel::ErrorPanel;
 use crate::components::mail_list::MailList;
 use crate::components::time::RelativeTime;
-use crate::server_fns::account::{my_mail, my_sessions, ChangePassword, RevokeSessions};
+use crate::server_fns::account::{my_mail, my_second_factors, my_sessions, ChangePassword, ConfirmTotp, DisableTotp, EnrolTotp, RevokeSessions};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-/// The signed-in user's account: change password, and their sessions.
+/// The signed-in user's account: password, two-step sign-in, sessions and security mail.
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
@@ -14,6 +14,7 @@ pub fn AccountPage() -> impl IntoView {
     view! {
         <Title text="Account · Chronicle"/>
         <PasswordForm change/>
+        <TwoStep/>
         <SessionList password_changed/>
         <PersonalMail/>
     }
@@ -119,5 +120,86 @@ fn PersonalMail() -> impl IntoView {
                 })}
             </Transition>
         </section>
+    }
+}
+
+/// Two-step sign-in with an authenticator app: off → password → QR code and secret → a code
+/// from the app → the recovery codes, shown once. On → turn off with password and a code.
+#[component]
+fn TwoStep() -> impl IntoView {
+    let enrol = ServerAction::<EnrolTotp>::new();
+    let confirm = ServerAction::<ConfirmTotp>::new();
+    let disable = ServerAction::<DisableTotp>::new();
+    let status = Resource::new(move || (confirm.version().get(), disable.version().get()), |_| my_second_factors());
+    let enrolment = move || enrol.value().get().and_then(Result::ok);
+    let codes = move || confirm.value().get().and_then(Result::ok);
+    let failure = move || {
+        (enrol.value().get().and_then(Result::err))
+            .or_else(|| confirm.value().get().and_then(Result::err))
+            .or_else(|| disable.value().get().and_then(Result::err))
+            .map(|e| e.for_people())
+    };
+    // Turned off: the enrolment and codes shown before are gone with it.
+    Effect::new(move |_| {
+        if let Some(Ok(())) = disable.value().get() {
+            enrol.value().set(None);
+            confirm.value().set(None);
+        }
+    });
+    view! {
+        <section class="panel narrow" aria-labelledby="two-step-title">
+            <h1 id="two-step-title">"Two-step sign-in"</h1>
+            <p class="muted">"After your password, sign-in asks for a code from an authenticator app on your phone."</p>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match status.await {
+                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                        Ok(_) if codes().is_some() => view! { <RecoveryCodes codes=codes().unwrap_or_default()/> }.into_any(),
+                        Ok(s) if s.totp_enabled => view! {
+                            <p class="ok">{format!("On. {} left.", crate::components::count::count(s.recovery_codes_left, "recovery code"))}</p>
+                            <ActionForm action=disable attr:class="stacked-form">
+                                <label>"Current password"<input type="password" name="current_password" autocomplete="current-password" required/></label>
+                                <label>"Code from your app (or a recovery code)"<input type="text" name="code" autocomplete="one-time-code" required/></label>
+                                <button type="submit" class="danger" disabled=move || disable.pending().get()>"Turn off two-step sign-in"</button>
+                            </ActionForm>
+                        }.into_any(),
+                        Ok(_) => match enrolment() {
+                            None => view! {
+                                <ActionForm action=enrol attr:class="stacked-form">
+                                    <label>"Current password"<input type="password" name="current_password" autocomplete="current-password" required/></label>
+                                    <button type="submit" class="primary" disabled=move || enrol.pending().get()>"Set up two-step sign-in"</button>
+                                </ActionForm>
+                            }.into_any(),
+                            Some(e) => view! {
+                                <ol class="steps">
+                                    <li>"Scan this QR code with your authenticator app:"
+                                        <div class="qr" role="img" aria-label="QR code of the two-step sign-in secret" inner_html=e.qr_svg.clone()></div>
+                                    </li>
+                                    <li>"Or enter this secret by hand: "<code class="secret-text" data-testid="totp-secret">{e.secret.clone()}</code></li>
+                                    <li>"Enter the 6-digit code the app shows:"</li>
+                                </ol>
+                                <ActionForm action=confirm attr:class="stacked-form">
+                                    <label>"Code"<input type="text" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]{6,7}" maxlength="7" required autofocus/></label>
+                                    <button type="submit" class="primary" disabled=move || confirm.pending().get()>"Turn on"</button>
+                                </ActionForm>
+                            }.into_any(),
+                        },
+                    }
+                })}
+            </Transition>
+            {move || failure().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+        </section>
+    }
+}
+
+/// The recovery codes, this once: each signs in once when the phone is lost.
+#[component]
+fn RecoveryCodes(codes: Vec<String>) -> impl IntoView {
+    view! {
+        <p class="ok" role="status">"Two-step sign-in is on."</p>
+        <p>"Keep these recovery codes somewhere safe. Each works once, in place of a code, if you lose your phone. They are not shown again."</p>
+        <ul class="recovery-codes" aria-label="Recovery codes">
+            {codes.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view()}
+        </ul>
     }
 }

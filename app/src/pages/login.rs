@@ -1,36 +1,85 @@
-use crate::server_fns::auth::Login;
+use crate::server_fns::auth::{Login, LoginCode};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+/// Sign in: email and password, then (for an account with two-step sign-in) the code.
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
-    let error = move || login.value().get().and_then(Result::err);
     // Where to go back to after signing in (the server accepts only a path on this site).
     let next = use_query_map().read_untracked().get("next").unwrap_or_default();
+    // The right password of an account with a second factor: the challenge for the code.
+    let challenge = move || login.value().get().and_then(Result::ok).flatten();
     view! {
         <Title text="Sign in · Chronicle"/>
         <main class="auth-page">
             <section class="panel auth-card">
                 <h1>"Chronicle"</h1>
-                <p class="muted">"Sign in to see who changed what, and when."</p>
-                <ActionForm action=login attr:class="stack">
-                    <input type="hidden" name="next" value=next/>
-                    <label>
-                        "Email"
-                        <input type="email" name="email" autocomplete="username" required autofocus/>
-                    </label>
-                    <label>
-                        "Password"
-                        <input type="password" name="password" autocomplete="current-password" required/>
-                    </label>
-                    {move || error().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
-                    <button type="submit" class="primary" disabled=move || login.pending().get()>
-                        {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
-                    </button>
-                </ActionForm>
+                {move || match challenge() {
+                    Some(challenge) => view! { <CodeStep challenge next=next.clone()/> }.into_any(),
+                    None => view! { <PasswordStep login next=next.clone()/> }.into_any(),
+                }}
             </section>
         </main>
+    }
+}
+
+#[component]
+fn PasswordStep(login: ServerAction<Login>, next: String) -> impl IntoView {
+    let error = move || login.value().get().and_then(Result::err);
+    view! {
+        <p class="muted">"Sign in to see who changed what, and when."</p>
+        <ActionForm action=login attr:class="stack">
+            <input type="hidden" name="next" value=next/>
+            <label>
+                "Email"
+                <input type="email" name="email" autocomplete="username" required autofocus/>
+            </label>
+            <label>
+                "Password"
+                <input type="password" name="password" autocomplete="current-password" required/>
+            </label>
+            {move || error().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+            <button type="submit" class="primary" disabled=move || login.pending().get()>
+                {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
+            </button>
+        </ActionForm>
+    }
+}
+
+/// The second step: a code from the authenticator app, or one of the recovery codes.
+#[component]
+fn CodeStep(challenge: String, next: String) -> impl IntoView {
+    let submit = ServerAction::<LoginCode>::new();
+    let recovery = RwSignal::new(false);
+    let error = move || submit.value().get().and_then(Result::err);
+    view! {
+        <p class="muted">"Two-step sign-in is on for this account."</p>
+        <ActionForm action=submit attr:class="stack">
+            <input type="hidden" name="challenge" value=challenge/>
+            <input type="hidden" name="next" value=next/>
+            {move || if recovery.get() {
+                view! {
+                    <input type="hidden" name="use_recovery_code" value="1"/>
+                    <label>"Recovery code"
+                        <input type="text" name="code" autocomplete="off" autocapitalize="off" spellcheck="false" required autofocus/>
+                    </label>
+                }.into_any()
+            } else {
+                view! {
+                    <label>"Code from your authenticator app"
+                        <input type="text" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]{6,7}" maxlength="7" required autofocus/>
+                    </label>
+                }.into_any()
+            }}
+            {move || error().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+            <button type="submit" class="primary" disabled=move || submit.pending().get()>
+                {move || if submit.pending().get() { "Checking…" } else { "Sign in" }}
+            </button>
+        </ActionForm>
+        <button type="button" class="link-button" on:click=move |_| recovery.update(|r| *r = !*r)>
+            {move || if recovery.get() { "Use the code from your app instead" } else { "Lost your device? Use a recovery code" }}
+        </button>
     }
 }

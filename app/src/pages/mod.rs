@@ -8,6 +8,7 @@ pub mod engagement;
 pub mod executions;
 pub mod files;
 pub mod home;
+pub mod invite;
 pub mod login;
 pub mod members;
 pub mod not_found;

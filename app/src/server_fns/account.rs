@@ -1,13 +1,13 @@
-//! The signed-in user's own account: password and sessions.
+//! The signed-in user's own account: password, sessions and second factors.
 
 use crate::error::ApiError;
-use crate::model::{OutboxMail, SessionRow};
+use crate::model::{MfaStatus, OutboxMail, SessionRow, TotpEnrolment};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use crate::backend::mail::outbox;
 #[cfg(feature = "ssr")]
-use crate::backend::{account, request};
+use crate::backend::{account, mfa, request};
 
 #[server]
 pub async fn change_password(current_password: String, new_password: String, confirm_password: String) -> Result<(), ApiError> {
@@ -39,4 +39,29 @@ pub async fn my_mail() -> Result<Vec<OutboxMail>, ApiError> {
     let (state, caller) = request::caller().await?;
     let (user, _) = caller.session()?;
     outbox::list_personal(&state.db, &user.email).await
+}
+
+#[server]
+pub async fn my_second_factors() -> Result<MfaStatus, ApiError> {
+    let (state, caller) = request::caller().await?;
+    mfa::status(&state.db, &caller).await
+}
+
+#[server]
+pub async fn enrol_totp(current_password: String) -> Result<TotpEnrolment, ApiError> {
+    let (state, caller) = request::caller().await?;
+    mfa::enrol_totp(&state.db, &state.config, &caller, Some(&current_password)).await
+}
+
+/// Turns TOTP on: the recovery codes, shown this once.
+#[server]
+pub async fn confirm_totp(code: String) -> Result<Vec<String>, ApiError> {
+    let (state, caller, client) = request::caller_and_client().await?;
+    mfa::confirm_totp(&state.db, &state.config, &caller, &code, &state.acting(&caller, &client)).await
+}
+
+#[server]
+pub async fn disable_totp(current_password: String, code: String) -> Result<(), ApiError> {
+    let (state, caller, client) = request::caller_and_client().await?;
+    mfa::disable_totp(&state.db, &state.config, &caller, Some(&current_password), &code, &state.acting(&caller, &client)).await
 }

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::backend::{auth, request, sessions};
 
 #[cfg(feature = "ssr")]
-fn set_response_cookie(cookie: String) -> Result<(), ApiError> {
+pub(crate) fn set_response_cookie(cookie: String) -> Result<(), ApiError> {
     use axum::http::{header::SET_COOKIE, HeaderValue};
     let response = expect_context::<leptos_axum::ResponseOptions>();
     response.append_header(SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|_| ApiError::internal())?);
@@ -14,13 +14,32 @@ fn set_response_cookie(cookie: String) -> Result<(), ApiError> {
 }
 
 /// Signs in and goes back to the page that sent the person here (`next`, a path on this
-/// site), or to the home page. A fixed endpoint, so the cross-site check knows it.
+/// site), or to the home page. For an account with a second factor, answers the challenge
+/// the code completes ([`LoginCode`]) instead. A fixed endpoint, so the cross-site check knows it.
 #[server(endpoint = "login")]
-pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), ApiError> {
+pub async fn login(email: String, password: String, next: Option<String>) -> Result<Option<String>, ApiError> {
+    let state = request::state()?;
+    match auth::login(&state.db, &state.audit, &email, &password, &request::client().await?).await? {
+        auth::SignIn::Session(_, token) => signed_in(&token, next).await.map(|_| None),
+        auth::SignIn::SecondFactor { challenge } => Ok(Some(challenge)),
+    }
+}
+
+/// The second step: the challenge and a code from the app, or a recovery code.
+#[server(endpoint = "login_code")]
+pub async fn login_code(challenge: String, code: String, use_recovery_code: Option<String>, next: Option<String>) -> Result<(), ApiError> {
+    use crate::backend::mfa::{self, Proof};
+    let state = request::state()?;
+    let proof = if use_recovery_code.is_some() { Proof::RecoveryCode(&code) } else { Proof::Code(&code) };
+    let (_, token) = mfa::complete(&state.db, &state.config, &state.audit, &challenge, proof, &request::client().await?).await?;
+    signed_in(&token, next).await
+}
+
+#[cfg(feature = "ssr")]
+async fn signed_in(token: &str, next: Option<String>) -> Result<(), ApiError> {
     let state = request::state()?;
     let headers = request::headers().await?;
-    let (_, token) = auth::login(&state.db, &state.audit, &email, &password, &request::client().await?).await?;
-    set_response_cookie(sessions::set_cookie(&token, &headers, &state.config))?;
+    set_response_cookie(sessions::set_cookie(token, &headers, &state.config))?;
     leptos_axum::redirect(next.as_deref().and_then(same_site_path).unwrap_or("/"));
     Ok(())
 }

@@ -33,7 +33,7 @@ pub async fn load_settings(org: String) -> Result<SettingsView, ApiError> {
 pub async fn update_org_settings(org: String, patch: SettingsPatch) -> Result<OrgSettings, ApiError> {
     let (state, caller, client) = request::caller_and_client().await?;
     require(&caller, &org, Access::MANAGE_SETTINGS)?;
-    settings::update(&state.db, &state.config, &org, patch, &state.acting(&caller, &client)).await
+    settings::update(&state.db, &state.config, &caller, &org, patch, &state.acting(&caller, &client)).await
 }
 
 #[server(input = Json)]

@@ -1,12 +1,15 @@
-//! The signed-in person's own account: password and deletion (a session, never a key).
+//! The signed-in person's own account: password, second factors and deletion (a session,
+//! never a key).
 
 use super::{ApiJson, Authenticated, Client};
-use app::backend::{account, sessions, AppState};
+use app::backend::{account, mfa, sessions, AppState};
 use app::error::ApiResult;
+use app::model::{MfaStatus, TotpEnrolment};
 use axum::extract::State;
 use axum::http::{header::SET_COOKIE, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use serde::Deserialize;
+use axum::Json;
+use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -60,4 +63,91 @@ pub async fn delete(
     let by = state.acting(&caller, &client);
     account::delete_account(&state.db, &caller, body.current_password.as_deref(), &by).await?;
     Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, sessions::clear_cookie(&headers, &state.config))]))
+}
+
+#[utoipa::path(
+    get,
+    operation_id = "getMfaStatus",
+    path = "/me/mfa",
+    summary = "The caller's second factors: whether TOTP is on, how many recovery codes are left",
+    responses((status = 200, description = "{totp_enabled, recovery_codes_left}", body = serde_json::Value), super::Failure)
+)]
+pub async fn mfa_status(State(state): State<AppState>, Authenticated(caller): Authenticated) -> ApiResult<Json<MfaStatus>> {
+    Ok(Json(mfa::status(&state.db, &caller).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolBody {
+    current_password: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    operation_id = "enrolTotp",
+    path = "/me/mfa/totp",
+    summary = "Start TOTP enrolment (a session and the password): the secret and its otpauth URI, not in force until confirmed",
+    request_body = EnrolBody,
+    responses((status = 200, description = "{secret, otpauth_uri, qr_svg}", body = serde_json::Value), super::Failure)
+)]
+pub async fn enrol_totp(State(state): State<AppState>, Authenticated(caller): Authenticated, ApiJson(body): ApiJson<EnrolBody>) -> ApiResult<Json<TotpEnrolment>> {
+    Ok(Json(mfa::enrol_totp(&state.db, &state.config, &caller, body.current_password.as_deref()).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TotpCodeBody {
+    #[schema(max_length = 64)]
+    code: String,
+}
+
+#[derive(Serialize)]
+pub struct RecoveryCodes {
+    recovery_codes: Vec<String>,
+}
+
+#[utoipa::path(
+    post,
+    operation_id = "confirmTotp",
+    path = "/me/mfa/totp/confirm",
+    summary = "Turn TOTP on with a code from the app: ten single-use recovery codes, shown this once",
+    request_body = TotpCodeBody,
+    responses((status = 200, description = "{recovery_codes}", body = serde_json::Value), super::Failure)
+)]
+pub async fn confirm_totp(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+    ApiJson(body): ApiJson<TotpCodeBody>,
+) -> ApiResult<Json<RecoveryCodes>> {
+    let recovery_codes = mfa::confirm_totp(&state.db, &state.config, &caller, &body.code, &state.acting(&caller, &client)).await?;
+    Ok(Json(RecoveryCodes { recovery_codes }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisableTotpBody {
+    current_password: Option<String>,
+    /// A current code, or a recovery code.
+    #[schema(max_length = 64)]
+    code: String,
+}
+
+#[utoipa::path(
+    delete,
+    operation_id = "disableTotp",
+    path = "/me/mfa/totp",
+    summary = "Turn TOTP off, with the password and a code",
+    request_body = DisableTotpBody,
+    responses((status = 204, description = "No content"), super::Failure)
+)]
+pub async fn disable_totp(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+    ApiJson(body): ApiJson<DisableTotpBody>,
+) -> ApiResult<StatusCode> {
+    let by = state.acting(&caller, &client);
+    mfa::disable_totp(&state.db, &state.config, &caller, body.current_password.as_deref(), &body.code, &by).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -1,10 +1,12 @@
 use super::{ApiJson, Authenticated, Client};
+use app::backend::auth::SignIn;
+use app::backend::mfa::{self, Proof};
 use app::backend::{auth, sessions, AppState};
-use app::error::ApiResult;
-use app::model::SessionInfo;
+use app::error::{ApiError, ApiResult};
+use app::model::{LoginStep, SessionInfo};
 use axum::extract::State;
 use axum::http::{header::SET_COOKIE, HeaderMap, StatusCode};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
@@ -20,18 +22,56 @@ pub struct LoginBody {
     post,
     operation_id = "login",
     path = "/auth/login",
-    summary = "Sign in: the user and their orgs, and the session cookie",
+    summary = "Sign in: the user and their orgs, and the session cookie; or, for an account with a second factor, {mfa_required, challenge} and no session",
     request_body = LoginBody,
-    responses((status = 200, description = "OK", body = serde_json::Value), super::Failure)
+    responses((status = 200, description = "{user, orgs} or {mfa_required: true, challenge}", body = serde_json::Value), super::Failure)
 )]
 pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
     Client(client): Client,
     ApiJson(body): ApiJson<LoginBody>,
-) -> ApiResult<impl IntoResponse> {
-    let (info, token) = auth::login(&state.db, &state.audit, &body.email, &body.password, &client).await?;
-    Ok(([(SET_COOKIE, sessions::set_cookie(&token, &headers, &state.config))], Json(info)))
+) -> ApiResult<Response> {
+    Ok(match auth::login(&state.db, &state.audit, &body.email, &body.password, &client).await? {
+        SignIn::Session(info, token) => signed_in(&state, &headers, info, &token),
+        SignIn::SecondFactor { challenge } => Json(LoginStep::SecondFactor { mfa_required: true, challenge }).into_response(),
+    })
+}
+
+/// A finished sign-in: the user and orgs, and the session cookie.
+fn signed_in(state: &AppState, headers: &HeaderMap, info: SessionInfo, token: &str) -> Response {
+    ([(SET_COOKIE, sessions::set_cookie(token, headers, &state.config))], Json(info)).into_response()
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MfaBody {
+    challenge: String,
+    /// The 6-digit code of the authenticator app.
+    #[schema(max_length = 64)]
+    code: Option<String>,
+    /// One of the recovery codes (instead of `code`).
+    #[schema(max_length = 64)]
+    recovery_code: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    operation_id = "completeSignIn",
+    path = "/auth/mfa",
+    summary = "The second step of a sign-in: the challenge and a code (or a recovery code); answers like a login",
+    request_body = MfaBody,
+    responses((status = 200, description = "{user, orgs} and the session cookie", body = serde_json::Value), super::Failure)
+)]
+/// A wrong code is 401 and the challenge stays usable (5 minutes from the password).
+pub async fn complete_mfa(State(state): State<AppState>, headers: HeaderMap, Client(client): Client, ApiJson(body): ApiJson<MfaBody>) -> ApiResult<Response> {
+    let proof = match (&body.code, &body.recovery_code) {
+        (Some(code), None) => Proof::Code(code),
+        (None, Some(code)) => Proof::RecoveryCode(code),
+        _ => return Err(ApiError::invalid("code", "give either code or recovery_code")),
+    };
+    let (info, token) = mfa::complete(&state.db, &state.config, &state.audit, &body.challenge, proof, &client).await?;
+    Ok(signed_in(&state, &headers, info, &token))
 }
 
 #[utoipa::path(

@@ -39,7 +39,7 @@ pub async fn update(
     ApiJson(patch): ApiJson<SettingsPatch>,
 ) -> ApiResult<Json<OrgSettings>> {
     require(&caller, &org, Access::MANAGE_SETTINGS)?;
-    Ok(Json(settings::update(&state.db, &state.config, &org, patch, &state.acting(&caller, &client)).await?))
+    Ok(Json(settings::update(&state.db, &state.config, &caller, &org, patch, &state.acting(&caller, &client)).await?))
 }
 
 #[utoipa::path(

@@ -15,10 +15,20 @@ use serde_json::json;
 use std::time::Duration;
 
 pub async fn enqueue(db: &Db, org_id: Option<&str>, recipient: &str, subject: &str, body: &str) -> ApiResult<()> {
+    let mut conn = db.pool().acquire().await?;
+    enqueue_in(&mut conn, org_id, recipient, subject, body, None).await
+}
+
+/// Where a mail's one-time secret goes in its body: the secret itself is kept apart and
+/// dropped once the mail is sent or given up, so the outbox (and its page) never shows it.
+pub const SECRET_MARK: &str = "{{secret}}";
+
+/// Queues a mail inside the caller's transaction, so it goes if and only if the action does.
+pub async fn enqueue_in(conn: &mut sqlx::AnyConnection, org_id: Option<&str>, recipient: &str, subject: &str, body: &str, secret: Option<&str>) -> ApiResult<()> {
     let at = now();
     sqlx::query(
-        "INSERT INTO outbox (id, org_id, recipient, subject, body, status, attempts, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
+        "INSERT INTO outbox (id, org_id, recipient, subject, body, status, attempts, next_attempt_at, created_at, secret) \
+         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6, $7)",
     )
     .bind(new_id())
     .bind(org_id)
@@ -26,7 +36,8 @@ pub async fn enqueue(db: &Db, org_id: Option<&str>, recipient: &str, subject: &s
     .bind(subject)
     .bind(body)
     .bind(&at)
-    .execute(db.pool())
+    .bind(secret)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -106,7 +117,8 @@ type MailRow = (String, String, String, String, String, i64, Option<String>, Str
 
 fn mail_from_row(r: MailRow) -> OutboxMail {
     let tracking = r.9.map(|_| MailTracking { workflow_id: r.10, ..MailTracking::default() });
-    OutboxMail { id: r.0, recipient: r.1, subject: r.2, body: r.3, status: r.4, attempts: r.5, last_error: r.6, created_at: r.7, sent_at: r.8, tracking }
+    let body = r.3.replace(SECRET_MARK, "[only in the mail]");
+    OutboxMail { id: r.0, recipient: r.1, subject: r.2, body, status: r.4, attempts: r.5, last_error: r.6, created_at: r.7, sent_at: r.8, tracking }
 }
 
 /// Attempts after which a mail is given up (`failed`, shown on the Outbox page): with the
@@ -124,8 +136,8 @@ pub static KIND: Kind = Kind {
     batch: 10,
 };
 
-type Claimed = (String, String, String, String, i64, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
-const CLAIMED: &str = "id, recipient, subject, body, attempts, html_body, tracking_code, org_id, workflow_id, execution_id, distinct_id";
+type Claimed = (String, String, String, String, i64, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
+const CLAIMED: &str = "id, recipient, subject, body, attempts, html_body, tracking_code, org_id, workflow_id, execution_id, distinct_id, secret";
 
 /// Delivers the due mail this instance can claim; whether it claimed any. A failure is
 /// retried on [`BACKOFF`] and given up after [`MAX_ATTEMPTS`]. Each mail's fate is written
@@ -133,11 +145,15 @@ const CLAIMED: &str = "id, recipient, subject, body, attempts, html_body, tracki
 pub async fn deliver_due(jobs: &Jobs, smtp: &Smtp, telemetry: &Telemetry) -> ApiResult<bool> {
     let Some((mails, lease)) = jobs.claim::<Claimed>(&KIND, CLAIMED, &Extra::default()).await? else { return Ok(false) };
     let db = jobs.db();
-    for (id, to, subject, body, attempts, html, code, org_id, workflow_id, execution_id, distinct_id) in mails {
+    for (id, to, subject, body, attempts, html, code, org_id, workflow_id, execution_id, distinct_id, secret) in mails {
         if !lease.held() {
             break;
         }
         let attempts = attempts + 1;
+        let body = match &secret {
+            Some(secret) => body.replace(SECRET_MARK, secret),
+            None => body,
+        };
         let outgoing = Outgoing { to: &to, subject: &subject, text: body, html, tracking_code: code.as_deref() };
         // What a workflow mail's fate is recorded as, for orgs that record engagement.
         let engagement = |event: &str, at: &str| {
@@ -158,7 +174,7 @@ pub async fn deliver_due(jobs: &Jobs, smtp: &Smtp, telemetry: &Telemetry) -> Api
         let mut tx = db.pool().begin().await?;
         let (update, event, outcome) = match &sent {
             Ok(()) => (
-                sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, attempts = $2, last_error = NULL WHERE id = $3 AND lease_holder = $4")
+                sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, attempts = $2, last_error = NULL, secret = NULL WHERE id = $3 AND lease_holder = $4")
                     .bind(&at)
                     .bind(attempts),
                 engagement("$workflows_email_sent", &at),
@@ -167,7 +183,8 @@ pub async fn deliver_due(jobs: &Jobs, smtp: &Smtp, telemetry: &Telemetry) -> Api
             Err(err) => {
                 let status = if attempts >= MAX_ATTEMPTS { "failed" } else { "pending" };
                 tracing::warn!(mail = %id, attempts, status, retry_in_s = BACKOFF.after(attempts).as_secs(), error = %err, "mail delivery failed");
-                let update = sqlx::query("UPDATE outbox SET status = $1, attempts = $2, last_error = $3, next_attempt_at = $4 WHERE id = $5 AND lease_holder = $6")
+                let update = sqlx::query("UPDATE outbox SET status = $1, attempts = $2, last_error = $3, next_attempt_at = $4, \
+                     secret = CASE WHEN $1 = 'failed' THEN NULL ELSE secret END WHERE id = $5 AND lease_holder = $6")
                     .bind(status)
                     .bind(attempts)
                     .bind(err.chars().take(500).collect::<String>())
