@@ -4,6 +4,9 @@
     interop_check.py ocsf ROWS.jsonl
         every row valid against the OCSF 1.5.0 schema of its class (`ocsf-json-schema`
         bundles it; `jsonschema` checks it)
+    interop_check.py totp OTPAUTH_URI
+        the URI reads as a 6-digit, 30-second SHA-1 TOTP (`pyotp`), and the codes of the
+        previous, current and next step, with the current step's number
     interop_check.py webhooks DELIVERIES.json SECRET
         every captured stream delivery ({headers, body}) verifies with the Standard Webhooks
         library (`standardwebhooks`), and a tampered body does not
@@ -63,9 +66,26 @@ def check_webhooks(path, secret):
     return 0
 
 
+def totp_codes(uri):
+    import time
+
+    import pyotp
+
+    totp = pyotp.parse_uri(uri)
+    if not isinstance(totp, pyotp.TOTP) or totp.digits != 6 or totp.interval != 30 or totp.digest().name != "sha1":
+        print(json.dumps({"ok": False, "error": "not a 6-digit, 30-second SHA-1 TOTP URI"}))
+        return 1
+    now = time.time()
+    codes = {name: totp.at(now + offset) for name, offset in (("previous", -30), ("current", 0), ("next", 30))}
+    print(json.dumps({"ok": True, "issuer": totp.issuer, "name": totp.name, "step": int(now // 30), **codes}))
+    return 0
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "ocsf":
         return check_ocsf(argv[2])
+    if len(argv) == 3 and argv[1] == "totp":
+        return totp_codes(argv[2])
     if len(argv) == 4 and argv[1] == "webhooks":
         return check_webhooks(argv[2], argv[3])
     print(__doc__, file=sys.stderr)

@@ -28,12 +28,12 @@ if [ ! -d end2end/node_modules/@playwright/test ] || [ end2end/package-lock.json
 fi
 
 # Other people's libraries check what we emit: the independent audit verifier
-# (scripts/verify_audit.py: rfc8785 + cryptography), OCSF rows and Standard Webhooks
-# signatures (scripts/interop_check.py), and the API contract (scripts/api_contract.py: the
+# (scripts/verify_audit.py: rfc8785 + cryptography), OCSF rows, Standard Webhooks
+# signatures and TOTP codes (scripts/interop_check.py: pyotp), and the API contract (scripts/api_contract.py: the
 # reference OpenAPI validator, Schemathesis, a generated client). Versions pinned: a new
 # Schemathesis may add checks, which is a change to make on purpose.
-PY_LIBS="rfc8785 cryptography ocsf-json-schema jsonschema standardwebhooks openapi-spec-validator==0.9.0 schemathesis==4.32.5 openapi-python-client==0.29.1"
-if ! python3 -c 'import rfc8785, cryptography, ocsf_json_schema, jsonschema, standardwebhooks, openapi_spec_validator, schemathesis, openapi_python_client' 2>/dev/null; then
+PY_LIBS="rfc8785 cryptography ocsf-json-schema jsonschema standardwebhooks pyotp openapi-spec-validator==0.9.0 schemathesis==4.32.5 openapi-python-client==0.29.1"
+if ! python3 -c 'import rfc8785, cryptography, ocsf_json_schema, jsonschema, standardwebhooks, pyotp, openapi_spec_validator, schemathesis, openapi_python_client' 2>/dev/null; then
   say "installing the interoperability checkers' Python libraries ($PY_LIBS)"
   python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip || fail "installing pip"
   python3 -m pip install --quiet --break-system-packages $PY_LIBS 2>/dev/null \

@@ -695,7 +695,7 @@ pub struct AuditQuery {
 }
 
 /// Every action the trail records, for the explorer's action filter.
-pub const AUDIT_ACTIONS: [&str; 46] = [
+pub const AUDIT_ACTIONS: [&str; 53] = [
     "auth.login", "auth.login_failed", "auth.login_blocked", "auth.logout", "auth.password_changed",
     "auth.session_revoked", "account.deleted", "member.role_changed", "member.removed", "api_key.created",
     "api_key.revoked", "workflow.created", "workflow.updated", "workflow.deleted", "workflow.restored",
@@ -705,6 +705,8 @@ pub const AUDIT_ACTIONS: [&str; 46] = [
     "billing.invoice_paid", "billing.payment_failed", "billing.dispute_created", "audit_stream.created", "audit_stream.deleted",
     "audit_log.pruned", "audit_log.verified", "credential.updated", "credential.rotated", "credential.refused",
     "workflow.version_approved", "workflow.version_rejected", "workflow.run_refused", "workflow.version_named",
+    "member.invited", "member.invitation_revoked", "member.joined", "auth.mfa_enabled", "auth.mfa_disabled",
+    "auth.mfa_failed", "auth.recovery_code_used",
 ];
 
 /// Whether a filter may name `action`.

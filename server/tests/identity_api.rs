@@ -381,3 +381,265 @@ async fn sign_ins_and_role_changes_are_in_the_audit_trail() {
         assert!(message.starts_with("since"), "{message}");
     }
 }
+
+/// The invitation link in a mail as the SMTP sink received it (quoted-printable undone).
+fn invitation_token(mail: &str) -> String {
+    let text = mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let at = text.find("/invite/").unwrap_or_else(|| panic!("no link in {text}")) + "/invite/".len();
+    text[at..].chars().take_while(char::is_ascii_hexdigit).collect()
+}
+
+/// Invitations, end to end through a real SMTP server: the link arrives by mail, works once
+/// for a new account (signed in at once, a member), and is 404 afterwards, like a revoked
+/// one; the roles table holds; an existing account accepts with its own session only; the
+/// token is never stored; all of it is in the trail.
+#[tokio::test]
+async fn invitations_by_mail_single_use_revocable_and_role_bound() {
+    for (backend, db) in test_databases().await {
+        let (smtp, mut mails) = common::smtp_sink().await;
+        let s = TestServer::start_with_smtp(db, Some(smtp)).await;
+        let path = format!("/api/v1/orgs/{}/invitations", s.acme);
+        let invite = |who: As, email: &str, role: &str| s.request(who, Method::POST, &path).json(&json!({ "email": email, "role": role })).send();
+        let accept = |token: &str, body: Option<Value>, cookie: Option<&str>| {
+            let mut req = s.http.post(s.url(&format!("/api/v1/invitations/{token}/accept")));
+            if let Some(body) = body {
+                req = req.json(&body);
+            }
+            if let Some(cookie) = cookie {
+                req = req.header("cookie", cookie.to_owned());
+            }
+            req.send()
+        };
+
+        // Who may invite whom.
+        for (who, role, want) in [(As::Member, "member", 403), (As::OtherOrg, "member", 404), (As::Anonymous, "member", 401), (As::Admin, "owner", 403)] {
+            assert_eq!(invite(who, "someone@acme.test", role).await.unwrap().status(), want, "[{backend}] {who:?} inviting an {role}");
+        }
+        let (status, code, _) = error_body(invite(As::Owner, "Member@Acme.test", "admin").await.unwrap()).await;
+        assert_eq!((status, code.as_str()), (409, "conflict"), "[{backend}] a member is not invited again");
+        let (status, _, message) = error_body(invite(As::Owner, "not-an-email", "member").await.unwrap()).await;
+        assert_eq!(status, 422, "[{backend}]");
+        assert!(message.starts_with("email"), "{message}");
+
+        let res = invite(As::Admin, "newcomer@acme.test", "member").await.unwrap();
+        assert_eq!(res.status(), 201, "[{backend}]");
+        let created: Value = res.json().await.unwrap();
+        assert_eq!((created["email"].as_str(), created["role"].as_str(), created["invited_by"].as_str()), (Some("newcomer@acme.test"), Some("member"), Some("Ada Admin")));
+        let mail = tokio::time::timeout(std::time::Duration::from_secs(10), mails.recv()).await.expect("the mail arrives").unwrap();
+        assert!(mail.contains("To: newcomer@acme.test"), "{mail}");
+        let token = invitation_token(&mail);
+        assert_eq!(token.len(), 64, "[{backend}] a 256-bit token: {mail}");
+        // The token exists only in the mail: not in the invitation row, not in the outbox
+        // once the mail is sent.
+        for _ in 0..100 {
+            let (sent,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE status = 'sent' AND secret IS NULL").fetch_one(s.db.pool()).await.unwrap();
+            if sent == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let stored: Vec<(String,)> = sqlx::query_as("SELECT body || COALESCE(secret, '') FROM outbox UNION ALL SELECT token_hash FROM invitations").fetch_all(s.db.pool()).await.unwrap();
+        assert!(stored.iter().all(|(text,)| !text.contains(&token)), "[{backend}] the token is stored");
+
+        let pending: Value = s.get(As::Owner, &path).await.json().await.unwrap();
+        assert_eq!(pending["invitations"].as_array().unwrap().len(), 1, "[{backend}] {pending}");
+        assert_eq!(s.get(As::Member, &path).await.status(), 403);
+
+        // Accepted once, by many at once: one account, one membership.
+        let body = json!({ "name": "Nina Newcomer", "password": "a-long-new-password" });
+        let answers = futures_util::future::join_all((0..8).map(|_| accept(&token, Some(body.clone()), None))).await;
+        let statuses: Vec<u16> = answers.iter().map(|r| r.as_ref().unwrap().status().as_u16()).collect();
+        assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "[{backend}] {statuses:?}");
+        assert!(statuses.iter().all(|s| [200, 404, 409].contains(s)), "[{backend}] {statuses:?}");
+        let joined = answers.into_iter().map(Result::unwrap).find(|r| r.status() == 200).unwrap();
+        let cookie = joined.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let answer: Value = joined.json().await.unwrap();
+        assert_eq!((answer["org"]["id"].as_str(), answer["org"]["role"].as_str()), (Some(s.acme.as_str()), Some("member")), "[{backend}] {answer}");
+        let me: Value = s.http.get(s.url("/api/v1/me")).header("cookie", &cookie).send().await.unwrap().json().await.unwrap();
+        assert_eq!(me["user"]["email"], "newcomer@acme.test", "[{backend}] signed in as the new account");
+        assert_eq!(error_body(accept(&token, Some(body.clone()), None).await.unwrap()).await.0, 404, "[{backend}] a used link");
+        let pending: Value = s.get(As::Owner, &path).await.json().await.unwrap();
+        assert_eq!(pending["invitations"], json!([]), "[{backend}]");
+
+        // Revoked: the link is dead, and answers as a used one does.
+        let created: Value = invite(As::Owner, "late@acme.test", "admin").await.unwrap().json().await.unwrap();
+        let revoked_token = invitation_token(&mails.recv().await.unwrap());
+        let revoke = format!("{path}/{}", created["id"].as_str().unwrap());
+        assert_eq!(s.request(As::Member, Method::DELETE, &revoke).send().await.unwrap().status(), 403);
+        assert_eq!(s.request(As::Owner, Method::DELETE, &revoke).send().await.unwrap().status(), 204);
+        assert_eq!(s.request(As::Owner, Method::DELETE, &revoke).send().await.unwrap().status(), 404);
+        assert_eq!(error_body(accept(&revoked_token, Some(body.clone()), None).await.unwrap()).await.0, 404, "[{backend}] a revoked link");
+        assert_eq!(error_body(accept(&"0".repeat(64), Some(body.clone()), None).await.unwrap()).await.0, 404);
+
+        // An existing account (Globex's owner): not with a new password, not with someone
+        // else's session, yes with its own.
+        invite(As::Owner, "owner@globex.test", "member").await.unwrap();
+        let globex_token = invitation_token(&mails.recv().await.unwrap());
+        assert_eq!(error_body(accept(&globex_token, Some(body.clone()), None).await.unwrap()).await.0, 409, "[{backend}]");
+        assert_eq!(error_body(accept(&globex_token, None, s.cookie(As::Member)).await.unwrap()).await.0, 403, "[{backend}] the wrong person");
+        assert_eq!(error_body(accept(&globex_token, None, None).await.unwrap()).await.0, 401);
+        let res = accept(&globex_token, None, s.cookie(As::OtherOrg)).await.unwrap();
+        assert_eq!(res.status(), 200, "[{backend}]");
+        assert!(res.headers().get("set-cookie").is_none(), "an existing session is kept, not replaced");
+        let me: Value = s.get(As::OtherOrg, "/api/v1/me").await.json().await.unwrap();
+        assert_eq!(me["orgs"].as_array().unwrap().len(), 2, "[{backend}] {me}");
+
+        let invited = audit_events(&s, "action=member.invited", 3).await;
+        assert_eq!(invited.iter().filter(|e| e["metadata"]["email"] == "newcomer@acme.test").count(), 1, "[{backend}]");
+        assert_eq!(invited.iter().find(|e| e["metadata"]["email"] == "newcomer@acme.test").unwrap()["actor"]["name"], "Ada Admin");
+        let joined = audit_events(&s, "action=member.joined", 2).await;
+        assert!(joined.iter().any(|e| e["actor"]["email"] == "newcomer@acme.test" && e["metadata"]["role"] == "member"), "[{backend}]");
+        let revoked = audit_events(&s, "action=member.invitation_revoked", 1).await;
+        assert_eq!(revoked[0]["metadata"]["email"], "late@acme.test");
+        let trail = s.get(As::Owner, &format!("/api/v1/orgs/{}/audit?limit=200", s.acme)).await.text().await.unwrap();
+        assert!(!trail.contains(&token) && !trail.contains("a-long-new-password"), "[{backend}] a secret in the trail");
+    }
+}
+
+/// The two steps of a sign-in with TOTP, with codes from `pyotp`: no session before the
+/// code; a wrong code is 401 and the challenge lives on; no code twice; recovery codes once;
+/// throttled like passwords; off with password and code.
+#[tokio::test]
+async fn totp_sign_in_in_two_steps_with_codes_from_pyotp() {
+    for (backend, db) in test_databases().await {
+        let s = TestServer::start(db).await;
+        let me = |cookie: &str| s.http.get(s.url("/api/v1/me")).header("cookie", cookie.to_owned()).send();
+        let (cookie, _) = s.login("admin@acme.test", "chronicle-demo").await;
+        let post = |path: &str, body: Value| s.http.post(s.url(path)).header("cookie", cookie.clone()).json(&body).send();
+
+        // Enrolment needs the password, and a session (a key cannot).
+        let (status, _, message) = error_body(post("/api/v1/me/mfa/totp", json!({ "current_password": "wrong" })).await.unwrap()).await;
+        assert_eq!(status, 422, "[{backend}] {message}");
+        let enrolled: Value = post("/api/v1/me/mfa/totp", json!({ "current_password": "chronicle-demo" })).await.unwrap().json().await.unwrap();
+        let uri = enrolled["otpauth_uri"].as_str().unwrap();
+        assert!(enrolled["qr_svg"].as_str().unwrap().starts_with("<?xml") || enrolled["qr_svg"].as_str().unwrap().contains("<svg"));
+        let codes = common::totp_codes(uri);
+        assert_eq!((codes["issuer"].as_str(), codes["name"].as_str()), (Some("Chronicle"), Some("admin@acme.test")), "[{backend}]");
+        // Not in force until confirmed: the password alone still signs in.
+        assert!(s.login("admin@acme.test", "chronicle-demo").await.1["user"].is_object());
+        let (status, _, _) = error_body(post("/api/v1/me/mfa/totp/confirm", json!({ "code": common::wrong_code(&codes) })).await.unwrap()).await;
+        assert_eq!(status, 422, "[{backend}] a wrong confirmation code");
+        let confirmed: Value = post("/api/v1/me/mfa/totp/confirm", json!({ "code": codes["current"] })).await.unwrap().json().await.unwrap();
+        let recovery: Vec<String> = serde_json::from_value(confirmed["recovery_codes"].clone()).unwrap();
+        assert_eq!(recovery.len(), 10, "[{backend}] {confirmed}");
+        let status: Value = s.http.get(s.url("/api/v1/me/mfa")).header("cookie", &cookie).send().await.unwrap().json().await.unwrap();
+        assert_eq!(status, json!({ "totp_enabled": true, "recovery_codes_left": 10 }), "[{backend}]");
+        let stored: Vec<(String,)> = sqlx::query_as("SELECT code_hash FROM recovery_codes UNION ALL SELECT secret FROM user_totp").fetch_all(s.db.pool()).await.unwrap();
+        let secret = uri.split("secret=").nth(1).unwrap().split('&').next().unwrap();
+        assert!(stored.iter().all(|(v,)| !recovery.iter().any(|c| v.contains(c.as_str())) && !v.contains(secret)), "[{backend}] stored in clear");
+
+        // Step one: the right password answers a challenge and no session.
+        let password = || s.http.post(s.url("/api/v1/auth/login")).json(&json!({ "email": "admin@acme.test", "password": "chronicle-demo" })).send();
+        let res = password().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(res.headers().get("set-cookie").is_none(), "[{backend}] a session before the second factor");
+        let step: Value = res.json().await.unwrap();
+        assert_eq!(step["mfa_required"], true, "[{backend}] {step}");
+        assert!(step.get("user").is_none());
+        let challenge = step["challenge"].as_str().unwrap().to_owned();
+        let second = |body: Value| s.http.post(s.url("/api/v1/auth/mfa")).json(&body).send();
+
+        // A wrong code: 401, and the challenge still works.
+        let (status, _, _) = error_body(second(json!({ "challenge": challenge, "code": common::wrong_code(&codes) })).await.unwrap()).await;
+        assert_eq!(status, 401, "[{backend}]");
+        // The code used to confirm is spent; the next step's is accepted (±1 step), once.
+        assert_eq!(second(json!({ "challenge": challenge, "code": codes["current"] })).await.unwrap().status(), 401, "[{backend}] a replayed code");
+        let res = second(json!({ "challenge": challenge, "code": codes["next"] })).await.unwrap();
+        assert_eq!(res.status(), 200, "[{backend}]");
+        let session = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        assert_eq!(me(&session).await.unwrap().status(), 200);
+        let answer: Value = res.json().await.unwrap();
+        assert_eq!(answer["user"]["email"], "admin@acme.test");
+        // The challenge is finished; a new one with the same code is a replay.
+        assert_eq!(second(json!({ "challenge": challenge, "code": codes["next"] })).await.unwrap().status(), 401, "[{backend}] a finished challenge");
+        let again: Value = password().await.unwrap().json().await.unwrap();
+        let again = again["challenge"].as_str().unwrap().to_owned();
+        assert_eq!(second(json!({ "challenge": again, "code": codes["next"] })).await.unwrap().status(), 401, "[{backend}] the same code twice");
+
+        // A recovery code works once (any case, with or without its dash).
+        let code = recovery[0].to_uppercase().replace('-', " ");
+        assert_eq!(second(json!({ "challenge": again, "recovery_code": code })).await.unwrap().status(), 200, "[{backend}]");
+        let third: Value = password().await.unwrap().json().await.unwrap();
+        let third = third["challenge"].as_str().unwrap().to_owned();
+        assert_eq!(second(json!({ "challenge": third, "recovery_code": recovery[0] })).await.unwrap().status(), 401, "[{backend}] a used recovery code");
+
+        // Wrong codes are throttled like passwords: the account's slots run out.
+        let mut statuses = Vec::new();
+        for _ in 0..6 {
+            statuses.push(second(json!({ "challenge": third, "code": common::wrong_code(&codes) })).await.unwrap().status().as_u16());
+        }
+        assert_eq!(statuses.last(), Some(&429), "[{backend}] {statuses:?}");
+
+        // The trail: how each sign-in went, and nothing secret.
+        let logins = audit_events(&s, "action=auth.login", 1).await;
+        let methods: Vec<&str> = logins.iter().filter(|e| e["actor"]["email"] == "admin@acme.test").filter_map(|e| e["metadata"]["method"].as_str()).collect();
+        assert!(methods.contains(&"password+totp") && methods.contains(&"recovery_code") && methods.contains(&"password"), "[{backend}] {methods:?}");
+        assert!(!audit_events(&s, "action=auth.mfa_failed", 1).await.is_empty());
+        assert_eq!(audit_events(&s, "action=auth.recovery_code_used", 1).await[0]["metadata"]["recovery_codes_left"], 9);
+        assert_eq!(audit_events(&s, "action=auth.mfa_enabled", 1).await[0]["actor"]["email"], "admin@acme.test");
+        let trail = s.get(As::Owner, &format!("/api/v1/orgs/{}/audit?limit=200", s.acme)).await.text().await.unwrap();
+        assert!(!trail.contains(&recovery[1]) && !trail.contains(secret) && !trail.contains(&challenge), "[{backend}] a secret in the trail");
+
+        // Off, with the password and a code (a recovery code does).
+        sqlx::query("DELETE FROM login_slots").execute(s.db.pool()).await.unwrap();
+        let off = |body: Value| s.http.delete(s.url("/api/v1/me/mfa/totp")).header("cookie", cookie.clone()).json(&body).send();
+        assert_eq!(off(json!({ "current_password": "chronicle-demo", "code": common::wrong_code(&codes) })).await.unwrap().status(), 422);
+        assert_eq!(off(json!({ "current_password": "chronicle-demo", "code": recovery[1] })).await.unwrap().status(), 204, "[{backend}]");
+        assert!(s.login("admin@acme.test", "chronicle-demo").await.1["user"].is_object(), "[{backend}] the password alone again");
+        assert!(!audit_events(&s, "action=auth.mfa_disabled", 1).await.is_empty());
+    }
+}
+
+/// `require_mfa`: only an owner sets it, and only with a second factor of their own; then a
+/// member's session without one gets 403 `mfa_required_by_org` on the org (not elsewhere),
+/// keys go on, and a member with a factor gets in.
+#[tokio::test]
+async fn require_mfa_blocks_members_without_a_second_factor() {
+    for (backend, db) in test_databases().await {
+        let s = TestServer::start(db).await;
+        let settings = format!("/api/v1/orgs/{}/settings", s.acme);
+        let require = |who: As, on: bool| s.request(who, Method::PATCH, &settings).json(&json!({ "require_mfa": on })).send();
+        let (key, secret) = s.create_org_key("still works", &["workflows:read"]).await;
+        let _ = key;
+
+        assert_eq!(error_body(require(As::Admin, true).await.unwrap()).await.0, 403, "[{backend}] an admin");
+        let (status, code, message) = error_body(require(As::Owner, true).await.unwrap()).await;
+        assert_eq!((status, code.as_str()), (409, "mfa_required_first"), "[{backend}] {message}");
+
+        // The owner turns TOTP on (the open session counts it at once), then the policy.
+        let owner = |method: Method, path: &str, body: Value| s.request(As::Owner, method, path).json(&body).send();
+        let enrolled: Value = owner(Method::POST, "/api/v1/me/mfa/totp", json!({ "current_password": "chronicle-demo" })).await.unwrap().json().await.unwrap();
+        let codes = common::totp_codes(enrolled["otpauth_uri"].as_str().unwrap());
+        assert_eq!(owner(Method::POST, "/api/v1/me/mfa/totp/confirm", json!({ "code": codes["current"] })).await.unwrap().status(), 200);
+        let res = require(As::Owner, true).await.unwrap();
+        assert_eq!(res.status(), 200, "[{backend}]");
+        assert_eq!(res.json::<Value>().await.unwrap()["require_mfa"], true);
+
+        let workflows = format!("/api/v1/orgs/{}/workflows", s.acme);
+        for who in [As::Admin, As::Member] {
+            let (status, code, message) = error_body(s.get(who, &workflows).await).await;
+            assert_eq!((status, code.as_str()), (403, "mfa_required_by_org"), "[{backend}] {who:?}");
+            assert!(message.contains("two-step sign-in"), "{message}");
+            // The session stays open: their own account is reachable, to set it up.
+            assert_eq!(s.get(who, "/api/v1/me").await.status(), 200, "[{backend}] {who:?}");
+        }
+        assert_eq!(s.get(As::Owner, &workflows).await.status(), 200, "[{backend}] the owner has a factor");
+        let by_key = s.http.get(s.url(&workflows)).bearer_auth(&secret).send().await.unwrap();
+        assert_eq!(by_key.status(), 200, "[{backend}] keys are unaffected");
+        // Another org is not this org's business.
+        assert_eq!(s.get(As::OtherOrg, &format!("/api/v1/orgs/{}/workflows", s.globex)).await.status(), 200);
+        // Pages say the same, and how to fix it.
+        let page = s.get(As::Member, &format!("/orgs/{}/workflows", s.acme)).await.text().await.unwrap();
+        assert!(page.contains("Set up two-step sign-in"), "[{backend}] the page says how");
+
+        // The member sets up TOTP: in.
+        let member = |method: Method, path: &str, body: Value| s.request(As::Member, method, path).json(&body).send();
+        let enrolled: Value = member(Method::POST, "/api/v1/me/mfa/totp", json!({ "current_password": "chronicle-demo" })).await.unwrap().json().await.unwrap();
+        let codes = common::totp_codes(enrolled["otpauth_uri"].as_str().unwrap());
+        assert_eq!(member(Method::POST, "/api/v1/me/mfa/totp/confirm", json!({ "code": codes["current"] })).await.unwrap().status(), 200);
+        assert_eq!(s.get(As::Member, &workflows).await.status(), 200, "[{backend}] a member with a factor");
+
+        let changed = audit_events(&s, "action=org.settings_changed", 1).await;
+        assert_eq!(changed[0]["changes"], json!([{ "path": "require_mfa", "op": "changed", "before": false, "after": true }]), "[{backend}]");
+    }
+}

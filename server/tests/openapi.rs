@@ -7,8 +7,17 @@ use common::{As, TestServer};
 use serde_json::Value;
 
 /// Every REST route (SPEC's table and the README's additions), as method and path template.
-const ROUTES: [(&str, &str); 65] = [
+const ROUTES: [(&str, &str); 74] = [
     ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/mfa"),
+    ("get", "/api/v1/me/mfa"),
+    ("post", "/api/v1/me/mfa/totp"),
+    ("delete", "/api/v1/me/mfa/totp"),
+    ("post", "/api/v1/me/mfa/totp/confirm"),
+    ("get", "/api/v1/orgs/{org}/invitations"),
+    ("post", "/api/v1/orgs/{org}/invitations"),
+    ("delete", "/api/v1/orgs/{org}/invitations/{id}"),
+    ("post", "/api/v1/invitations/{token}/accept"),
     ("post", "/api/v1/auth/logout"),
     ("get", "/api/v1/me"),
     ("delete", "/api/v1/me"),

@@ -486,6 +486,26 @@ async fn every_listed_action_is_emitted() {
         // The trail itself, exported.
         let export = send(As::Owner, Method::GET, format!("/api/v1/orgs/{acme}/audit/export?format=jsonl"), None).await;
         expect(export, 200, "export").bytes().await.unwrap();
+        // Identity: one invitation revoked, one accepted (its token is where the mail waits:
+        // there is no relay here); the member's TOTP on, a wrong code, a recovery code, off.
+        let invitations = format!("/api/v1/orgs/{acme}/invitations");
+        let invite = |email: &'static str| send(As::Owner, Method::POST, invitations.clone(), Some(json!({ "email": email, "role": "member" })));
+        let revoked: Value = expect(invite("revoked@acme.test").await, 201, "invite").json().await.unwrap();
+        expect(send(As::Owner, Method::DELETE, format!("{invitations}/{}", revoked["id"].as_str().unwrap()), None).await, 204, "revoke invitation");
+        expect(invite("joiner@acme.test").await, 201, "invite");
+        let (token,): (String,) = sqlx::query_as("SELECT secret FROM outbox WHERE recipient = 'joiner@acme.test'").fetch_one(db.pool()).await.unwrap();
+        let res = s.http.post(s.url(&format!("/api/v1/invitations/{token}/accept"))).json(&json!({ "name": "Joiner", "password": "a-long-password" })).send().await.unwrap();
+        expect(res, 200, "accept");
+        let enrolled: Value = expect(send(As::Member, Method::POST, "/api/v1/me/mfa/totp".into(), Some(json!({ "current_password": "chronicle-demo" }))).await, 200, "enrol").json().await.unwrap();
+        let codes = common::totp_codes(enrolled["otpauth_uri"].as_str().unwrap());
+        let confirmed: Value = expect(send(As::Member, Method::POST, "/api/v1/me/mfa/totp/confirm".into(), Some(json!({ "code": codes["current"] }))).await, 200, "confirm").json().await.unwrap();
+        let challenge: Value = s.http.post(s.url("/api/v1/auth/login")).json(&json!({ "email": "member@acme.test", "password": "chronicle-demo" })).send().await.unwrap().json().await.unwrap();
+        let second = |body: Value| s.http.post(s.url("/api/v1/auth/mfa")).json(&body).send();
+        let wrong = common::wrong_code(&codes);
+        expect(second(json!({ "challenge": challenge["challenge"], "code": wrong })).await.unwrap(), 401, "wrong code");
+        expect(second(json!({ "challenge": challenge["challenge"], "recovery_code": confirmed["recovery_codes"][0] })).await.unwrap(), 200, "recovery code");
+        let off = json!({ "current_password": "chronicle-demo", "code": codes["next"] });
+        expect(send(As::Member, Method::DELETE, "/api/v1/me/mfa/totp".into(), Some(off)).await, 204, "TOTP off");
         // The member's account: password, then deletion.
         let res = send(As::Member, Method::POST, "/api/v1/me/password".into(), Some(json!({ "current_password": "chronicle-demo", "new_password": "another-long-password" }))).await;
         expect(res, 204, "password");

@@ -278,3 +278,19 @@ pub async fn slow_smtp_sink(delay: std::time::Duration) -> (String, tokio::sync:
 pub fn audit_events_with_hashes(db: &Db) -> &'static str {
     db.dialect().audit_events()
 }
+
+/// TOTP codes of an `otpauth://` URI as `pyotp` computes them (scripts/interop_check.py):
+/// `{previous, current, next, step}`, an implementation independent of ours.
+pub fn totp_codes(uri: &str) -> Value {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/interop_check.py");
+    let out = std::process::Command::new("python3").arg(script).arg("totp").arg(uri).output().expect("python3 runs (scripts/test.sh installs pyotp)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let codes: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|_| panic!("interop_check totp printed {stdout:?}; stderr: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(codes["ok"], true, "{codes}");
+    codes
+}
+
+/// A 6-digit code that none of `codes` (previous, current, next) is: surely wrong.
+pub fn wrong_code(codes: &Value) -> &'static str {
+    ["123456", "654321", "111111"].into_iter().find(|c| ["previous", "current", "next"].iter().all(|k| codes[k] != *c)).unwrap()
+}

@@ -25,20 +25,24 @@ const API_ACTIVITY: Class = Class { uid: 6003, name: "API Activity", category_ui
 fn classify(action: &str) -> (Class, i64, &'static str, bool) {
     match action {
         "auth.login" => (AUTHENTICATION, 1, "Logon", true),
-        "auth.login_failed" | "auth.login_blocked" => (AUTHENTICATION, 1, "Logon", false),
+        "auth.login_failed" | "auth.login_blocked" | "auth.mfa_failed" => (AUTHENTICATION, 1, "Logon", false),
+        "auth.recovery_code_used" => (AUTHENTICATION, 1, "Logon", true),
+        "auth.mfa_enabled" => (ACCOUNT_CHANGE, 10, "MFA Factor Enable", true),
+        "auth.mfa_disabled" => (ACCOUNT_CHANGE, 11, "MFA Factor Disable", true),
         "auth.logout" | "auth.session_revoked" => (AUTHENTICATION, 2, "Logoff", true),
         "auth.password_changed" => (ACCOUNT_CHANGE, 3, "Password Change", true),
         "user.created" => (ACCOUNT_CHANGE, 1, "Create", true),
         "account.deleted" => (ACCOUNT_CHANGE, 6, "Delete", true),
         "member.role_changed" => (USER_ACCESS, 1, "Assign Privileges", true),
         "member.removed" => (USER_ACCESS, 2, "Revoke Privileges", true),
+        "member.joined" => (USER_ACCESS, 1, "Assign Privileges", true),
         _ => {
             let verb = action.rsplit('.').next().unwrap_or_default();
             let (id, name) = match verb {
-                "created" | "uploaded" | "shared" => (1, "Create"),
+                "created" | "uploaded" | "shared" | "invited" => (1, "Create"),
                 "exported" | "downloaded" | "accessed" | "verified" => (2, "Read"),
                 "updated" | "restored" | "version_named" | "settings_changed" | "role_changed" | "subscription_changed" => (3, "Update"),
-                "deleted" | "revoked" | "removed" | "pruned" | "share_revoked" => (4, "Delete"),
+                "deleted" | "revoked" | "removed" | "pruned" | "share_revoked" | "invitation_revoked" => (4, "Delete"),
                 _ => (99, "Other"),
             };
             let ok = !matches!(verb, "upload_refused" | "payment_failed");
