@@ -136,6 +136,23 @@ pub struct TotpEnrolment {
     pub qr_svg: String,
 }
 
+/// One of a person's passkeys, as their Account page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyInfo {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+/// The first half of a passkey ceremony: its token (for the second half) and the WebAuthn
+/// options for `navigator.credentials` (`{publicKey: …}`, in WebAuthn's JSON form).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PasskeyCeremony {
+    pub ceremony: String,
+    pub options: serde_json::Value,
+}
+
 /// A right password: either signed in, or a second factor is asked for the challenge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -695,7 +712,7 @@ pub struct AuditQuery {
 }
 
 /// Every action the trail records, for the explorer's action filter.
-pub const AUDIT_ACTIONS: [&str; 53] = [
+pub const AUDIT_ACTIONS: [&str; 55] = [
     "auth.login", "auth.login_failed", "auth.login_blocked", "auth.logout", "auth.password_changed",
     "auth.session_revoked", "account.deleted", "member.role_changed", "member.removed", "api_key.created",
     "api_key.revoked", "workflow.created", "workflow.updated", "workflow.deleted", "workflow.restored",
@@ -706,7 +723,7 @@ pub const AUDIT_ACTIONS: [&str; 53] = [
     "audit_log.pruned", "audit_log.verified", "credential.updated", "credential.rotated", "credential.refused",
     "workflow.version_approved", "workflow.version_rejected", "workflow.run_refused", "workflow.version_named",
     "member.invited", "member.invitation_revoked", "member.joined", "auth.mfa_enabled", "auth.mfa_disabled",
-    "auth.mfa_failed", "auth.recovery_code_used",
+    "auth.mfa_failed", "auth.recovery_code_used", "auth.passkey_added", "auth.passkey_removed",
 ];
 
 /// Whether a filter may name `action`.

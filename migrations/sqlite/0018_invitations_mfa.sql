@@ -39,6 +39,30 @@ CREATE TABLE mfa_challenges (
     used_at         TEXT
 );
 
+-- Passkeys: the credential id (hex) finds the key at sign-in; `passkey` is webauthn-rs's
+-- record of it (public key, signature counter) as JSON.
+CREATE TABLE passkeys (
+    id              TEXT PRIMARY KEY,
+    user_id         TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    credential_id   TEXT NOT NULL UNIQUE,
+    name            TEXT NOT NULL,
+    passkey         TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    last_used_at    TEXT
+);
+CREATE INDEX passkeys_by_user ON passkeys (user_id);
+
+-- A WebAuthn ceremony between its two requests (any instance may finish it, once).
+CREATE TABLE webauthn_ceremonies (
+    id              TEXT PRIMARY KEY,
+    token_hash      TEXT NOT NULL UNIQUE,
+    user_id         TEXT REFERENCES users(id) ON DELETE CASCADE,  -- registering; NULL: signing in
+    kind            TEXT NOT NULL CHECK (kind IN ('register', 'sign_in')),
+    state           TEXT NOT NULL,
+    expires_at      TEXT NOT NULL,
+    used_at         TEXT
+);
+
 ALTER TABLE orgs ADD COLUMN require_mfa INTEGER NOT NULL DEFAULT 0;
 
 -- A mail's one-time secret (an invitation's token) waits beside its body, which holds

@@ -106,7 +106,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Some(Command::CreateOwner { email, name, org }) => create_owner(&db, &email, &name, &org).await,
         Some(Command::ResealCredentials) => {
             let n = app::backend::credentials::reseal_all(&db, &config).await.map_err(|e| e.message)?;
-            println!("Resealed {n} credentials under the current CHRONICLE_SECRET.");
+            println!("Resealed {n} secrets (credentials and TOTP secrets) under the current CHRONICLE_SECRET.");
             Ok(())
         }
         Some(Command::Audit { command: AuditCommand::Verify { org } }) => verify(&db, &config, org).await,

@@ -12,7 +12,9 @@ use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
 /// Paths a browser may post to before it has a session: a cross-site post there is login CSRF.
-const SIGN_IN_PATHS: [&str; 5] = ["/api/v1/auth/login", "/api/login", "/api/v1/auth/mfa", "/api/login_code", "/api/accept_invitation"];
+const SIGN_IN_PATHS: [&str; 7] = [
+    "/api/v1/auth/login", "/api/login", "/api/v1/auth/mfa", "/api/login_code", "/api/accept_invitation", "/api/v1/auth/passkey/finish", "/api/passkey_sign_in",
+];
 
 /// Doors that sign someone in without a cookie: a forged one would sign the victim's browser
 /// into the forger's account.

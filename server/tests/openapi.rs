@@ -7,7 +7,13 @@ use common::{As, TestServer};
 use serde_json::Value;
 
 /// Every REST route (SPEC's table and the README's additions), as method and path template.
-const ROUTES: [(&str, &str); 74] = [
+const ROUTES: [(&str, &str); 80] = [
+    ("post", "/api/v1/auth/passkey/start"),
+    ("post", "/api/v1/auth/passkey/finish"),
+    ("get", "/api/v1/me/passkeys"),
+    ("post", "/api/v1/me/passkeys/register/start"),
+    ("post", "/api/v1/me/passkeys/register/finish"),
+    ("delete", "/api/v1/me/passkeys/{id}"),
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/mfa"),
     ("get", "/api/v1/me/mfa"),

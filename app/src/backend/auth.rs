@@ -162,7 +162,7 @@ pub async fn login(db: &Db, audit: &Recorder, email: &str, password: &str, clien
     };
     slots.give_back(db).await?;
     // The password was right; the code (throttled on its own attempts) comes next.
-    if super::mfa::has_second_factor(db, &user.id).await? {
+    if super::mfa::has_totp(db, &user.id).await? {
         return Ok(SignIn::SecondFactor { challenge: super::mfa::start_challenge(db, &user.id).await? });
     }
     let token = sessions::create(db, &user.id, client).await?;

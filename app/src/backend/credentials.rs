@@ -254,8 +254,9 @@ pub async fn open_for_run(db: &Db, config: &Config, org_id: &str, id: &str, host
 }
 
 /// Seals every credential again under the current secret (after rotating
-/// `CHRONICLE_SECRET`, with the old one in `CHRONICLE_SECRET_PREVIOUS`). Returns how many
-/// were resealed; a credential neither secret opens is an error naming it.
+/// `CHRONICLE_SECRET`, with the old one in `CHRONICLE_SECRET_PREVIOUS`), and the TOTP
+/// secrets with them. Returns how many were resealed; one neither secret opens is an error
+/// naming it.
 pub async fn reseal_all(db: &Db, config: &Config) -> ApiResult<usize> {
     let rows: Vec<(String, String, String, String)> =
         sqlx::query_as("SELECT id, org_id, name, sealed_secret FROM credentials").fetch_all(db.pool()).await?;
@@ -270,8 +271,15 @@ pub async fn reseal_all(db: &Db, config: &Config) -> ApiResult<usize> {
             .execute(&mut *tx)
             .await?;
     }
+    let totp: Vec<(String, String)> = sqlx::query_as("SELECT user_id, secret FROM user_totp").fetch_all(db.pool()).await?;
+    let bound_to = super::mfa::totp::SEALED_AS;
+    for (user_id, sealed) in &totp {
+        let plain = open(config, bound_to, user_id, sealed)
+            .ok_or_else(|| ApiError::invalid("CHRONICLE_SECRET_PREVIOUS", format!("the TOTP secret of user {user_id} opens with neither secret")))?;
+        sqlx::query("UPDATE user_totp SET secret = $1 WHERE user_id = $2").bind(seal(&config.secret, bound_to, user_id, &plain)).bind(user_id).execute(&mut *tx).await?;
+    }
     tx.commit().await?;
-    Ok(rows.len())
+    Ok(rows.len() + totp.len())
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ pub fn spawn(db: Db, blobs: Blobs, every: Duration) {
                 Err(err) => tracing::warn!(error = %err, "housekeeping: could not sweep file contents"),
             }
             let (sessions, windows, reservations) = (sessions::purge_expired(&db).await?, throttle::purge(&db).await?, reservation::reclaim_stale(&db).await?);
-            let challenges = mfa::purge_expired(&db).await?;
+            let challenges = mfa::purge_expired(&db).await? + mfa::passkeys::purge_expired(&db).await?;
             if sessions + windows + reservations + challenges > 0 {
                 tracing::info!(sessions, login_windows = windows, upload_reservations = reservations, challenges, "housekeeping: expired rows removed");
             }

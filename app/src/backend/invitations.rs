@@ -32,7 +32,7 @@ fn check_may_invite(actor_role: Role, role: Role) -> ApiResult<()> {
 /// same email is replaced (its link stops working). 409 when they are already a member.
 pub async fn create(db: &Db, by: &Acting<'_>, actor_role: Role, org_id: &str, email: &str, role: Role, public_base: &str) -> ApiResult<Invitation> {
     check_may_invite(actor_role, role)?;
-    let (email, email_key) = users::email_key(email)?;
+    let (email, email_key) = users::normalise_email(email)?;
     let inviter = by.actor.name.clone().unwrap_or_else(|| by.actor.label.clone());
     let token = random_token();
     let created = chrono::Utc::now();

@@ -51,11 +51,12 @@ pub async fn create(db: &Db, user_id: &str, client: &ClientInfo) -> ApiResult<St
 }
 
 /// The user behind a live (unexpired) session token, with the session's id and whether the
-/// user has a second factor.
+/// user has a second factor (TOTP on, or a passkey).
 pub async fn lookup(db: &Db, token: &str) -> ApiResult<Option<(String, UserInfo, bool)>> {
     let row: Option<(String, String, String, String, i64)> = sqlx::query_as(
         "SELECT s.id, u.id, u.email, u.name, \
-           CAST(CASE WHEN EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL) THEN 1 ELSE 0 END AS BIGINT) \
+           CAST(CASE WHEN EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL) \
+                  OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = u.id) THEN 1 ELSE 0 END AS BIGINT) \
          FROM sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.token_hash = $1 AND s.expires_at > $2",
     )

@@ -5,8 +5,9 @@ use super::passwords;
 use crate::error::{ApiError, ApiResult};
 use crate::model::UserInfo;
 
-/// Email as typed, trimmed; and its lower-cased key, which is what must be unique.
-fn normalise_email(email: &str) -> ApiResult<(String, String)> {
+/// Email as typed, trimmed; and its lower-cased key, which is what must be unique (a 422
+/// naming `email` when it is no email address).
+pub fn normalise_email(email: &str) -> ApiResult<(String, String)> {
     let email = email.trim();
     let valid = email.len() <= 254
         && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.'))
@@ -75,11 +76,6 @@ impl NewUser {
             .map_err(|e| if is_unique_violation(&e) { ApiError::invalid("email", "is already registered") } else { e.into() })?;
         Ok(self.info)
     }
-}
-
-/// The lower-cased key an email is unique by, or a 422 naming `email`.
-pub fn email_key(email: &str) -> ApiResult<(String, String)> {
-    normalise_email(email)
 }
 
 /// The user with this email (any case) and their password hash.

@@ -11,4 +11,5 @@ pub mod secret_reveal;
 pub mod shell;
 pub mod time;
 pub mod upload;
+pub mod webauthn;
 pub mod webhook_keys;

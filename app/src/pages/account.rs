@@ -1,7 +1,10 @@
 use crate::components::error_panel::ErrorPanel;
 use crate::components::mail_list::MailList;
 use crate::components::time::RelativeTime;
-use crate::server_fns::account::{my_mail, my_second_factors, my_sessions, ChangePassword, ConfirmTotp, DisableTotp, EnrolTotp, RevokeSessions};
+use crate::server_fns::account::{
+    finish_passkey_registration, my_mail, my_passkeys, my_second_factors, my_sessions, start_passkey_registration, ChangePassword, ConfirmTotp, DisableTotp,
+    EnrolTotp, RemovePasskey, RevokeSessions,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -15,6 +18,7 @@ pub fn AccountPage() -> impl IntoView {
         <Title text="Account · Chronicle"/>
         <PasswordForm change/>
         <TwoStep/>
+        <Passkeys/>
         <SessionList password_changed/>
         <PersonalMail/>
     }
@@ -201,5 +205,85 @@ fn RecoveryCodes(codes: Vec<String>) -> impl IntoView {
         <ul class="recovery-codes" aria-label="Recovery codes">
             {codes.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view()}
         </ul>
+    }
+}
+
+/// Passkeys: sign in with the device's lock (fingerprint, face, PIN) instead of a password;
+/// one counts as two factors.
+#[component]
+fn Passkeys() -> impl IntoView {
+    let remove = ServerAction::<RemovePasskey>::new();
+    let added = RwSignal::new(0usize);
+    let list = Resource::new(move || (remove.version().get(), added.get()), |_| my_passkeys());
+    let name = RwSignal::new(String::from("Passkey"));
+    let busy = RwSignal::new(false);
+    let outcome = RwSignal::new(None::<Result<String, String>>);
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        busy.set(true);
+        outcome.set(None);
+        leptos::task::spawn_local(async move {
+            let result = async {
+                let ceremony = start_passkey_registration().await.map_err(|e| e.for_people())?;
+                let credential = crate::components::webauthn::create(&ceremony.options).await?;
+                finish_passkey_registration(ceremony.ceremony, credential, name.get_untracked()).await.map_err(|e| e.for_people())
+            }
+            .await;
+            busy.set(false);
+            if result.is_ok() {
+                added.update(|n| *n += 1);
+            }
+            outcome.set(Some(result.map(|key| format!("Passkey “{}” added: use it on the sign-in page.", key.name))));
+        });
+    };
+    Effect::new(move |_| {
+        if let Some(result) = remove.value().get() {
+            outcome.set(Some(result.map(|_| "Passkey removed.".to_owned()).map_err(|e| e.for_people())));
+        }
+    });
+    view! {
+        <section class="panel narrow" aria-labelledby="passkeys-title">
+            <h1 id="passkeys-title">"Passkeys"</h1>
+            <p class="muted">"Sign in with this device's screen lock (fingerprint, face or PIN) instead of your password. A passkey counts as two-step sign-in."</p>
+            <form class="stacked-form" on:submit=add>
+                <label>"Name"<input type="text" maxlength="100" required prop:value=name on:input=move |ev| name.set(event_target_value(&ev))/></label>
+                <button type="submit" class="primary" disabled=busy>{move || if busy.get() { "Waiting for your device…" } else { "Add a passkey" }}</button>
+            </form>
+            {move || outcome.get().map(|o| match o {
+                Ok(done) => view! { <p class="ok" role="status">{done}</p> }.into_any(),
+                Err(why) => view! { <p class="form-error" role="alert">{why}</p> }.into_any(),
+            })}
+            <Transition fallback=|| view! { <p class="loading">"Loading passkeys…"</p> }>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                        Ok(keys) if keys.is_empty() => view! { <p class="empty-state">"No passkeys yet."</p> }.into_any(),
+                        Ok(keys) => view! {
+                            <table class="table">
+                                <thead><tr><th>"Name"</th><th>"Added"</th><th>"Last used"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                                <tbody>
+                                    {keys.into_iter().map(|k| {
+                                        let (id, label) = (k.id.clone(), k.name.clone());
+                                        let on_remove = move |_| {
+                                            if window().confirm_with_message(&format!("Remove the passkey “{label}”? It will no longer sign you in.")).unwrap_or(false) {
+                                                remove.dispatch(RemovePasskey { id: id.clone() });
+                                            }
+                                        };
+                                        view! {
+                                            <tr>
+                                                <td>{k.name.clone()}</td>
+                                                <td><RelativeTime at=k.created_at.clone()/></td>
+                                                <td><crate::components::time::TimeOrNever at=k.last_used_at.clone()/></td>
+                                                <td><button type="button" class="danger small" on:click=on_remove>{format!("Remove {}", k.name)}</button></td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
     }
 }

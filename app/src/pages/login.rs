@@ -1,4 +1,4 @@
-use crate::server_fns::auth::{Login, LoginCode};
+use crate::server_fns::auth::{passkey_sign_in, same_site_path, start_passkey_sign_in, Login, LoginCode};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -17,8 +17,8 @@ pub fn LoginPage() -> impl IntoView {
             <section class="panel auth-card">
                 <h1>"Chronicle"</h1>
                 {move || match challenge() {
-                    Some(challenge) => view! { <CodeStep challenge next=next.clone()/> }.into_any(),
-                    None => view! { <PasswordStep login next=next.clone()/> }.into_any(),
+                    Some(challenge) => view! { <CodeStep challenge next=next.clone() login/> }.into_any(),
+                    None => view! { <PasswordStep login next=next.clone()/><PasskeySignIn next=next.clone()/> }.into_any(),
                 }}
             </section>
         </main>
@@ -50,7 +50,7 @@ fn PasswordStep(login: ServerAction<Login>, next: String) -> impl IntoView {
 
 /// The second step: a code from the authenticator app, or one of the recovery codes.
 #[component]
-fn CodeStep(challenge: String, next: String) -> impl IntoView {
+fn CodeStep(challenge: String, next: String, login: ServerAction<Login>) -> impl IntoView {
     let submit = ServerAction::<LoginCode>::new();
     let recovery = RwSignal::new(false);
     let error = move || submit.value().get().and_then(Result::err);
@@ -78,8 +78,47 @@ fn CodeStep(challenge: String, next: String) -> impl IntoView {
                 {move || if submit.pending().get() { "Checking…" } else { "Sign in" }}
             </button>
         </ActionForm>
-        <button type="button" class="link-button" on:click=move |_| recovery.update(|r| *r = !*r)>
-            {move || if recovery.get() { "Use the code from your app instead" } else { "Lost your device? Use a recovery code" }}
-        </button>
+        <p class="link-row">
+            <button type="button" class="link-button" on:click=move |_| recovery.update(|r| *r = !*r)>
+                {move || if recovery.get() { "Use the code from your app instead" } else { "Lost your device? Use a recovery code" }}
+            </button>
+            // A challenge lasts 5 minutes: after that, the password again.
+            <button type="button" class="link-button" on:click=move |_| login.value().set(None)>"Start over"</button>
+        </p>
+    }
+}
+
+/// Sign in with a passkey: no email, no password; the browser offers the passkeys it holds.
+#[component]
+fn PasskeySignIn(next: String) -> impl IntoView {
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let sign_in = move |_| {
+        let next = next.clone();
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            let result = async {
+                let ceremony = start_passkey_sign_in().await.map_err(|e| e.message)?;
+                let credential = crate::components::webauthn::get(&ceremony.options).await?;
+                passkey_sign_in(ceremony.ceremony, credential).await.map_err(|e| e.message)
+            }
+            .await;
+            busy.set(false);
+            match result {
+                // A full load: the shell reads the new session from the server.
+                Ok(()) => {
+                    let _ = window().location().set_href(same_site_path(&next).unwrap_or("/"));
+                }
+                Err(why) => error.set(Some(why)),
+            }
+        });
+    };
+    view! {
+        <div class="passkey-sign-in">
+            <p class="muted or">"or"</p>
+            <button type="button" on:click=sign_in disabled=busy>{move || if busy.get() { "Waiting for your passkey…" } else { "Sign in with a passkey" }}</button>
+            {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+        </div>
     }
 }

@@ -1,4 +1,4 @@
-//! Org settings (owner/admin): email engagement (recording, PostHog forwarding), audit
+//! Org settings (owner/admin): whether everyone needs two-step sign-in, email engagement (recording, PostHog forwarding), audit
 //! retention, when a member's change waits for approval, and the org's
 //! credentials, which `http_request` nodes send as a bearer token to their allowed hosts only.
 //! Secrets go in once and never come back out.
@@ -18,6 +18,7 @@ pub fn SettingsPage() -> impl IntoView {
         <Title text="Settings · Chronicle"/>
         <h1 class="page-title">"Settings"</h1>
         <RoleGate min=Role::Admin>
+            <SignInSettings/>
             <EngagementSettings/>
             <ApprovalSettings/>
             <Credentials/>
@@ -135,6 +136,43 @@ fn EngagementForm(current: SettingsView, save: ServerAction<UpdateOrgSettings>) 
             </div>
             {move || local_error.get().or_else(server_error).map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
         </form>
+    }
+}
+
+/// `require_mfa`: whether everyone needs two-step sign-in. Only an owner changes it (the
+/// server says the same to an admin), and only with a second factor of their own.
+#[component]
+fn SignInSettings() -> impl IntoView {
+    let org = super::org_param();
+    let session = super::session();
+    let save = ServerAction::<UpdateOrgSettings>::new();
+    let current = Resource::new(move || (org.get(), save.version().get()), |(org, _)| load_settings(org));
+    let on_change = move |ev: leptos::ev::Event| {
+        let patch = SettingsPatch { require_mfa: Some(event_target_checked(&ev)), ..SettingsPatch::default() };
+        save.dispatch(UpdateOrgSettings { org: org.get_untracked(), patch });
+    };
+    view! {
+        <section class="panel" aria-labelledby="sign-in-settings">
+            <h2 id="sign-in-settings">"Sign-in security"</h2>
+            <p class="muted">"When required, members of every role need two-step sign-in (Account → Two-step sign-in) to open this organisation. Their open sessions stay, and reach only their own account until they set it up. API keys are unaffected."</p>
+            <Transition fallback=|| view! { <p class="loading">"Loading settings…"</p> }>
+                {move || Suspend::new(async move {
+                    let owner = session.info().await.and_then(|info| crate::components::shell::membership(&info, &org.get_untracked()).map(|m| m.role)) == Some(Role::Owner);
+                    match current.await {
+                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                        Ok(v) => view! {
+                            <label class="checkbox">
+                                <input type="checkbox" checked=v.settings.require_mfa disabled=move || !owner || save.pending().get() on:change=on_change/>
+                                " Require two-step sign-in for everyone"
+                            </label>
+                            {(!owner).then(|| view! { <p class="muted">"Only an owner can change this."</p> })}
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+            <span role="status" class="form-ok">{move || matches!(save.value().get(), Some(Ok(_))).then_some("Saved.")}</span>
+            {move || save.value().get().and_then(Result::err).map(|e| view! { <p class="form-error" role="alert">{e.for_people()}</p> })}
+        </section>
     }
 }
 

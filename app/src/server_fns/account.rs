@@ -1,11 +1,13 @@
 //! The signed-in user's own account: password, sessions and second factors.
 
 use crate::error::ApiError;
-use crate::model::{MfaStatus, OutboxMail, SessionRow, TotpEnrolment};
+use crate::model::{MfaStatus, OutboxMail, PasskeyCeremony, PasskeyInfo, SessionRow, TotpEnrolment};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use crate::backend::mail::outbox;
+#[cfg(feature = "ssr")]
+use crate::backend::mfa::passkeys;
 #[cfg(feature = "ssr")]
 use crate::backend::{account, mfa, request};
 
@@ -64,4 +66,30 @@ pub async fn confirm_totp(code: String) -> Result<Vec<String>, ApiError> {
 pub async fn disable_totp(current_password: String, code: String) -> Result<(), ApiError> {
     let (state, caller, client) = request::caller_and_client().await?;
     mfa::disable_totp(&state.db, &state.config, &caller, Some(&current_password), &code, &state.acting(&caller, &client)).await
+}
+
+#[server]
+pub async fn my_passkeys() -> Result<Vec<PasskeyInfo>, ApiError> {
+    let (state, caller) = request::caller().await?;
+    passkeys::list(&state.db, &caller).await
+}
+
+#[server]
+pub async fn start_passkey_registration() -> Result<PasskeyCeremony, ApiError> {
+    let (state, caller) = request::caller().await?;
+    passkeys::register_start(&state.db, &state.public_base, &caller).await
+}
+
+/// `credential`: the browser's answer as JSON text.
+#[server]
+pub async fn finish_passkey_registration(ceremony: String, credential: String, name: String) -> Result<PasskeyInfo, ApiError> {
+    let (state, caller, client) = request::caller_and_client().await?;
+    let credential = serde_json::from_str(&credential).map_err(|_| ApiError::invalid("credential", "must be the browser's answer as JSON"))?;
+    passkeys::register_finish(&state.db, &state.public_base, &caller, &ceremony, &credential, &name, &state.acting(&caller, &client)).await
+}
+
+#[server]
+pub async fn remove_passkey(id: String) -> Result<(), ApiError> {
+    let (state, caller, client) = request::caller_and_client().await?;
+    passkeys::remove(&state.db, &caller, &id, &state.acting(&caller, &client)).await
 }

@@ -35,6 +35,24 @@ pub async fn login_code(challenge: String, code: String, use_recovery_code: Opti
     signed_in(&token, next).await
 }
 
+#[server]
+pub async fn start_passkey_sign_in() -> Result<crate::model::PasskeyCeremony, ApiError> {
+    let state = request::state()?;
+    crate::backend::mfa::passkeys::sign_in_start(&state.db, &state.public_base).await
+}
+
+/// Signs in with the browser's answer (JSON text) to the ceremony; the page then goes on.
+/// A fixed endpoint, so the cross-site check knows it.
+#[server(endpoint = "passkey_sign_in")]
+pub async fn passkey_sign_in(ceremony: String, credential: String) -> Result<(), ApiError> {
+    let state = request::state()?;
+    let credential = serde_json::from_str(&credential).map_err(|_| ApiError::invalid("credential", "must be the browser's answer as JSON"))?;
+    let client = request::client().await?;
+    let (_, token) = crate::backend::mfa::passkeys::sign_in_finish(&state.db, &state.public_base, &state.audit, &ceremony, &credential, &client).await?;
+    let headers = request::headers().await?;
+    set_response_cookie(sessions::set_cookie(&token, &headers, &state.config))
+}
+
 #[cfg(feature = "ssr")]
 async fn signed_in(token: &str, next: Option<String>) -> Result<(), ApiError> {
     let state = request::state()?;

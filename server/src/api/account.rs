@@ -1,10 +1,11 @@
 //! The signed-in person's own account: password, second factors and deletion (a session,
 //! never a key).
 
-use super::{ApiJson, Authenticated, Client};
+use super::{ApiJson, ApiPath, Authenticated, Client};
+use app::backend::mfa::passkeys;
 use app::backend::{account, mfa, sessions, AppState};
 use app::error::ApiResult;
-use app::model::{MfaStatus, TotpEnrolment};
+use app::model::{MfaStatus, PasskeyCeremony, PasskeyInfo, TotpEnrolment};
 use axum::extract::State;
 use axum::http::{header::SET_COOKIE, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
@@ -149,5 +150,71 @@ pub async fn disable_totp(
 ) -> ApiResult<StatusCode> {
     let by = state.acting(&caller, &client);
     mfa::disable_totp(&state.db, &state.config, &caller, body.current_password.as_deref(), &body.code, &by).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    get,
+    operation_id = "listPasskeys",
+    path = "/me/passkeys",
+    summary = "The caller's passkeys, newest first",
+    responses((status = 200, description = "{passkeys: [{id, name, created_at, last_used_at}]}", body = serde_json::Value), super::Failure)
+)]
+pub async fn list_passkeys(State(state): State<AppState>, Authenticated(caller): Authenticated) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(serde_json::json!({ "passkeys": passkeys::list(&state.db, &caller).await? })))
+}
+
+#[utoipa::path(
+    post,
+    operation_id = "startPasskeyRegistration",
+    path = "/me/passkeys/register/start",
+    summary = "Start registering a passkey (a session): {ceremony, options} for navigator.credentials.create",
+    responses((status = 200, description = "{ceremony, options}", body = serde_json::Value), super::Failure)
+)]
+pub async fn start_passkey_registration(State(state): State<AppState>, Authenticated(caller): Authenticated) -> ApiResult<Json<PasskeyCeremony>> {
+    Ok(Json(passkeys::register_start(&state.db, &state.public_base, &caller).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyRegistrationBody {
+    ceremony: String,
+    /// The browser's answer (`PublicKeyCredential.toJSON()`).
+    credential: serde_json::Value,
+    /// What to call it ("Passkey" when absent).
+    #[schema(value_type = Option<app::backend::schema::Name>)]
+    name: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    operation_id = "finishPasskeyRegistration",
+    path = "/me/passkeys/register/finish",
+    summary = "Finish registering a passkey: the browser's answer and a name",
+    request_body = PasskeyRegistrationBody,
+    responses((status = 201, description = "{id, name, created_at, last_used_at}", body = serde_json::Value), super::Failure)
+)]
+pub async fn finish_passkey_registration(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+    ApiJson(body): ApiJson<PasskeyRegistrationBody>,
+) -> ApiResult<(StatusCode, Json<PasskeyInfo>)> {
+    let by = state.acting(&caller, &client);
+    let name = body.name.as_deref().unwrap_or("Passkey");
+    let key = passkeys::register_finish(&state.db, &state.public_base, &caller, &body.ceremony, &body.credential, name, &by).await?;
+    Ok((StatusCode::CREATED, Json(key)))
+}
+
+#[utoipa::path(
+    delete,
+    operation_id = "removePasskey",
+    path = "/me/passkeys/{id}",
+    summary = "Remove one of the caller's passkeys",
+    params(("id" = String, Path, description = "Passkey id")),
+    responses((status = 204, description = "No content"), super::Failure)
+)]
+pub async fn remove_passkey(State(state): State<AppState>, Authenticated(caller): Authenticated, Client(client): Client, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+    passkeys::remove(&state.db, &caller, &id, &state.acting(&caller, &client)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

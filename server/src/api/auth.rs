@@ -1,9 +1,9 @@
 use super::{ApiJson, Authenticated, Client};
 use app::backend::auth::SignIn;
-use app::backend::mfa::{self, Proof};
+use app::backend::mfa::{self, passkeys, Proof};
 use app::backend::{auth, sessions, AppState};
 use app::error::{ApiError, ApiResult};
-use app::model::{LoginStep, SessionInfo};
+use app::model::{LoginStep, PasskeyCeremony, SessionInfo};
 use axum::extract::State;
 use axum::http::{header::SET_COOKIE, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -98,4 +98,36 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, Client(cl
 )]
 pub async fn me(Authenticated(caller): Authenticated) -> ApiResult<Json<SessionInfo>> {
     auth::session_info(&caller).map(Json)
+}
+
+#[utoipa::path(
+    post,
+    operation_id = "startPasskeySignIn",
+    path = "/auth/passkey/start",
+    summary = "Start a sign-in with a passkey (no email, no password): {ceremony, options} for navigator.credentials.get",
+    responses((status = 200, description = "{ceremony, options}", body = serde_json::Value), super::Failure)
+)]
+pub async fn start_passkey(State(state): State<AppState>) -> ApiResult<Json<PasskeyCeremony>> {
+    Ok(Json(passkeys::sign_in_start(&state.db, &state.public_base).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeySignInBody {
+    ceremony: String,
+    /// The browser's answer (`PublicKeyCredential.toJSON()`).
+    credential: serde_json::Value,
+}
+
+#[utoipa::path(
+    post,
+    operation_id = "finishPasskeySignIn",
+    path = "/auth/passkey/finish",
+    summary = "Finish a passkey sign-in; answers like a login (a passkey counts as two factors)",
+    request_body = PasskeySignInBody,
+    responses((status = 200, description = "{user, orgs} and the session cookie", body = serde_json::Value), super::Failure)
+)]
+pub async fn finish_passkey(State(state): State<AppState>, headers: HeaderMap, Client(client): Client, ApiJson(body): ApiJson<PasskeySignInBody>) -> ApiResult<Response> {
+    let (info, token) = passkeys::sign_in_finish(&state.db, &state.public_base, &state.audit, &body.ceremony, &body.credential, &client).await?;
+    Ok(signed_in(&state, &headers, info, &token))
 }

@@ -3,6 +3,7 @@
 //! answers a challenge (5 minutes, usable until it succeeds), which the code completes.
 //! Wrong codes are throttled like passwords, against the same account slots.
 
+pub mod passkeys;
 pub mod recovery;
 pub mod totp;
 
@@ -18,8 +19,10 @@ use serde_json::json;
 
 const CHALLENGE_MINUTES: i64 = 5;
 
-/// Whether the user has a second factor (confirmed TOTP).
-pub async fn has_second_factor(db: &Db, user_id: &str) -> ApiResult<bool> {
+/// Whether the user has TOTP turned on (then a password alone signs in no more). Whether a
+/// session's person has any second factor, a passkey included, is read with the session
+/// (`sessions::lookup`).
+pub async fn has_totp(db: &Db, user_id: &str) -> ApiResult<bool> {
     let row: Option<(String,)> = sqlx::query_as("SELECT user_id FROM user_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL")
         .bind(user_id)
         .fetch_optional(db.pool())
@@ -27,10 +30,11 @@ pub async fn has_second_factor(db: &Db, user_id: &str) -> ApiResult<bool> {
     Ok(row.is_some())
 }
 
+
 pub async fn status(db: &Db, caller: &Caller) -> ApiResult<MfaStatus> {
     let user = caller.person()?;
     let mut conn = db.pool().acquire().await?;
-    Ok(MfaStatus { totp_enabled: has_second_factor(db, &user.id).await?, recovery_codes_left: recovery::left(&mut conn, &user.id).await? })
+    Ok(MfaStatus { totp_enabled: has_totp(db, &user.id).await?, recovery_codes_left: recovery::left(&mut conn, &user.id).await? })
 }
 
 /// Starts TOTP enrolment (session only, with the password): a new secret, not yet in force.
@@ -38,7 +42,7 @@ pub async fn status(db: &Db, caller: &Caller) -> ApiResult<MfaStatus> {
 pub async fn enrol_totp(db: &Db, config: &Config, caller: &Caller, current_password: Option<&str>) -> ApiResult<TotpEnrolment> {
     let (user, _) = caller.session()?;
     reauthenticate(db, user, current_password).await?;
-    if has_second_factor(db, &user.id).await? {
+    if has_totp(db, &user.id).await? {
         return Err(ApiError::conflict("Two-step sign-in is already on. Turn it off first to enrol a new app."));
     }
     let (secret, otpauth_uri) = totp::generate(&user.email)?;
@@ -66,7 +70,7 @@ pub async fn confirm_totp(db: &Db, config: &Config, caller: &Caller, code: &str,
     let (user, _) = caller.session()?;
     let slots = throttle::take(db, &throttle::Attempt::new(&user.email, by.client.ip.as_deref())).await?;
     if !totp::accept(db, config, &user.id, code, false).await? {
-        return Err(if has_second_factor(db, &user.id).await? {
+        return Err(if has_totp(db, &user.id).await? {
             ApiError::conflict("Two-step sign-in is already on.")
         } else {
             ApiError::invalid("code", "is not the code your app shows now (start again if you have not scanned the new QR code)")
@@ -97,7 +101,7 @@ pub async fn confirm_totp(db: &Db, config: &Config, caller: &Caller, code: &str,
 pub async fn disable_totp(db: &Db, config: &Config, caller: &Caller, current_password: Option<&str>, code: &str, by: &Acting<'_>) -> ApiResult<()> {
     let (user, _) = caller.session()?;
     reauthenticate(db, user, current_password).await?;
-    if !has_second_factor(db, &user.id).await? {
+    if !has_totp(db, &user.id).await? {
         return Err(ApiError::conflict("Two-step sign-in is not on."));
     }
     let slots = throttle::take(db, &throttle::Attempt::new(&user.email, by.client.ip.as_deref())).await?;

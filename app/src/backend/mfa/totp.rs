@@ -13,7 +13,7 @@ use totp_rs::{Algorithm, Builder, Secret, Totp};
 const ISSUER: &str = "Chronicle";
 /// What the sealed secret is bound to, beside the user's id (org credentials are bound to
 /// their org's id, never this).
-pub(super) const SEALED_AS: &str = "totp";
+pub(crate) const SEALED_AS: &str = "totp";
 
 fn totp(secret: &[u8], account: &str) -> ApiResult<Totp> {
     // The account name is shown in authenticator apps; a colon would end it early.
