@@ -51,6 +51,8 @@ export default defineConfig({
       LEPTOS_SITE_ROOT: path.join(root, 'target/site'),
       RUST_LOG: 'warn',
       SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+      // Links in mail, and the passkeys' relying party (WebAuthn refuses IP addresses).
+      CHRONICLE_PUBLIC_URL: `http://localhost:${port}`,
       // Audit streams in the suite post to a receiver on loopback.
       CHRONICLE_EGRESS_ALLOW_PRIVATE: '1',
     },

@@ -2,7 +2,7 @@ import { test, expect, Page } from '@playwright/test';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { login, loginToOrg, watchForFaults } from './helpers';
+import { E2E_PORT, login, loginToOrg, watchForFaults } from './helpers';
 
 /** The mails the suite's SMTP sink (global-setup.ts) has received so far. */
 function mails(): string[] {
@@ -121,6 +121,50 @@ test('a user turns on two-step sign-in from the Account page and signs in with p
   await user.getByRole('button', { name: 'Sign in' }).click();
   await expect(user).toHaveURL(/\/orgs\/[^/]+$/);
   await expect(user.getByText('Tess Totp')).toBeVisible();
+  await context.close();
+  expect(faults).toEqual([]);
+  expect(userFaults).toEqual([]);
+});
+
+test('a passkey is registered on the Account page and signs in with no password (a virtual authenticator)', async ({ page, browser }) => {
+  const faults = watchForFaults(page);
+  await loginToOrg(page, 'owner@acme.test');
+  await inviteFromMembersPage(page, 'e2e-passkey@acme.test');
+  const link = await invitationLink('e2e-passkey@acme.test');
+
+  // WebAuthn refuses IP addresses: this person reaches Chronicle as localhost, its public URL.
+  const context = await browser.newContext({ baseURL: `http://localhost:${E2E_PORT}` });
+  const user = await context.newPage();
+  const userFaults = watchForFaults(user);
+  const cdp = await context.newCDPSession(user);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+  });
+  expect(new URL(link).host).toBe(`localhost:${E2E_PORT}`);
+  await joinByLink(user, link, 'Pat Passkey', 'a-long-passkey-password');
+
+  await user.getByRole('link', { name: 'Pat Passkey' }).click();
+  const section = user.getByRole('region', { name: 'Passkeys' });
+  await expect(section.getByText('No passkeys yet.')).toBeVisible();
+  await section.getByLabel('Name').fill('E2E laptop');
+  await section.getByRole('button', { name: 'Add a passkey' }).click();
+  await expect(section.getByRole('status')).toHaveText('Passkey “E2E laptop” added: use it on the sign-in page.');
+  await expect(section.getByRole('row', { name: /E2E laptop/ })).toBeVisible();
+  const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+  expect(credentials).toHaveLength(1);
+  expect(credentials[0].isResidentCredential).toBe(true);
+
+  // Out, and back in with the passkey alone.
+  await user.getByRole('button', { name: 'Log out' }).click();
+  await expect(user).toHaveURL(/\/login$/);
+  await user.locator('body[data-hydrated]').waitFor();
+  await user.getByRole('button', { name: 'Sign in with a passkey' }).click();
+  await expect(user).toHaveURL(/\/orgs\/[^/]+$/);
+  await expect(user.getByText('Pat Passkey')).toBeVisible();
+  // The passkey shows its use.
+  await user.getByRole('link', { name: 'Pat Passkey' }).click();
+  await expect(user.getByRole('region', { name: 'Passkeys' }).getByRole('row', { name: /E2E laptop/ })).not.toContainText('Never');
   await context.close();
   expect(faults).toEqual([]);
   expect(userFaults).toEqual([]);

@@ -643,3 +643,66 @@ async fn require_mfa_blocks_members_without_a_second_factor() {
         assert_eq!(changed[0]["changes"], json!([{ "path": "require_mfa", "op": "changed", "before": false, "after": true }]), "[{backend}]");
     }
 }
+
+/// Passkeys as far as a server can be tested without an authenticator (the Playwright suite
+/// registers and uses one): the options name the public host as relying party and ask for
+/// a discoverable key; a ceremony is finished once, by its own user; answers that are no
+/// WebAuthn answers are refused by name; one person's passkey is another's 404; keys cannot.
+#[tokio::test]
+async fn passkey_ceremonies_are_single_use_and_personal() {
+    for (backend, db) in test_databases().await {
+        let config = app::backend::Config { public_url: Some("http://localhost:3999".into()), ..app::backend::Config::default() };
+        let s = TestServer::start_with_config(db, config).await;
+        let post = |who: As, path: &str, body: Value| s.request(who, Method::POST, path).json(&body).send();
+
+        let started: Value = post(As::Member, "/api/v1/me/passkeys/register/start", json!({})).await.unwrap().json().await.unwrap();
+        let options = &started["options"]["publicKey"];
+        assert_eq!(options["rp"]["id"], "localhost", "[{backend}] {started}");
+        assert_eq!(options["authenticatorSelection"]["residentKey"], "required");
+        assert_eq!(options["user"]["name"], "member@acme.test");
+        let ceremony = started["ceremony"].as_str().unwrap().to_owned();
+        // Someone else cannot finish it; a made-up answer is refused by name, and spends it.
+        let finish = |who: As, ceremony: &str, credential: Value| post(who, "/api/v1/me/passkeys/register/finish", json!({ "ceremony": ceremony, "credential": credential, "name": "Laptop" }));
+        let fake = json!({ "id": "AA", "rawId": "AA", "type": "public-key", "response": { "attestationObject": "AA", "clientDataJSON": "AA" } });
+        assert_eq!(error_body(finish(As::Admin, &ceremony, fake.clone()).await.unwrap()).await.0, 401, "[{backend}] another person's ceremony");
+        let (status, _, message) = error_body(finish(As::Member, &ceremony, json!({ "not": "webauthn" })).await.unwrap()).await;
+        assert_eq!(status, 422, "[{backend}] {message}");
+        assert!(message.starts_with("credential"), "{message}");
+        assert_eq!(error_body(finish(As::Member, &ceremony, fake.clone()).await.unwrap()).await.0, 401, "[{backend}] a used ceremony");
+        assert_eq!(error_body(finish(As::Member, &"0".repeat(64), fake.clone()).await.unwrap()).await.0, 401);
+
+        // Signing in: anyone may start; nothing but a real assertion finishes.
+        let started: Value = s.http.post(s.url("/api/v1/auth/passkey/start")).send().await.unwrap().json().await.unwrap();
+        assert!(started["options"]["publicKey"]["challenge"].as_str().is_some_and(|c| c.len() >= 43), "[{backend}] {started}");
+        assert!(started["options"].get("mediation").is_none(), "a button press, not autofill");
+        let sign_in = |body: Value| s.http.post(s.url("/api/v1/auth/passkey/finish")).json(&body).send();
+        let assertion = json!({ "id": "AA", "rawId": "AA", "type": "public-key", "response": { "authenticatorData": "AA", "clientDataJSON": "AA", "signature": "AA", "userHandle": "AA" } });
+        let res = sign_in(json!({ "ceremony": started["ceremony"], "credential": assertion })).await.unwrap();
+        assert_eq!(res.status(), 401, "[{backend}]");
+        assert!(res.headers().get("set-cookie").is_none());
+        assert_eq!(sign_in(json!({ "ceremony": started["ceremony"], "credential": assertion })).await.unwrap().status(), 401, "[{backend}] once");
+
+        // Lists and removal are one's own; an org key is no person.
+        let member = s.user_id("member@acme.test").await;
+        sqlx::query("INSERT INTO passkeys (id, user_id, credential_id, name, passkey, created_at) VALUES ('pk-1', $1, 'c0ffee', 'Laptop', '{}', '2026-01-01T00:00:00.000000Z')")
+            .bind(&member)
+            .execute(s.db.pool())
+            .await
+            .unwrap();
+        let listed: Value = s.get(As::Member, "/api/v1/me/passkeys").await.json().await.unwrap();
+        assert_eq!(listed["passkeys"][0]["name"], "Laptop", "[{backend}] {listed}");
+        assert_eq!(s.get(As::Admin, "/api/v1/me/passkeys").await.json::<Value>().await.unwrap()["passkeys"], json!([]));
+        assert_eq!(s.request(As::Admin, Method::DELETE, "/api/v1/me/passkeys/pk-1").send().await.unwrap().status(), 404, "[{backend}]");
+        let (_, key) = s.create_org_key("robot", &["workflows:read"]).await;
+        assert_eq!(s.http.get(s.url("/api/v1/me/passkeys")).bearer_auth(&key).send().await.unwrap().status(), 403);
+        // A passkey is a second factor: an org that requires one lets the member in.
+        sqlx::query("UPDATE orgs SET require_mfa = 1 WHERE id = $1").bind(&s.acme).execute(s.db.pool()).await.unwrap();
+        let workflows = format!("/api/v1/orgs/{}/workflows", s.acme);
+        assert_eq!(s.get(As::Member, &workflows).await.status(), 200, "[{backend}] with a passkey");
+        assert_eq!(s.get(As::Admin, &workflows).await.status(), 403, "[{backend}] without");
+        sqlx::query("UPDATE orgs SET require_mfa = 0").execute(s.db.pool()).await.unwrap();
+        assert_eq!(s.request(As::Member, Method::DELETE, "/api/v1/me/passkeys/pk-1").send().await.unwrap().status(), 204, "[{backend}]");
+        let removed = audit_events(&s, "action=auth.passkey_removed", 1).await;
+        assert_eq!(removed[0]["metadata"]["name"], "Laptop", "[{backend}]");
+    }
+}
