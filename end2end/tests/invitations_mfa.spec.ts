@@ -102,7 +102,7 @@ test('a user turns on two-step sign-in from the Account page and signs in with p
   await expect(section.getByRole('img', { name: /QR code/ }).locator('svg')).toBeVisible();
   const secret = (await section.getByTestId('totp-secret').textContent())!.trim();
   expect(secret).toMatch(/^[A-Z2-7]{32}$/);
-  await section.getByLabel('Code').fill(totp(secret));
+  await section.getByLabel('Code', { exact: true }).fill(totp(secret));
   await section.getByRole('button', { name: 'Turn on' }).click();
   await expect(section.getByRole('status')).toHaveText('Two-step sign-in is on.');
   await expect(section.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem')).toHaveCount(10);
@@ -159,7 +159,7 @@ test('a passkey is registered on the Account page and signs in with no password 
   await user.getByRole('button', { name: 'Log out' }).click();
   await expect(user).toHaveURL(/\/login$/);
   await user.locator('body[data-hydrated]').waitFor();
-  await user.getByRole('button', { name: 'Sign in with a passkey' }).click();
+  await user.getByRole('button', { name: 'Use a passkey' }).click();
   await expect(user).toHaveURL(/\/orgs\/[^/]+$/);
   await expect(user.getByText('Pat Passkey')).toBeVisible();
   // The passkey shows its use.

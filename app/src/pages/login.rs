@@ -117,7 +117,7 @@ fn PasskeySignIn(next: String) -> impl IntoView {
     view! {
         <div class="passkey-sign-in">
             <p class="muted or">"or"</p>
-            <button type="button" on:click=sign_in disabled=busy>{move || if busy.get() { "Waiting for your passkey…" } else { "Sign in with a passkey" }}</button>
+            <button type="button" on:click=sign_in disabled=busy>{move || if busy.get() { "Waiting for your passkey…" } else { "Use a passkey" }}</button>
             {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
         </div>
     }
