@@ -97,8 +97,9 @@ test('a user turns on two-step sign-in from the Account page and signs in with p
   // Account page, by the link with their name.
   await user.getByRole('link', { name: 'Tess Totp' }).click();
   const section = user.getByRole('region', { name: 'Two-step sign-in' });
-  await section.getByLabel('Current password').fill('a-long-totp-password');
   await section.getByRole('button', { name: 'Set up two-step sign-in' }).click();
+  await section.getByLabel('Your password').fill('a-long-totp-password');
+  await section.getByRole('button', { name: 'Continue' }).click();
   await expect(section.getByRole('img', { name: /QR code/ }).locator('svg')).toBeVisible();
   const secret = (await section.getByTestId('totp-secret').textContent())!.trim();
   expect(secret).toMatch(/^[A-Z2-7]{32}$/);

@@ -74,7 +74,7 @@ async fn settings_are_off_by_default_audited_and_keep_the_posthog_key_secret() {
         let s = TestServer::start(db).await;
         let path = format!("/api/v1/orgs/{}/settings", s.acme);
         let settings: Value = s.get(As::Owner, &path).await.json().await.unwrap();
-        assert_eq!(settings, json!({ "capture_engagement_events": false, "audit_retention_days": null, "posthog_host": null, "posthog_api_key_set": false, "workflow_approval": "credentials" }), "[{backend}]");
+        assert_eq!(settings, json!({ "capture_engagement_events": false, "audit_retention_days": null, "posthog_host": null, "posthog_api_key_set": false, "workflow_approval": "credentials", "require_mfa": false }), "[{backend}]");
         let table: [RoleRow; 3] = [
             (Method::GET, "/api/v1/orgs/{acme}/settings".to_owned(), None, [200, 200, 403, 404, 401]),
             (Method::PATCH, "/api/v1/orgs/{acme}/settings".to_owned(), Some(json!({})), [200, 200, 403, 404, 401]),
@@ -101,7 +101,7 @@ async fn settings_are_off_by_default_audited_and_keep_the_posthog_key_secret() {
         let text = res.text().await.unwrap();
         assert!(!text.contains("phc_very_secret_key"), "[{backend}] the key is never answered");
         let settings: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(settings, json!({ "capture_engagement_events": true, "audit_retention_days": 90, "posthog_host": "https://eu.i.posthog.com", "posthog_api_key_set": true, "workflow_approval": "credentials" }));
+        assert_eq!(settings, json!({ "capture_engagement_events": true, "audit_retention_days": 90, "posthog_host": "https://eu.i.posthog.com", "posthog_api_key_set": true, "workflow_approval": "credentials", "require_mfa": false }));
         let changed = audit_events(&s, "action=org.settings_changed", 1).await;
         let change = |path: &str| changed[0]["changes"].as_array().unwrap().iter().find(|c| c["path"] == path).cloned().unwrap_or_default();
         assert_eq!((&change("capture_engagement_events")["before"], &change("capture_engagement_events")["after"]), (&json!(false), &json!(true)), "[{backend}] {}", changed[0]);
@@ -112,7 +112,7 @@ async fn settings_are_off_by_default_audited_and_keep_the_posthog_key_secret() {
         assert!(!sealed.contains("phc_very_secret_key"), "[{backend}] stored sealed");
         // null clears; absent fields stay.
         let cleared: Value = s.request(As::Owner, Method::PATCH, &path).json(&json!({ "posthog_api_key": null, "audit_retention_days": null })).send().await.unwrap().json().await.unwrap();
-        assert_eq!(cleared, json!({ "capture_engagement_events": true, "audit_retention_days": null, "posthog_host": "https://eu.i.posthog.com", "posthog_api_key_set": false, "workflow_approval": "credentials" }));
+        assert_eq!(cleared, json!({ "capture_engagement_events": true, "audit_retention_days": null, "posthog_host": "https://eu.i.posthog.com", "posthog_api_key_set": false, "workflow_approval": "credentials", "require_mfa": false }));
     }
 }
 

@@ -135,6 +135,7 @@ fn TwoStep() -> impl IntoView {
     let confirm = ServerAction::<ConfirmTotp>::new();
     let disable = ServerAction::<DisableTotp>::new();
     let status = Resource::new(move || (confirm.version().get(), disable.version().get()), |_| my_second_factors());
+    let starting = RwSignal::new(false);
     let enrolment = move || enrol.value().get().and_then(Result::ok);
     let codes = move || confirm.value().get().and_then(Result::ok);
     let failure = move || {
@@ -146,6 +147,7 @@ fn TwoStep() -> impl IntoView {
     // Turned off: the enrolment and codes shown before are gone with it.
     Effect::new(move |_| {
         if let Some(Ok(())) = disable.value().get() {
+            starting.set(false);
             enrol.value().set(None);
             confirm.value().set(None);
         }
@@ -162,16 +164,20 @@ fn TwoStep() -> impl IntoView {
                         Ok(s) if s.totp_enabled => view! {
                             <p class="ok">{format!("On. {} left.", crate::components::count::count(s.recovery_codes_left, "recovery code"))}</p>
                             <ActionForm action=disable attr:class="stacked-form">
-                                <label>"Current password"<input type="password" name="current_password" autocomplete="current-password" required/></label>
+                                <label>"Your password"<input type="password" name="current_password" autocomplete="current-password" required/></label>
                                 <label>"Code from your app (or a recovery code)"<input type="text" name="code" autocomplete="one-time-code" required/></label>
                                 <button type="submit" class="danger" disabled=move || disable.pending().get()>"Turn off two-step sign-in"</button>
                             </ActionForm>
                         }.into_any(),
                         Ok(_) => match enrolment() {
+                            // The password is asked once the person starts (one "Current password" per page).
+                            None if !starting.get() => view! {
+                                <button type="button" class="primary" on:click=move |_| starting.set(true)>"Set up two-step sign-in"</button>
+                            }.into_any(),
                             None => view! {
                                 <ActionForm action=enrol attr:class="stacked-form">
-                                    <label>"Current password"<input type="password" name="current_password" autocomplete="current-password" required/></label>
-                                    <button type="submit" class="primary" disabled=move || enrol.pending().get()>"Set up two-step sign-in"</button>
+                                    <label>"Your password"<input type="password" name="current_password" autocomplete="current-password" required autofocus/></label>
+                                    <button type="submit" class="primary" disabled=move || enrol.pending().get()>"Continue"</button>
                                 </ActionForm>
                             }.into_any(),
                             Some(e) => view! {

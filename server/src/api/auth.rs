@@ -2,7 +2,7 @@ use super::{ApiJson, Authenticated, Client};
 use app::backend::auth::SignIn;
 use app::backend::mfa::{self, passkeys, Proof};
 use app::backend::{auth, sessions, AppState};
-use app::error::{ApiError, ApiResult};
+use app::error::ApiResult;
 use app::model::{LoginStep, PasskeyCeremony, SessionInfo};
 use axum::extract::State;
 use axum::http::{header::SET_COOKIE, HeaderMap, StatusCode};
@@ -65,10 +65,12 @@ pub struct MfaBody {
 )]
 /// A wrong code is 401 and the challenge stays usable (5 minutes from the password).
 pub async fn complete_mfa(State(state): State<AppState>, headers: HeaderMap, Client(client): Client, ApiJson(body): ApiJson<MfaBody>) -> ApiResult<Response> {
+    // One proof: the code when given, else the recovery code. None is a wrong code (401 for
+    // a live challenge), so a malformed second step reads like a failed one.
     let proof = match (&body.code, &body.recovery_code) {
-        (Some(code), None) => Proof::Code(code),
+        (Some(code), _) => Proof::Code(code),
         (None, Some(code)) => Proof::RecoveryCode(code),
-        _ => return Err(ApiError::invalid("code", "give either code or recovery_code")),
+        (None, None) => Proof::Code(""),
     };
     let (info, token) = mfa::complete(&state.db, &state.config, &state.audit, &body.challenge, proof, &client).await?;
     Ok(signed_in(&state, &headers, info, &token))

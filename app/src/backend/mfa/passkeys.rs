@@ -26,7 +26,8 @@ pub fn relying_party(public_base: &str) -> ApiResult<Webauthn> {
         .and_then(|b| b.rp_name("Chronicle").build())
         .map_err(|e| {
             tracing::error!(error = %e, public_base, "passkeys: no relying party for this public URL");
-            ApiError::new(ErrorKind::Unavailable, "Passkeys need Chronicle to be reached by a host name (CHRONICLE_PUBLIC_URL), not an IP address.")
+            // The server's setting, not the request, is at fault: a conflict, never a 5xx.
+            ApiError::conflict("Passkeys are not available here: Chronicle must be reached by a host name (CHRONICLE_PUBLIC_URL), not an IP address.")
         })
 }
 
