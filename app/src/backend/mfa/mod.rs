@@ -33,8 +33,7 @@ pub async fn has_totp(db: &Db, user_id: &str) -> ApiResult<bool> {
 
 pub async fn status(db: &Db, caller: &Caller) -> ApiResult<MfaStatus> {
     let user = caller.person()?;
-    let mut conn = db.pool().acquire().await?;
-    Ok(MfaStatus { totp_enabled: has_totp(db, &user.id).await?, recovery_codes_left: recovery::left(&mut conn, &user.id).await? })
+    Ok(MfaStatus { totp_enabled: has_totp(db, &user.id).await?, recovery_codes_left: recovery::left(db, &user.id).await? })
 }
 
 /// Starts TOTP enrolment (session only, with the password): a new secret, not yet in force.
@@ -105,8 +104,7 @@ pub async fn disable_totp(db: &Db, config: &Config, caller: &Caller, current_pas
         return Err(ApiError::conflict("Two-step sign-in is not on."));
     }
     let slots = throttle::take(db, &throttle::Attempt::new(&user.email, by.client.ip.as_deref())).await?;
-    let mut conn = db.pool().acquire().await?;
-    let accepted = totp::accept(db, config, &user.id, code, true).await? || recovery::redeem(&mut conn, &user.id, code).await?;
+    let accepted = totp::accept(db, config, &user.id, code, true).await? || recovery::redeem(db, &user.id, code).await?;
     if !accepted {
         return Err(ApiError::invalid("code", "is not your current code or one of your recovery codes"));
     }
@@ -177,10 +175,9 @@ pub async fn complete(db: &Db, config: &Config, audit: &Recorder, challenge: &st
             return Err(blocked);
         }
     };
-    let mut conn = db.pool().acquire().await?;
     let (accepted, method) = match proof {
         Proof::Code(code) => (totp::accept(db, config, &user.id, code, true).await?, "password+totp"),
-        Proof::RecoveryCode(code) => (recovery::redeem(&mut conn, &user.id, code).await?, "recovery_code"),
+        Proof::RecoveryCode(code) => (recovery::redeem(db, &user.id, code).await?, "recovery_code"),
     };
     if !accepted {
         record("auth.mfa_failed", json!({ "method": method })).await;
@@ -199,7 +196,7 @@ pub async fn complete(db: &Db, config: &Config, audit: &Recorder, challenge: &st
     slots.give_back(db).await?;
     let token = sessions::create(db, &user.id, client).await?;
     if method == "recovery_code" {
-        let left = recovery::left(&mut conn, &user.id).await?;
+        let left = recovery::left(db, &user.id).await?;
         record("auth.recovery_code_used", json!({ "recovery_codes_left": left })).await;
     }
     record("auth.login", json!({ "method": method })).await;

@@ -2,7 +2,7 @@
 //! and stored as SHA-256 (their entropy makes a slow hash unnecessary, as for API keys).
 //! Each is used once: the update that marks it used is the check.
 
-use crate::backend::db::now;
+use crate::backend::db::{now, Db};
 use crate::error::ApiResult;
 use rand::Rng;
 use sha2::{Digest, Sha256};
@@ -39,19 +39,19 @@ pub(super) async fn store(conn: &mut sqlx::AnyConnection, user_id: &str, codes: 
 }
 
 /// Uses `code` if it is one of the user's unused codes.
-pub(super) async fn redeem(conn: &mut sqlx::AnyConnection, user_id: &str, code: &str) -> ApiResult<bool> {
+pub(super) async fn redeem(db: &Db, user_id: &str, code: &str) -> ApiResult<bool> {
     let used = sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL")
         .bind(now())
         .bind(user_id)
         .bind(hash(code))
-        .execute(&mut *conn)
+        .execute(db.pool())
         .await?
         .rows_affected();
     Ok(used == 1)
 }
 
-pub(super) async fn left(conn: &mut sqlx::AnyConnection, user_id: &str) -> ApiResult<i64> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL").bind(user_id).fetch_one(&mut *conn).await?;
+pub(super) async fn left(db: &Db, user_id: &str) -> ApiResult<i64> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL").bind(user_id).fetch_one(db.pool()).await?;
     Ok(n)
 }
 
