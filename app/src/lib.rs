@@ -34,7 +34,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 // The stylesheet under its content-hashed name (cargo-leptos `hash-files`).
                 <HashedStylesheet options=options.clone() id="leptos"/>
-                <HydrationScripts options/>
+                // The code loads after the first paint (no preloads in the head).
+                <components::code_loader::CodeAfterPaint options/>
                 <MetaTags/>
             </head>
             <body>

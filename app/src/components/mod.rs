@@ -1,6 +1,7 @@
 pub mod audit_pager;
 pub mod autosave;
 pub mod canvas;
+pub mod code_loader;
 pub mod count;
 pub mod diff_view;
 pub mod error_panel;
