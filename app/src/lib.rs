@@ -136,12 +136,14 @@ lazy_pages! {
         WorkflowEditor => pages::workflow_editor::WorkflowEditorPage,
         Engagement => pages::engagement::EngagementPage,
     }
+    // The audit log alone: what an owner opens to answer "who changed this?".
     audit_pages / __preload_audit_pages {
         AuditExplorer => pages::audit::AuditExplorerPage,
-        AuditStreams => pages::audit_streams::AuditStreamsPage,
     }
-    // Administration, and the account page.
+    // Administration (audit streams included: set up once, by an owner or admin), and the
+    // account page.
     admin_pages / __preload_admin_pages {
+        AuditStreams => pages::audit_streams::AuditStreamsPage,
         Members => pages::members::MembersPage,
         ApiKeys => pages::api_keys::ApiKeysPage,
         Outbox => pages::outbox::OutboxPage,

@@ -51,5 +51,12 @@ test('the site code goes out precompressed, under hashed names, cached for a yea
   const html = await page.request.get(`/orgs/${org}/workflows`, { headers: { 'accept-encoding': 'br, gzip' } });
   expect(html.headers()['content-encoding']).toMatch(/^(br|gzip)$/);
   expect(html.headers()['cache-control'] ?? '').not.toContain('immutable');
+  // The page paints before any code is fetched: nothing in it preloads the site's code (the
+  // loader fetches it after the first paint), and the page above was hydrated all the same.
+  for (const path of [`/orgs/${org}/workflows`, `/orgs/${org}/audit`, '/login']) {
+    const text = await (await page.request.get(path)).text();
+    expect(text, path).not.toMatch(/<link[^>]*(preload|modulepreload)[^>]*\/pkg\//);
+    expect(text, path).not.toMatch(/<link[^>]*\/pkg\/[^>]*(preload|modulepreload)/);
+  }
   expect(faults).toEqual([]);
 });
