@@ -7,6 +7,7 @@
 
 pub mod components;
 pub mod error;
+pub mod location;
 pub mod model;
 pub mod pages;
 pub mod server_fns;
@@ -18,7 +19,7 @@ pub mod backend;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{path, Lazy, LazyRoute, SsrMode};
+use leptos_router::{path, SsrMode};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -56,97 +57,124 @@ pub fn App() -> impl IntoView {
         <Title text="Chronicle"/>
         <Router>
             <Routes fallback=pages::not_found::NotFound>
-                <Route path=path!("/login") view=pages::login::LoginPage/>
-                <Route path=path!("/invite/:token") view=pages::invite::InvitePage/>
+                <Route path=path!("/login") view=Login/>
+                <Route path=path!("/invite/:token") view=Invite/>
                 <ParentRoute path=path!("") view=components::shell::Shell ssr=SsrMode::Async>
                     <Route path=path!("/") view=pages::home::HomePage/>
-                    <Route path=path!("/orgs/:org") view={Lazy::<OrgOverview>::new()}/>
-                    <Route path=path!("/account") view={Lazy::<Account>::new()}/>
-                    <Route path=path!("/orgs/:org/members") view={Lazy::<Members>::new()}/>
-                    <Route path=path!("/orgs/:org/audit") view={Lazy::<AuditExplorer>::new()}/>
-                    <Route path=path!("/orgs/:org/audit/streams") view={Lazy::<AuditStreams>::new()}/>
-                    <Route path=path!("/orgs/:org/api-keys") view={Lazy::<ApiKeys>::new()}/>
-                    <Route path=path!("/orgs/:org/outbox") view={Lazy::<Outbox>::new()}/>
-                    <Route path=path!("/orgs/:org/executions") view={Lazy::<Executions>::new()}/>
-                    <Route path=path!("/orgs/:org/executions/:id") view={Lazy::<ExecutionDetail>::new()}/>
-                    <Route path=path!("/orgs/:org/settings") view={Lazy::<Settings>::new()}/>
-                    <Route path=path!("/orgs/:org/files") view={Lazy::<Files>::new()}/>
-                    <Route path=path!("/orgs/:org/usage") view={Lazy::<UsageBilling>::new()}/>
-                    <Route path=path!("/orgs/:org/workflows") view={Lazy::<Workflows>::new()}/>
-                    <Route path=path!("/orgs/:org/workflows/:id") view={Lazy::<WorkflowEditor>::new()}/>
-                    <Route path=path!("/orgs/:org/workflows/:id/engagement") view={Lazy::<Engagement>::new()}/>
+                    <Route path=path!("/orgs/:org") view=pages::org_overview::OrgOverviewPage/>
+                    <Route path=path!("/account") view=Account/>
+                    <Route path=path!("/orgs/:org/members") view=Members/>
+                    <Route path=path!("/orgs/:org/audit") view=AuditExplorer/>
+                    <Route path=path!("/orgs/:org/audit/streams") view=AuditStreams/>
+                    <Route path=path!("/orgs/:org/api-keys") view=ApiKeys/>
+                    <Route path=path!("/orgs/:org/outbox") view=pages::outbox::OutboxPage/>
+                    <Route path=path!("/orgs/:org/executions") view=Executions/>
+                    <Route path=path!("/orgs/:org/executions/:id") view=ExecutionDetail/>
+                    <Route path=path!("/orgs/:org/settings") view=Settings/>
+                    <Route path=path!("/orgs/:org/files") view=Files/>
+                    <Route path=path!("/orgs/:org/usage") view=pages::usage::UsagePage/>
+                    <Route path=path!("/orgs/:org/workflows") view=Workflows/>
+                    <Route path=path!("/orgs/:org/workflows/:id") view=WorkflowEditor/>
+                    <Route path=path!("/orgs/:org/workflows/:id/engagement") view=Engagement/>
                 </ParentRoute>
             </Routes>
         </Router>
     }
 }
 
-/// Pages whose code the browser loads when one of them is first visited (cargo-leptos
-/// `--split`), so the first load — the login page — carries the shell and the login form only.
-/// Pages are split in a few groups, not one split each: wasm-split makes a chunk for every
-/// distinct set of splits that share code, and with a split a page, a page needed up to 167
-/// chunks — each a preload link in every page the server renders and a fetch in the browser.
-macro_rules! lazy_pages {
-    ($($group:ident / $preload:ident { $($route:ident => $page:path),+ $(,)? })+) => {$(
-        #[allow(non_snake_case)]
-        #[leptos::lazy]
-        fn $group(route: &'static str) -> AnyView {
-            $(if route == stringify!($route) {
-                return $page().into_any();
-            })+
-            unreachable!("{route} is not a page of {}", stringify!($group))
-        }
-
+/// Pages as islands (Leptos islands mode): the server renders each page whole; in the browser
+/// a page's island is hydrated by the function its group exports under the page's name. A
+/// `#[leptos::lazy]` group's code is fetched when one of its pages is first hydrated (`cargo
+/// leptos build --split`); the first group's is in the main module. Groups follow where people
+/// go together: few groups, because wasm-split makes a chunk for every set of groups that share
+/// code (`#[island(lazy)]`, a group a page, cut the shared code into ~200 chunks a page, whose
+/// separate compression cost a third more bytes).
+macro_rules! page_islands {
+    ($($(#[$lazy:meta])? $group:ident { $($page:ident => $view:path),+ $(,)? })+) => {$(
         $(
-            pub struct $route;
-
-            impl LazyRoute for $route {
-                fn data() -> Self {
-                    $route
-                }
-
-                async fn view(_this: Self) -> AnyView {
-                    $group(stringify!($route)).await
-                }
-
-                async fn preload() {
-                    #[cfg(target_arch = "wasm32")]
-                    $preload().await;
-                }
+            #[allow(non_snake_case)]
+            fn $page() -> impl IntoView {
+                page_island(stringify!($page), $view)
             }
         )+
+
+        /// Hydrates a page of the group.
+        #[cfg(feature = "hydrate")]
+        #[allow(non_snake_case)]
+        $(#[$lazy])?
+        async fn $group(el: leptos::web_sys::HtmlElement, page: &'static str) {
+            use leptos::tachys::view::{Position, RenderHtml};
+            $(if page == stringify!($page) {
+                // Lives as long as the page, like the islands Leptos hydrates itself.
+                std::mem::forget(page_island(stringify!($page), $view).hydrate_from_position::<true>(&el, Position::Current));
+                return;
+            })+
+        }
+
+        /// What the page's loader calls for each page island, by the page's name.
+        #[cfg(feature = "hydrate")]
+        #[allow(non_snake_case)]
+        mod $group {
+            $(
+                #[leptos::wasm_bindgen::prelude::wasm_bindgen(
+                    js_name = $page,
+                    wasm_bindgen = ::leptos::wasm_bindgen,
+                    wasm_bindgen_futures = ::leptos::__reexports::wasm_bindgen_futures
+                )]
+                pub async fn $page(el: leptos::web_sys::HtmlElement) {
+                    super::$group(el, stringify!($page)).await
+                }
+            )+
+        }
     )+};
 }
 
-lazy_pages! {
-    // Where a member lands: the lightest pages.
-    start_pages / __preload_start_pages {
-        OrgOverview => pages::org_overview::OrgOverviewPage,
+/// A page rendered as an island named `name`, hydrated as the `#[island]` macro's islands are.
+fn page_island<V: IntoView + 'static>(name: &'static str, page: fn() -> V) -> impl IntoView {
+    use leptos::reactive::owner::Owner;
+    leptos::tachys::html::islands::Island::new(
+        name,
+        leptos::reactive::graph::untrack_with_diagnostics(move || {
+            Owner::new().with(|| Owner::with_hydration(move || leptos::tachys::reactive_graph::OwnedView::new(page())))
+        }),
+    )
+}
+
+page_islands! {
+    // The first visit: the sign-in form, then where people land. In the main module.
+    first_pages {
+        Login => pages::login::LoginPage,
         Workflows => pages::workflows::WorkflowsPage,
     }
-    // Runs, files and what they cost.
-    run_pages / __preload_run_pages {
+    // Accepting an invitation.
+    #[leptos::lazy]
+    invite_pages {
+        Invite => pages::invite::InvitePage,
+    }
+    // Runs, and the files they use.
+    #[leptos::lazy]
+    run_pages {
         Executions => pages::executions::ExecutionsPage,
         ExecutionDetail => pages::executions::ExecutionDetailPage,
         Files => pages::files::FilesPage,
-        UsageBilling => pages::usage::UsagePage,
     }
     // The canvas, history and diff: the heaviest code, loaded when a workflow is opened.
-    editor_pages / __preload_editor_pages {
+    #[leptos::lazy]
+    editor_pages {
         WorkflowEditor => pages::workflow_editor::WorkflowEditorPage,
         Engagement => pages::engagement::EngagementPage,
     }
     // The audit log alone: what an owner opens to answer "who changed this?".
-    audit_pages / __preload_audit_pages {
+    #[leptos::lazy]
+    audit_pages {
         AuditExplorer => pages::audit::AuditExplorerPage,
     }
-    // Administration (audit streams included: set up once, by an owner or admin), and the
-    // account page.
-    admin_pages / __preload_admin_pages {
+    // Administration (audit streams included: set up once), and the account page.
+    #[leptos::lazy]
+    admin_pages {
         AuditStreams => pages::audit_streams::AuditStreamsPage,
         Members => pages::members::MembersPage,
         ApiKeys => pages::api_keys::ApiKeysPage,
-        Outbox => pages::outbox::OutboxPage,
         Settings => pages::settings::SettingsPage,
         Account => pages::account::AccountPage,
     }

@@ -4,29 +4,60 @@
 //! `<head>`, so on a slow line 300 KB of code shares the wire with the stylesheet the first
 //! paint waits for, and a paint that comes after the code has finished downloading is counted
 //! as waiting for it. Here the page paints first; the next task fetches the JS glue and the
-//! WASM (streamed and compiled as it arrives) and hydrates. The router then loads the page's
-//! chunk group, which the server no longer preloads either (no `WasmSplitManifest` context).
+//! WASM (streamed and compiled as it arrives) and hydrates the page's islands, each loading
+//! its own chunk, which the server does not preload either (no `WasmSplitManifest` context).
 
 use leptos::config::LeptosOptions;
 use leptos::prelude::*;
 use std::sync::OnceLock;
 
 /// The page's one script: starts loading after the first paint (a frame, then a task), with
-/// a backstop for a tab that never renders a frame (opened in the background).
+/// a backstop for a tab that never renders a frame (opened in the background). Then it wakes
+/// the page's islands in document order (Leptos's island script does the same), each fetching
+/// its code first when it is a lazy chunk; marks each island live as it wakes (`data-live`:
+/// until then the stylesheet lets no click land on it, where it would be lost) and the page
+/// when all are (`data-hydrated`).
 const LOADER: &str = r#"(function (js, wasm) {
 	let started = false;
+	async function hydrateIslands(node, mod, onChildren) {
+		for (const child of node.children) {
+			const tag = child.tagName.toLowerCase();
+			if (tag === 'leptos-island') {
+				const hydrate = mod[child.dataset.component];
+				if (hydrate) {
+					if (onChildren) onChildren();
+					await hydrate(child);
+					child.setAttribute('data-live', '');
+				} else {
+					console.warn('no code for the island ' + child.dataset.component);
+				}
+				await hydrateIslands(child, mod, null);
+			} else if (tag === 'leptos-children') {
+				await hydrateIslands(child, mod, child.$$on_hydrate);
+			} else {
+				await hydrateIslands(child, mod, onChildren);
+			}
+		}
+	}
 	const start = () => {
 		if (started) return;
 		started = true;
-		import(js).then(mod => mod.default({ module_or_path: wasm }).then(() => mod.hydrate()));
+		import(js)
+			.then(mod => mod.default({ module_or_path: wasm }).then(() => { mod.hydrate(); return hydrateIslands(document.body, mod, null); }))
+			.then(() => document.body.setAttribute('data-hydrated', 'true'));
 	};
 	requestAnimationFrame(() => setTimeout(start, 0));
 	setTimeout(start, 3000);
 })"#;
 
-/// The `<script>` that loads and hydrates the page's code, for the shell's `<head>`.
+/// The `<script>` that loads and hydrates the page's code, for the shell's `<head>`. It also
+/// puts the server's rendering in islands mode: only what islands create is sent for the
+/// browser to pick up (Leptos's `HydrationScripts` does the same).
 #[component]
 pub fn CodeAfterPaint(options: LeptosOptions) -> impl IntoView {
+    if let Some(context) = Owner::current_shared_context() {
+        context.set_is_hydrating(false);
+    }
     let (js, wasm) = code_files(&options);
     let pkg = &options.site_pkg_dir;
     let script = format!("{LOADER}(\"/{pkg}/{js}.js\", \"/{pkg}/{wasm}.wasm\");");

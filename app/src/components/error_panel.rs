@@ -7,8 +7,8 @@ pub fn ErrorPanel(error: ApiError) -> impl IntoView {
     // A session that ended while the app was open: to the sign-in form, which brings the
     // person back to this page.
     #[cfg(feature = "hydrate")]
-    if error.code == ErrorKind::Unauthorized && use_context::<crate::components::shell::Session>().is_some() {
-        let _ = window().location().set_href(&crate::components::shell::login_path_here());
+    if error.code == ErrorKind::Unauthorized && crate::components::shell::Session::of_page().result().is_ok_and(|s| s.is_some()) {
+        crate::location::go(&crate::location::login_path_here());
     }
     let title = match error.code {
         ErrorKind::Forbidden => "You don't have access to this page",

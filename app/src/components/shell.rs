@@ -2,64 +2,60 @@
 
 use crate::error::ApiError;
 use crate::model::{OrgMembership, Role, SessionInfo};
-use crate::server_fns::auth::{get_session, login_path, Logout};
+use crate::server_fns::auth::Logout;
 use leptos::prelude::*;
-use leptos::reactive::computed::ScopedFuture;
-use leptos_router::components::{Outlet, Redirect, A};
-use leptos_router::hooks::{use_location, use_navigate};
-use std::future::IntoFuture;
+use leptos_router::components::{Outlet, Redirect};
 
 pub type SessionResult = Result<Option<SessionInfo>, ApiError>;
 
-/// Who is signed in. The server knows it before the page renders (`request::page_session`)
-/// and hands it to the browser inside the page, so the shell and the role gates draw at once,
-/// without a suspense; it is fetched only when the shell first appears in the browser (after
-/// signing in).
+/// Who is signed in. The server knows it before the page renders (`request::page_session`);
+/// the page carries it to the browser (`data-session` on the page's `<main>`), so the shell,
+/// the role gates and every island draw at once, without a suspense or a request.
 #[derive(Clone, Copy)]
-pub enum Session {
-    /// Read before the page rendered: on the server, or from the page while hydrating.
-    Known(StoredValue<SessionResult>),
-    /// Being fetched: the shell's first appearance in the browser.
-    Fetched(Resource<SessionResult>),
-}
+pub struct Session(StoredValue<SessionResult>);
 
 impl Session {
-    fn new() -> Self {
-        let known = SharedValue::new(|| {
-            #[cfg(feature = "ssr")]
-            return Some(crate::backend::request::page_session());
-            #[cfg(not(feature = "ssr"))]
-            None
-        })
-        .into_inner();
-        match known {
-            Some(result) => Session::Known(StoredValue::new(result)),
-            None => Session::Fetched(Resource::new(|| (), |_| get_session())),
+    /// The page's session: the request's on the server, the page's in the browser.
+    pub fn of_page() -> Self {
+        if let Some(session) = use_context::<Session>() {
+            return session;
         }
+        #[cfg(feature = "ssr")]
+        let result = crate::backend::request::page_session();
+        #[cfg(not(feature = "ssr"))]
+        let result = from_page();
+        let session = Session(StoredValue::new(result));
+        provide_context(session);
+        session
     }
 
-    /// Who is signed in, once known.
-    pub async fn result(self) -> SessionResult {
-        match self {
-            Session::Known(result) => result.get_value(),
-            // Untracked: a Suspend that tracked it would run (and build its page) again.
-            Session::Fetched(fetched) => ScopedFuture::new_untracked(fetched.into_future()).await,
-        }
+    /// Who is signed in.
+    pub fn result(self) -> SessionResult {
+        self.0.get_value()
     }
 
     /// The signed-in person and their orgs, if anyone is signed in.
     pub async fn info(self) -> Option<SessionInfo> {
-        self.result().await.ok().flatten()
+        self.result().ok().flatten()
     }
 
-    /// Shows `known` with what is known now; while the session is being fetched, `waiting`
-    /// until it arrives. No suspense: on the server and while hydrating it draws at once.
-    pub fn view(self, waiting: impl Fn() -> AnyView + Send + Sync + 'static, known: impl Fn(SessionResult) -> AnyView + Send + Sync + 'static) -> AnyView {
-        match self {
-            Session::Known(result) => known(result.get_value()),
-            Session::Fetched(fetched) => (move || fetched.get().map(&known).unwrap_or_else(&waiting)).into_any(),
-        }
+    /// Shows `known` with who is signed in.
+    pub fn view(self, known: impl FnOnce(SessionResult) -> AnyView) -> AnyView {
+        known(self.result())
     }
+}
+
+/// The session the server wrote into the page (outside the shell — the sign-in form — none).
+#[cfg(not(feature = "ssr"))]
+fn from_page() -> SessionResult {
+    thread_local! {
+        static FROM_PAGE: SessionResult = document()
+            .get_element_by_id("content")
+            .and_then(|main| main.get_attribute("data-session"))
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or(Ok(None));
+    }
+    FROM_PAGE.with(Clone::clone)
 }
 
 /// The org id in the current path (`/orgs/{org}/…`), if any.
@@ -80,8 +76,7 @@ pub fn membership<'a>(info: &'a SessionInfo, org: &str) -> Option<&'a OrgMembers
 #[component]
 pub fn RoleGate(min: Role, children: ChildrenFn) -> impl IntoView {
     let org = crate::pages::org_param();
-    expect_context::<Session>().view(
-        || view! { <p class="loading">"Loading…"</p> }.into_any(),
+    Session::of_page().view(
         move |session| {
             let role = session.ok().flatten().and_then(|info| membership(&info, &org.get_untracked()).map(|m| m.role));
             let refused = match role {
@@ -94,23 +89,20 @@ pub fn RoleGate(min: Role, children: ChildrenFn) -> impl IntoView {
     )
 }
 
+/// The signed-in frame, rendered on the server; its header is an island.
 #[component]
 pub fn Shell() -> impl IntoView {
-    let session = Session::new();
-    provide_context(session);
-    let header = session.view(
-        || view! { <header class="topbar"><span class="brand">"Chronicle"</span></header> }.into_any(),
-        move |session| match session {
-            Ok(Some(info)) => view! { <Header info/> }.into_any(),
-            // Signed out: to the sign-in form, which comes back here afterwards.
-            Ok(None) => view! { <Redirect path=login_path_here()/> }.into_any(),
-            Err(error) => view! { <crate::components::error_panel::ErrorPanel error/> }.into_any(),
-        },
-    );
+    let session = Session::of_page().result();
+    let page_data = serde_json::to_string(&session).unwrap_or_default();
+    let header = match session {
+        Ok(Some(info)) => view! { <Header info pathname=crate::location::pathname()/> }.into_any(),
+        // Signed out: to the sign-in form, which comes back here afterwards.
+        Ok(None) => view! { <Redirect path=crate::location::login_path_here()/> }.into_any(),
+        Err(error) => view! { <crate::components::error_panel::ErrorPanel error/> }.into_any(),
+    };
     view! {
-        <a class="skip-link" href="#content" on:click=|ev| { ev.prevent_default(); focus_content(); }>"Skip to content"</a>
         {header}
-        <main class="page" id="content" tabindex="-1"><Outlet/></main>
+        <main class="page" id="content" tabindex="-1" data-session=page_data><Outlet/></main>
     }
 }
 
@@ -122,25 +114,21 @@ fn focus_content() {
     }
 }
 
-/// The sign-in form's address that comes back to the current page, query included.
-pub fn login_path_here() -> String {
-    let location = use_location();
-    let query = location.search.get_untracked();
-    let query = query.trim_start_matches('?');
-    let query = if query.is_empty() { String::new() } else { format!("?{query}") };
-    login_path(&format!("{}{query}", location.pathname.get_untracked()))
-}
+/// Set when a link of the menu is followed: the next page starts with the focus on its
+/// content, not at the top of the document.
+const FOCUS_CONTENT_NEXT: &str = "chronicle.focus-content";
 
 /// A link of the main navigation, `aria-current="page"` on its page and the pages below it
-/// (`exact`: on its page only). A plain anchor — the router still takes the click — because
-/// `<A>` resolves its href against the route and keeps memos of its own, ten times a page.
+/// (`exact`: on its page only).
 #[component]
-fn NavLink(href: String, pathname: Memo<String>, #[prop(optional)] exact: bool, children: Children) -> impl IntoView {
-    let current = {
-        let href = href.clone();
-        move || pathname.with(|path| path_is_under(path, &href, exact)).then_some("page")
+fn NavLink(href: String, pathname: String, #[prop(optional)] exact: bool, children: Children) -> impl IntoView {
+    let current = path_is_under(&pathname, &href, exact).then_some("page");
+    let focus_next = |_| {
+        if let Ok(Some(storage)) = window().session_storage() {
+            let _ = storage.set_item(FOCUS_CONTENT_NEXT, "1");
+        }
     };
-    view! { <a href=href aria-current=current>{children()}</a> }
+    view! { <a href=href aria-current=current on:click=focus_next>{children()}</a> }
 }
 
 fn path_is_under(path: &str, href: &str, exact: bool) -> bool {
@@ -148,71 +136,69 @@ fn path_is_under(path: &str, href: &str, exact: bool) -> bool {
     path == href || (!exact && path.strip_prefix(href).is_some_and(|rest| rest.starts_with('/')))
 }
 
-#[component]
-fn Header(info: SessionInfo) -> impl IntoView {
-    let pathname = use_location().pathname;
-    let current_org = Memo::new(move |_| org_in_path(&pathname.get()));
+/// The header: org switcher, the main navigation (folded behind a Menu button on a phone),
+/// the account and sign-out; a banner when the org's payment failed. An island.
+#[island]
+fn Header(info: SessionInfo, pathname: String) -> impl IntoView {
+    let current_org = org_in_path(&pathname);
     let logout = ServerAction::<Logout>::new();
-    let orgs = info.orgs.clone();
-    let nav_info = info.clone();
-    let banner_info = info.clone();
-    let navigate = use_navigate();
-    // Below ~720 px the navigation folds behind a Menu button; moving to a page folds it again.
+    // Below ~720 px the navigation folds behind a Menu button.
     let menu_open = RwSignal::new(false);
     // A page reached from the menu starts with the focus on its content, not in the menu.
-    Effect::new(move |before: Option<()>| {
-        pathname.track();
-        menu_open.set(false);
-        let in_menu = document().active_element().is_some_and(|el| el.closest("#mainnav").ok().flatten().is_some());
-        if before.is_some() && in_menu {
-            focus_content();
+    Effect::new(move |_| {
+        if let Ok(Some(storage)) = window().session_storage() {
+            if storage.get_item(FOCUS_CONTENT_NEXT).ok().flatten().is_some() {
+                let _ = storage.remove_item(FOCUS_CONTENT_NEXT);
+                focus_content();
+            }
         }
     });
+    let nav = current_org.as_deref().and_then(|org| {
+        let role = membership(&info, org)?.role;
+        let link = |page: &str| if page.is_empty() { format!("/orgs/{org}") } else { format!("/orgs/{org}/{page}") };
+        let admin = role >= Role::Admin;
+        let pathname = || pathname.clone();
+        Some(view! {
+            <NavLink pathname=pathname() href=link("") exact=true>"Overview"</NavLink>
+            <NavLink pathname=pathname() href=link("workflows")>"Workflows"</NavLink>
+            <NavLink pathname=pathname() href=link("executions")>"Executions"</NavLink>
+            <NavLink pathname=pathname() href=link("files")>"Files"</NavLink>
+            {admin.then(|| view! {
+                <NavLink pathname=pathname() href=link("members")>"Members"</NavLink>
+                <NavLink pathname=pathname() href=link("audit")>"Audit log"</NavLink>
+            })}
+            <NavLink pathname=pathname() href=link("api-keys")>"API keys"</NavLink>
+            {admin.then(|| view! {
+                <NavLink pathname=pathname() href=link("usage")>"Usage & billing"</NavLink>
+                <NavLink pathname=pathname() href=link("settings")>"Settings"</NavLink>
+            })}
+            {(role == Role::Owner).then(|| view! { <NavLink pathname=pathname() href=link("outbox")>"Outbox"</NavLink> })}
+        })
+    });
+    let banner = current_org.as_deref().and_then(|org| {
+        let m = membership(&info, org)?;
+        m.past_due.then(|| {
+            let fix = (m.role >= Role::Admin).then(|| view! { " "<a href=format!("/orgs/{org}/usage")>"See Usage & billing"</a>"." });
+            view! { <p class="banner warning" role="alert">"Payment failed: this organisation's subscription is past due."{fix}</p> }
+        })
+    });
+    let orgs = info.orgs.iter().map(|org| {
+        let selected = current_org.as_deref() == Some(org.id.as_str());
+        view! { <option value=org.id.clone() selected=selected>{org.name.clone()}</option> }
+    }).collect_view();
     view! {
+        <a class="skip-link" href="#content" on:click=|ev| { ev.prevent_default(); focus_content(); }>"Skip to content"</a>
         <header class="topbar" class:menu-open=move || menu_open.get()>
             <a class="brand" href="/">"Chronicle"</a>
             <label class="org-switcher">
                 <span class="visually-hidden">"Organisation"</span>
-                <select
-                    aria-label="Organisation"
-                    on:change=move |ev| navigate(&format!("/orgs/{}", event_target_value(&ev)), Default::default())
-                >
-                    {orgs.into_iter().map(|org| {
-                        let id = org.id.clone();
-                        view! {
-                            <option value=org.id.clone() selected=move || current_org.get().as_deref() == Some(id.as_str())>
-                                {org.name}
-                            </option>
-                        }
-                    }).collect_view()}
+                <select aria-label="Organisation" on:change=move |ev| crate::location::go(&format!("/orgs/{}", event_target_value(&ev)))>
+                    {orgs}
                 </select>
             </label>
             <button type="button" class="menu-toggle" aria-controls="mainnav" aria-expanded=move || menu_open.get().to_string()
                 on:click=move |_| menu_open.update(|open| *open = !*open)>"Menu"</button>
-            <nav id="mainnav" class="mainnav" aria-label="Main">
-                {move || current_org.get().and_then(|org| {
-                    let role = membership(&nav_info, &org)?.role;
-                    let (members, audit, outbox) = (format!("/orgs/{org}/members"), format!("/orgs/{org}/audit"), format!("/orgs/{org}/outbox"));
-                    let (settings, usage) = (format!("/orgs/{org}/settings"), format!("/orgs/{org}/usage"));
-                    let admin = role >= Role::Admin;
-                    Some(view! {
-                        <NavLink pathname href=format!("/orgs/{org}") exact=true>"Overview"</NavLink>
-                        <NavLink pathname href=format!("/orgs/{org}/workflows")>"Workflows"</NavLink>
-                        <NavLink pathname href=format!("/orgs/{org}/executions")>"Executions"</NavLink>
-                        <NavLink pathname href=format!("/orgs/{org}/files")>"Files"</NavLink>
-                        {admin.then(|| view! {
-                            <NavLink pathname href=members>"Members"</NavLink>
-                            <NavLink pathname href=audit>"Audit log"</NavLink>
-                        })}
-                        <NavLink pathname href=format!("/orgs/{org}/api-keys")>"API keys"</NavLink>
-                        {admin.then(|| view! {
-                            <NavLink pathname href=usage>"Usage & billing"</NavLink>
-                            <NavLink pathname href=settings>"Settings"</NavLink>
-                        })}
-                        {(role == Role::Owner).then(|| view! { <NavLink pathname href=outbox>"Outbox"</NavLink> })}
-                    })
-                })}
-            </nav>
+            <nav id="mainnav" class="mainnav" aria-label="Main">{nav}</nav>
             <div class="account">
                 <a class="who" href="/account" title=format!("{} — account, password, sessions", info.user.email)>{info.user.name.clone()}</a>
                 <ActionForm action=logout>
@@ -220,13 +206,7 @@ fn Header(info: SessionInfo) -> impl IntoView {
                 </ActionForm>
             </div>
         </header>
-        {move || current_org.get().and_then(|org| {
-            let m = membership(&banner_info, &org)?;
-            m.past_due.then(|| {
-                let fix = (m.role >= Role::Admin).then(|| view! { " "<A href=format!("/orgs/{org}/usage")>"See Usage & billing"</A>"." });
-                view! { <p class="banner warning" role="alert">"Payment failed: this organisation's subscription is past due."{fix}</p> }
-            })
-        })}
+        {banner}
     }
 }
 

@@ -9,14 +9,12 @@ use crate::server_fns::audit::{explore_audit, latest_checkpoint, VerifyTrail};
 use crate::server_fns::members::audit_actors;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_query_map};
 
 const RESOURCE_TYPES: [&str; 8] = ["workflow", "api_key", "webhook_key", "credential", "member", "user", "session", "audit_log"];
 
 /// The filters in the page's URL, so a view can be shared.
 fn filters_from_url() -> Memo<AuditQuery> {
-    let query = use_query_map();
+    let query = crate::location::query();
     Memo::new(move |_| {
         let q = query.read();
         let get = |k: &str| q.get(k).filter(|v| !v.trim().is_empty());
@@ -59,7 +57,7 @@ pub fn AuditExplorerPage() -> impl IntoView {
                     <a class="button" href=move || export("csv") download>"Export CSV"</a>
                     <a class="button" href=move || export("jsonl") download>"Export JSON Lines"</a>
                     <a class="button" href=move || export("ocsf") download>"Export OCSF"</a>
-                    <A attr:class="button" href=move || format!("/orgs/{}/audit/streams", org.get())>"Streams"</A>
+                    <a class="button" href=move || format!("/orgs/{}/audit/streams", org.get())>"Streams"</a>
                 </div>
             </div>
             <IntegrityPanel org/>
@@ -106,7 +104,6 @@ fn rfc3339_to_input(v: &Option<String>) -> String {
 
 #[component]
 fn FilterForm(org: Memo<String>, filters: Memo<AuditQuery>) -> impl IntoView {
-    let navigate = use_navigate();
     let actors = Resource::new(move || org.get(), audit_actors);
     let initial = filters.get_untracked();
     let (actions, set_actions) = signal(initial.action.clone().map(|a| a.split(',').map(str::to_owned).collect::<Vec<_>>()).unwrap_or_default());
@@ -118,7 +115,7 @@ fn FilterForm(org: Memo<String>, filters: Memo<AuditQuery>) -> impl IntoView {
     let nonempty = |s: String| Some(s).filter(|s| !s.trim().is_empty());
     let go = move |q: AuditQuery| {
         let qs = query_string(&q);
-        navigate(&format!("/orgs/{}/audit{}{qs}", org.get_untracked(), if qs.is_empty() { "" } else { "?" }), Default::default());
+        crate::location::set_query(&qs, false);
     };
     let action_menu = NodeRef::<leptos::html::Details>::new();
     let apply = {

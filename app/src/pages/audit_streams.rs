@@ -10,7 +10,6 @@ use crate::model::{AuditStream, CreatedStream, Role};
 use crate::server_fns::audit::{list_streams, test_stream, CreateStream, DeleteStream};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 
 #[component]
 pub fn AuditStreamsPage() -> impl IntoView {
@@ -42,7 +41,7 @@ pub fn AuditStreamsPage() -> impl IntoView {
         <section class="panel">
             <div class="panel-head">
                 <h1>"Audit streams"</h1>
-                <A href=move || format!("/orgs/{}/audit", org.get())>"Back to the audit log"</A>
+                <a href=move || format!("/orgs/{}/audit", org.get())>"Back to the audit log"</a>
             </div>
             <p class="muted">
                 "Every event of this organisation is POSTed to each stream once it is sealed, in order, one event per request, signed per Standard Webhooks ("

@@ -9,8 +9,6 @@ use crate::model::{Role, EngagementEvent, EngagementQuery, EngagementSummary, EN
 use crate::server_fns::engagement::{list_engagement, workflow_engagement};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
 
 /// What an event is called on the page.
 fn label(event: &str) -> &'static str {
@@ -32,15 +30,15 @@ const TROUBLE: [&str; 3] = ["$workflows_email_bounced", "$workflows_email_blocke
 #[component]
 pub fn EngagementPage() -> impl IntoView {
     let org = super::org_param();
-    let params = use_params_map();
-    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let id = crate::location::param("id").unwrap_or_default();
+    let id = Memo::new(move |_| id.clone());
     let summary = Resource::new(move || (org.get(), id.get()), |(org, id)| workflow_engagement(org, id));
     // One refusal for someone who may not see it, not one per panel.
     view! {
         <Title text="Engagement · Chronicle"/>
         <RoleGate min=Role::Admin>
         <section class="panel" aria-labelledby="engagement-title">
-            <p class="breadcrumb"><A href=move || format!("/orgs/{}/workflows/{}", org.get(), id.get())>"← Back to the workflow"</A></p>
+            <p class="breadcrumb"><a href=move || format!("/orgs/{}/workflows/{}", org.get(), id.get())>"← Back to the workflow"</a></p>
             <h1 id="engagement-title">"Email engagement"</h1>
             <Transition fallback=|| view! { <p class="loading">"Loading engagement…"</p> }>
                 {move || Suspend::new(async move {
@@ -49,7 +47,7 @@ pub fn EngagementPage() -> impl IntoView {
                         Ok((summary, capturing)) => view! {
                             {(!capturing).then(|| view! {
                                 <p class="notice" role="status">"This org does not record email engagement, so nothing new is counted here. "
-                                    <A href=move || format!("/orgs/{}/settings", org.get())>"Turn it on in Settings"</A>"."</p>
+                                    <a href=move || format!("/orgs/{}/settings", org.get())>"Turn it on in Settings"</a>"."</p>
                             })}
                             <Funnel summary=summary.clone()/>
                             <Daily summary/>
@@ -188,7 +186,7 @@ fn EventList(org: Memo<String>, id: Memo<String>) -> impl IntoView {
                                             {shown.into_iter().map(|e| {
                                                 let p = &e.properties;
                                                 let text = |k: &str| p.get(k).and_then(|v| v.as_str()).unwrap_or("").to_owned();
-                                                let run = e.execution_id.clone().map(|x| view! { <A href=format!("/orgs/{}/executions/{x}", org.get_untracked())>"View run"</A> });
+                                                let run = e.execution_id.clone().map(|x| view! { <a href=format!("/orgs/{}/executions/{x}", org.get_untracked())>"View run"</a> });
                                                 view! {
                                                     <tr>
                                                         <td><RelativeTime at=e.occurred_at.clone()/></td>

@@ -9,11 +9,9 @@ use crate::server_fns::executions::{get_execution, list_executions};
 use crate::server_fns::workflows::list_workflows;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 fn filters_from_url() -> Memo<ExecutionQuery> {
-    let query = use_query_map();
+    let query = crate::location::query();
     Memo::new(move |_| {
         let q = query.read();
         let get = |k: &str| q.get(k).filter(|v| !v.trim().is_empty());
@@ -62,7 +60,6 @@ pub fn ExecutionsPage() -> impl IntoView {
         <section class="panel">
             <h1>"Executions"</h1>
             {session.view(
-                || ().into_any(),
                 move |session| {
                     let info = session.ok().flatten();
                     let admin = move || info.as_ref().and_then(|i| membership(i, &org.get())).is_some_and(|m| m.role >= Role::Admin);
@@ -110,7 +107,6 @@ pub fn ExecutionsPage() -> impl IntoView {
 
 #[component]
 fn FilterBar(org: Memo<String>, filters: Memo<ExecutionQuery>) -> impl IntoView {
-    let navigate = use_navigate();
     let workflows = Resource::new(move || org.get(), list_workflows);
     let set = move |key: &'static str, value: String| {
         let mut q = filters.get_untracked();
@@ -121,7 +117,7 @@ fn FilterBar(org: Memo<String>, filters: Memo<ExecutionQuery>) -> impl IntoView 
             _ => q.credential_type = value,
         }
         let qs = serde_urlencoded::to_string(&q).unwrap_or_default();
-        navigate(&format!("/orgs/{}/executions{}{qs}", org.get_untracked(), if qs.is_empty() { "" } else { "?" }), Default::default());
+        crate::location::set_query(&qs, false);
     };
     let current = move |key: &'static str| {
         let q = filters.get();
@@ -184,7 +180,7 @@ fn VersionLink(org: String, execution: Execution, admin: bool) -> impl IntoView 
     match execution.version {
         Some(v) if admin => {
             let href = format!("/orgs/{org}/workflows/{}?version={v}", execution.workflow_id);
-            view! { <A href=href attr:title=format!("Open version {v}, the one that ran, read-only")>{format!("v{v}")}</A> }.into_any()
+            view! { <a href=href title=format!("Open version {v}, the one that ran, read-only")>{format!("v{v}")}</a> }.into_any()
         }
         Some(v) => view! { <span>{format!("v{v}")}</span> }.into_any(),
         None => view! { <span class="muted" title="No version has this content hash">"—"</span> }.into_any(),
@@ -197,7 +193,7 @@ fn ExecutionRow(org: String, execution: Execution, admin: bool) -> impl IntoView
     let (status, class) = (execution.status.clone(), format!("status {}", execution.status));
     view! {
         <tr>
-            <td><A href=detail attr:class=class>{status}</A></td>
+            <td><a href=detail class=class>{status}</a></td>
             <td>{execution.workflow_name.clone()}</td>
             <td>{execution.trigger.clone()}</td>
             <td><RunBy credential=execution.credential.clone()/></td>
@@ -210,8 +206,8 @@ fn ExecutionRow(org: String, execution: Execution, admin: bool) -> impl IntoView
 #[component]
 pub fn ExecutionDetailPage() -> impl IntoView {
     let org = super::org_param();
-    let params = use_params_map();
-    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let id = crate::location::param("id").unwrap_or_default();
+    let id = Memo::new(move |_| id.clone());
     let execution = Resource::new(move || (org.get(), id.get()), |(org, id)| get_execution(org, id));
     let session = super::session();
     // A run still going is read again every second until it ends.
@@ -234,7 +230,7 @@ pub fn ExecutionDetailPage() -> impl IntoView {
                         let active = e.status == "queued" || e.status == "running";
                         view! {
                             <section class="panel execution-detail">
-                                <p><A href=format!("/orgs/{org}/executions")>"← Executions"</A></p>
+                                <p><a href=format!("/orgs/{org}/executions")>"← Executions"</a></p>
                                 <h1>{format!("Run of {}", e.workflow_name)}</h1>
                                 <dl class="facts">
                                     <dt>"Status"</dt><dd><span class=format!("status {}", e.status)>{e.status.clone()}</span></dd>

@@ -6,7 +6,6 @@ use leptos_router::components::Redirect;
 #[component]
 pub fn HomePage() -> impl IntoView {
     super::session().view(
-        || ().into_any(),
         |session| match session.ok().flatten().and_then(|info| info.orgs.first().map(|o| o.id.clone())) {
             Some(org) => view! { <Redirect path=format!("/orgs/{org}")/> }.into_any(),
             None => view! {

@@ -3,13 +3,12 @@ use crate::model::{InvitationView, UserInfo};
 use crate::server_fns::members::{open_invitation, AcceptInvitation};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
 /// `/invite/{token}`: what the invitation is for, and how to accept it: a new account (name
 /// and password), or the signed-in account whose email it names.
 #[component]
 pub fn InvitePage() -> impl IntoView {
-    let token = use_params_map().read_untracked().get("token").unwrap_or_default();
+    let token = crate::location::param("token").unwrap_or_default();
     let token_for_lookup = token.clone();
     let found = Resource::new(|| (), move |_| open_invitation(token_for_lookup.clone()));
     view! {

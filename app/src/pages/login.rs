@@ -1,14 +1,13 @@
 use crate::server_fns::auth::{passkey_sign_in, same_site_path, start_passkey_sign_in, Login, LoginCode};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 /// Sign in: email and password, then (for an account with two-step sign-in) the code.
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
     // Where to go back to after signing in (the server accepts only a path on this site).
-    let next = use_query_map().read_untracked().get("next").unwrap_or_default();
+    let next = crate::location::parse_query(&crate::location::search()).get("next").unwrap_or_default();
     // The right password of an account with a second factor: the challenge for the code.
     let challenge = move || login.value().get().and_then(Result::ok).flatten();
     view! {

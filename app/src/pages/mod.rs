@@ -21,14 +21,13 @@ pub mod workflows;
 
 use crate::components::shell::Session;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
-/// The `:org` segment of the current route.
+/// The `:org` segment of the page's route.
 pub fn org_param() -> Memo<String> {
-    let params = use_params_map();
-    Memo::new(move |_| params.read().get("org").unwrap_or_default())
+    let org = crate::location::param("org").unwrap_or_default();
+    Memo::new(move |_| org.clone())
 }
 
 pub fn session() -> Session {
-    expect_context::<Session>()
+    Session::of_page()
 }

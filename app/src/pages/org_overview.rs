@@ -10,7 +10,6 @@ use leptos_meta::Title;
 pub fn OrgOverviewPage() -> impl IntoView {
     let org = super::org_param();
     super::session().view(
-        || ().into_any(),
         move |session| {
             let info = session.ok().flatten();
             (move || {

@@ -7,7 +7,6 @@ use crate::components::time::RelativeTime;
 use crate::server_fns::files::load_usage;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 
 fn action_label(action: &str) -> &'static str {
     match action {
@@ -58,7 +57,7 @@ pub fn UsagePage() -> impl IntoView {
                                 <p class="usage-text">{format!("{} of {} used ({:.1}%)", human_size(u.storage_used_bytes), human_size(u.storage_quota_bytes), share * 100.0)}</p>
                                 <h2>"Largest files"</h2>
                                 {if v.largest.is_empty() {
-                                    view! { <p class="empty-state">"No files yet. "<A href=move || format!("/orgs/{}/files", org.get())>"Upload one"</A>"."</p> }.into_any()
+                                    view! { <p class="empty-state">"No files yet. "<a href=move || format!("/orgs/{}/files", org.get())>"Upload one"</a>"."</p> }.into_any()
                                 } else {
                                     view! {
                                         <table class="table">

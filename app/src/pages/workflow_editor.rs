@@ -16,9 +16,6 @@ use crate::workflow::{diff, Definition, Node, NodeData, Position};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
-use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
-use leptos_router::NavigateOptions;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -28,9 +25,9 @@ const TYPING_PAUSE: Duration = Duration::from_millis(2000);
 
 #[component]
 pub fn WorkflowEditorPage() -> impl IntoView {
-    let params = use_params_map();
     let org = super::org_param();
-    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let id = crate::location::param("id").unwrap_or_default();
+    let id = Memo::new(move |_| id.clone());
     let session = super::session();
     let workflow = Resource::new(move || (org.get(), id.get()), |(org, id)| get_workflow(org, id));
     view! {
@@ -239,12 +236,8 @@ fn Editor(workflow: Workflow, role: Role, user_id: Option<String>) -> AnyView {
 
     // The open history and the previewed version live in the URL (`?history=1`,
     // `?preview=4`; the Executions page links `?version=4`), so reload and Back keep them.
-    let query = use_query_map();
-    let navigate = use_navigate();
-    let editor_path = format!("/orgs/{org}/workflows/{id}");
-    let go = Callback::new(move |(search, replace): (String, bool)| {
-        navigate(&format!("{editor_path}{search}"), NavigateOptions { replace, scroll: false, ..Default::default() })
-    });
+    let query = crate::location::query();
+    let go = Callback::new(move |(search, replace): (String, bool)| crate::location::set_query(&search, replace));
     let history_open = Memo::new(move |_| role >= Role::Admin && query.read().get("history").as_deref() == Some("1"));
     let linked_version = Memo::new(move |_| {
         let q = query.read();
@@ -312,7 +305,7 @@ fn Editor(workflow: Workflow, role: Role, user_id: Option<String>) -> AnyView {
     let run_result = move || {
         last_run.get().map(|r| match r {
             Ok(e) => view! {
-                <p class="notice" role="status">"Run queued. "<A href=format!("/orgs/{}/executions/{}", org_link, e.id)>"View the run"</A></p>
+                <p class="notice" role="status">"Run queued. "<a href=format!("/orgs/{}/executions/{}", org_link, e.id)>"View the run"</a></p>
             }
             .into_any(),
             Err(e) => view! { <p class="form-error" role="alert">{format!("Cannot run: {}", e.for_people())}</p> }.into_any(),
@@ -420,7 +413,7 @@ fn Editor(workflow: Workflow, role: Role, user_id: Option<String>) -> AnyView {
                     <button type="button" on:click=move |_| fit_click()>"Fit to view"</button>
                     <Show when=move || { role >= Role::Admin }>
                         <button type="button" on:click=move |_| webhook_keys_open.update(|o| *o = !*o) aria-expanded=move || webhook_keys_open.get().to_string()>"Webhook keys"</button>
-                        <A href=engagement_href.clone() attr:class="button">"Engagement"</A>
+                        <a href=engagement_href.clone() class="button">"Engagement"</a>
                         <button type="button" class="primary" node_ref=history_button on:click=move |_| go.run(("?history=1".into(), false))>"Version history"</button>
                     </Show>
                     <button type="button" class="primary run" on:click=run disabled=move || !saved() || is_previewing.get()

@@ -5,7 +5,6 @@ use crate::model::Role;
 use crate::server_fns::workflows::{list_workflows, CreateWorkflow, DeleteWorkflow};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_navigate;
 
 /// The org's workflows: name, last change, author, versions; create, open, delete.
 #[component]
@@ -15,10 +14,9 @@ pub fn WorkflowsPage() -> impl IntoView {
     let create = ServerAction::<CreateWorkflow>::new();
     let delete = ServerAction::<DeleteWorkflow>::new();
     let list = Resource::new(move || (org.get(), delete.version().get()), |(org, _)| list_workflows(org));
-    let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(id)) = create.value().get() {
-            navigate(&format!("/orgs/{}/workflows/{id}", org.get_untracked()), Default::default());
+            crate::location::go(&format!("/orgs/{}/workflows/{id}", org.get_untracked()));
         }
     });
     let action_error = move || create.value().get().and_then(Result::err).or_else(|| delete.value().get().and_then(Result::err));

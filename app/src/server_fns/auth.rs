@@ -1,5 +1,4 @@
 use crate::error::ApiError;
-use crate::model::SessionInfo;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -90,11 +89,6 @@ pub async fn logout() -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Who is signed in, or `None`.
-#[server]
-pub async fn get_session() -> Result<Option<SessionInfo>, ApiError> {
-    request::session().await
-}
 
 #[cfg(test)]
 mod tests {
