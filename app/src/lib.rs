@@ -132,6 +132,14 @@ macro_rules! page_islands {
 /// A page rendered as an island named `name`, hydrated as the `#[island]` macro's islands are.
 fn page_island<V: IntoView + 'static>(name: &'static str, page: fn() -> V) -> impl IntoView {
     use leptos::reactive::owner::Owner;
+    // On the server, what the page creates from here on is sent for the browser to pick up —
+    // its resources included, also those created after an `.await` in a suspense, which the
+    // macro's `with_hydration` (for the synchronous part only) would leave out, so the browser
+    // would fetch them again and hydrate a fallback over the server's content.
+    #[cfg(feature = "ssr")]
+    if let Some(context) = Owner::current_shared_context() {
+        context.set_is_hydrating(true);
+    }
     leptos::tachys::html::islands::Island::new(
         name,
         leptos::reactive::graph::untrack_with_diagnostics(move || {
