@@ -14,11 +14,30 @@ use std::sync::OnceLock;
 /// The page's one script: starts loading after the first paint (a frame, then a task), with
 /// a backstop for a tab that never renders a frame (opened in the background). Then it wakes
 /// the page's islands in document order (Leptos's island script does the same), each fetching
-/// its code first when it is a lazy chunk; marks each island live as it wakes (`data-live`:
-/// until then the stylesheet lets no click land on it, where it would be lost) and the page
-/// when all are (`data-hydrated`).
+/// its code first when it is a lazy chunk and keeping what was typed into it meanwhile. Each
+/// island is marked live as it wakes (`data-live`: until then the stylesheet lets no click
+/// land on it, where it would be lost), and the page when all are (`data-hydrated`).
 const LOADER: &str = r#"(function (js, wasm) {
 	let started = false;
+	// What a person typed or picked in an island before its code woke (hydration sets the
+	// fields from the island's state): put back and announced to the island once it is live.
+	const isBox = f => f.type === 'checkbox' || f.type === 'radio';
+	const typed = new Map();
+	const note = e => {
+		const f = e.target;
+		if (f.closest && f.closest('leptos-island:not([data-live])')) typed.set(f, isBox(f) ? f.checked : f.value);
+	};
+	document.addEventListener('input', note, true);
+	document.addEventListener('change', note, true);
+	const putBack = island => {
+		for (const [f, value] of typed) {
+			if (!island.contains(f)) continue;
+			typed.delete(f);
+			if (isBox(f)) f.checked = value; else f.value = value;
+			f.dispatchEvent(new Event('input', { bubbles: true }));
+			f.dispatchEvent(new Event('change', { bubbles: true }));
+		}
+	};
 	async function hydrateIslands(node, mod, onChildren) {
 		for (const child of node.children) {
 			const tag = child.tagName.toLowerCase();
@@ -28,6 +47,7 @@ const LOADER: &str = r#"(function (js, wasm) {
 					if (onChildren) onChildren();
 					await hydrate(child);
 					child.setAttribute('data-live', '');
+					putBack(child);
 				} else {
 					console.warn('no code for the island ' + child.dataset.component);
 				}

@@ -58,13 +58,6 @@ fn from_page() -> SessionResult {
     FROM_PAGE.with(Clone::clone)
 }
 
-/// The org id in the current path (`/orgs/{org}/…`), if any.
-pub fn org_in_path(path: &str) -> Option<String> {
-    let rest = path.strip_prefix("/orgs/")?;
-    let id = rest.split('/').next()?;
-    (!id.is_empty()).then(|| id.to_owned())
-}
-
 /// The signed-in user's membership in `org`, if they have one.
 pub fn membership<'a>(info: &'a SessionInfo, org: &str) -> Option<&'a OrgMembership> {
     info.orgs.iter().find(|o| o.id == org)
@@ -140,7 +133,7 @@ fn path_is_under(path: &str, href: &str, exact: bool) -> bool {
 /// the account and sign-out; a banner when the org's payment failed. An island.
 #[island]
 fn Header(info: SessionInfo, pathname: String) -> impl IntoView {
-    let current_org = org_in_path(&pathname);
+    let current_org = crate::location::param_in_path(&pathname, "org");
     let logout = ServerAction::<Logout>::new();
     // Below ~720 px the navigation folds behind a Menu button.
     let menu_open = RwSignal::new(false);
@@ -212,7 +205,7 @@ fn Header(info: SessionInfo, pathname: String) -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
-    use super::{org_in_path, path_is_under};
+    use super::path_is_under;
 
     #[test]
     fn marks_a_link_current_on_its_page_and_below() {
@@ -223,13 +216,5 @@ mod tests {
         assert!(path_is_under("/orgs/a", "/orgs/a", true));
         assert!(!path_is_under("/orgs/a/members", "/orgs/a", true));
         assert!(!path_is_under("/orgs/ab", "/orgs/a", false));
-    }
-
-    #[test]
-    fn reads_the_org_from_the_path() {
-        assert_eq!(org_in_path("/orgs/abc"), Some("abc".into()));
-        assert_eq!(org_in_path("/orgs/abc/members"), Some("abc".into()));
-        assert_eq!(org_in_path("/orgs/"), None);
-        assert_eq!(org_in_path("/login"), None);
     }
 }
