@@ -60,3 +60,27 @@ test('the site code goes out precompressed, under hashed names, cached for a yea
   }
   expect(faults).toEqual([]);
 });
+
+test('what is typed into a page before its code is live is kept, and a click waits for it', async ({ page }) => {
+  const faults = watchForFaults(page);
+  await loginToOrg(page, 'owner@acme.test');
+  // The API keys page's code comes late, as on a slow line.
+  let held = 0;
+  await page.route(/\/pkg\/split_admin_pages_[^/]*\.wasm$/, async (route) => {
+    held += 1;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await route.continue();
+  });
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API keys', exact: true }).click();
+  const orgKeys = page.getByRole('region', { name: 'Organisation keys' });
+  await orgKeys.getByLabel('Name').fill('Typed early');
+  // Typed while the page was still only the server's HTML.
+  await expect(page.locator('body[data-hydrated]')).toHaveCount(0);
+  await page.locator('body[data-hydrated]').waitFor();
+  expect(held).toBe(1);
+  await expect(orgKeys.getByLabel('Name')).toHaveValue('Typed early');
+  await orgKeys.getByLabel('workflows:read').check();
+  await orgKeys.getByRole('button', { name: 'Create key' }).click();
+  await expect(orgKeys.getByRole('row', { name: /Typed early/ })).toBeVisible();
+  expect(faults).toEqual([]);
+});
