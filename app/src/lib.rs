@@ -154,17 +154,14 @@ page_islands! {
         Login => pages::login::LoginPage,
         Workflows => pages::workflows::WorkflowsPage,
     }
-    // Accepting an invitation.
-    #[leptos::lazy]
-    invite_pages {
-        Invite => pages::invite::InvitePage,
-    }
-    // Runs, and the files they use.
+    // Runs and the files they use; and accepting an invitation, which is once a person (a
+    // group of its own made every other group's shared code a few chunks more).
     #[leptos::lazy]
     run_pages {
         Executions => pages::executions::ExecutionsPage,
         ExecutionDetail => pages::executions::ExecutionDetailPage,
         Files => pages::files::FilesPage,
+        Invite => pages::invite::InvitePage,
     }
     // The canvas, history and diff: the heaviest code, loaded when a workflow is opened.
     #[leptos::lazy]
