@@ -30,8 +30,7 @@ const TROUBLE: [&str; 3] = ["$workflows_email_bounced", "$workflows_email_blocke
 #[component]
 pub fn EngagementPage() -> impl IntoView {
     let org = super::org_param();
-    let id = crate::location::param("id").unwrap_or_default();
-    let id = Memo::new(move |_| id.clone());
+    let id = super::route_param("id");
     let summary = Resource::new(move || (org.get(), id.get()), |(org, id)| workflow_engagement(org, id));
     // One refusal for someone who may not see it, not one per panel.
     view! {

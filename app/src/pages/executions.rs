@@ -206,8 +206,7 @@ fn ExecutionRow(org: String, execution: Execution, admin: bool) -> impl IntoView
 #[component]
 pub fn ExecutionDetailPage() -> impl IntoView {
     let org = super::org_param();
-    let id = crate::location::param("id").unwrap_or_default();
-    let id = Memo::new(move |_| id.clone());
+    let id = super::route_param("id");
     let execution = Resource::new(move || (org.get(), id.get()), |(org, id)| get_execution(org, id));
     let session = super::session();
     // A run still going is read again every second until it ends.

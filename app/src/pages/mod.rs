@@ -22,10 +22,15 @@ pub mod workflows;
 use crate::components::shell::Session;
 use leptos::prelude::*;
 
+/// A segment of the page's route (`org`, `id`), as the memo the pages read.
+pub fn route_param(name: &str) -> Memo<String> {
+    let value = crate::location::param(name).unwrap_or_default();
+    Memo::new(move |_| value.clone())
+}
+
 /// The `:org` segment of the page's route.
 pub fn org_param() -> Memo<String> {
-    let org = crate::location::param("org").unwrap_or_default();
-    Memo::new(move |_| org.clone())
+    route_param("org")
 }
 
 pub fn session() -> Session {

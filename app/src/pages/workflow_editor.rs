@@ -26,8 +26,7 @@ const TYPING_PAUSE: Duration = Duration::from_millis(2000);
 #[component]
 pub fn WorkflowEditorPage() -> impl IntoView {
     let org = super::org_param();
-    let id = crate::location::param("id").unwrap_or_default();
-    let id = Memo::new(move |_| id.clone());
+    let id = super::route_param("id");
     let session = super::session();
     let workflow = Resource::new(move || (org.get(), id.get()), |(org, id)| get_workflow(org, id));
     view! {
